@@ -1,0 +1,262 @@
+"""The FastAPI app: a thin layer over :class:`api.service.DLDMatch`.
+
+Routes hold no try/except: domain errors carry their status and one handler renders them as JSON.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, AsyncIterator, Literal
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import DomainError
+from api.schemas import (
+    Health,
+    Intent,
+    KindCode,
+    MatchList,
+    MatchRequest,
+    MatchResponse,
+    ProjectIn,
+    ProjectPage,
+    ProjectPublic,
+    ResourceCode,
+    StakeholderIn,
+    StakeholderPage,
+    StakeholderPublic,
+    ThemeOut,
+)
+from api.service import DLDMatch
+from api.settings import Settings
+from embeddings.base import Embedder
+
+log = logging.getLogger("dldmatch")
+
+StartMode = Literal["background", "sync", "none"]
+
+
+class BodyLimit:
+    """Refuse request bodies over a size with 413, whether or not they declare their length."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(send)
+            return
+        seen = 0
+        refused = False
+
+        async def counted() -> Message:
+            nonlocal seen, refused
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    refused = True
+                    raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            if refused:
+                await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        response = JSONResponse(status_code=413, content={
+            "error": "payload_too_large", "message": f"request body over {self.max_bytes} bytes"})
+        await response({"type": "http"}, _empty_receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _empty_receive() -> Message:
+    return {"type": "http.request", "body": b""}
+
+
+def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None,
+               service: DLDMatch | None = None, start: StartMode = "background") -> FastAPI:
+    """Build the app. ``start`` says how the index is readied: in a background thread while the
+    server already answers (503 until ready), before serving (``sync``), or not at all (``none``)."""
+    settings = settings or Settings()
+    svc = service or DLDMatch(settings, embedder)
+
+    def _start() -> None:
+        try:
+            svc.start()
+        except Exception as exc:  # shown by /health; the server stays up to say so
+            log.exception("start-up failed")
+            svc.start_error = f"{type(exc).__name__}: {exc}"
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if start == "sync":
+            svc.start()
+        elif start == "background":
+            threading.Thread(target=_start, name="dldmatch-start", daemon=True).start()
+        yield
+
+    app = FastAPI(title="dldmatch", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  description="Partner matching for the people who fight desertification and land degradation "
+                              "in North-East Asia.")
+    app.state.service = svc
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    _mount_docs(app)
+    _add_error_handlers(app)
+
+    def get_service(request: Request) -> DLDMatch:
+        return request.app.state.service  # type: ignore[no-any-return]
+
+    Svc = Annotated[DLDMatch, Depends(get_service)]
+    K = Annotated[int, Query(ge=1, le=200, description="how many results")]
+    Countries = Annotated[list[str], Query(description="ISO country codes (repeat the parameter)")]
+    Kinds = Annotated[list[KindCode], Query(description="stakeholder kinds")]  # type: ignore[valid-type]
+    Themes = Annotated[list[str], Query(description="theme ids")]
+    Resources = Annotated[list[ResourceCode], Query(description="resource kinds the partner offers")]  # type: ignore[valid-type]
+
+    @app.get("/health", response_model=Health, tags=["service"])
+    def health(svc: Svc) -> Health:
+        return svc.health()
+
+    @app.get("/themes", response_model=list[ThemeOut], tags=["service"])
+    def themes(svc: Svc) -> list[ThemeOut]:
+        return svc.themes()
+
+    @app.get("/stakeholders", response_model=StakeholderPage, tags=["stakeholders"])
+    def list_stakeholders(svc: Svc, offset: Annotated[int, Query(ge=0)] = 0,
+                          limit: Annotated[int, Query(ge=1, le=200)] = 50, country: str | None = None,
+                          kind: KindCode | None = None, theme: str | None = None,  # type: ignore[valid-type]
+                          q: str | None = None) -> StakeholderPage:
+        return svc.list_stakeholders(offset=offset, limit=limit, country=country, kind=kind, theme=theme, q=q)
+
+    @app.post("/stakeholders", response_model=StakeholderPublic, status_code=201, tags=["stakeholders"])
+    def create_stakeholder(body: StakeholderIn, svc: Svc) -> Any:
+        return svc.create(body)
+
+    @app.get("/stakeholders/{external_id}", response_model=StakeholderPublic, tags=["stakeholders"])
+    def get_stakeholder(external_id: str, svc: Svc) -> StakeholderPublic:
+        return svc.get_stakeholder(external_id)
+
+    @app.put("/stakeholders/{external_id}", response_model=StakeholderPublic, tags=["stakeholders"])
+    def put_stakeholder(external_id: str, body: StakeholderIn, svc: Svc) -> Any:
+        _same_id(external_id, body.id)
+        return svc.replace(body)
+
+    @app.delete("/stakeholders/{external_id}", status_code=204, tags=["stakeholders"])
+    def delete_stakeholder(external_id: str, svc: Svc) -> None:
+        svc.delete("stakeholder", external_id)
+
+    @app.get("/stakeholders/{external_id}/partners", response_model=MatchList, tags=["matching"])
+    def stakeholder_partners(external_id: str, svc: Svc, intent: Intent = "any", k: K = 10,
+                             country: Countries = [], kind: Kinds = [], theme: Themes = [],  # noqa: B006
+                             resource: Resources = []) -> MatchList:  # noqa: B006
+        """Ranked potential partners for a stored stakeholder, each with its explanation."""
+        return svc.partners_for_stakeholder(external_id, intent=intent, k=k, countries=country, kinds=kind,
+                                            themes=theme, resources=resource)
+
+    @app.get("/stakeholders/{external_id}/projects", response_model=MatchList, tags=["matching"])
+    def stakeholder_projects(external_id: str, svc: Svc, k: K = 10, country: Countries = [],  # noqa: B006
+                             theme: Themes = []) -> MatchList:  # noqa: B006
+        """Projects this stakeholder could join (the firm's question)."""
+        return svc.projects_for_stakeholder(external_id, k=k, countries=country, themes=theme)
+
+    @app.get("/projects", response_model=ProjectPage, tags=["projects"])
+    def list_projects(svc: Svc, offset: Annotated[int, Query(ge=0)] = 0,
+                      limit: Annotated[int, Query(ge=1, le=200)] = 50, country: str | None = None,
+                      theme: str | None = None, status: str | None = None, q: str | None = None) -> ProjectPage:
+        return svc.list_projects(offset=offset, limit=limit, country=country, theme=theme, status=status, q=q)
+
+    @app.post("/projects", response_model=ProjectPublic, status_code=201, tags=["projects"])
+    def create_project(body: ProjectIn, svc: Svc) -> Any:
+        return svc.create(body)
+
+    @app.get("/projects/{external_id}", response_model=ProjectPublic, tags=["projects"])
+    def get_project(external_id: str, svc: Svc) -> ProjectPublic:
+        return svc.get_project(external_id)
+
+    @app.put("/projects/{external_id}", response_model=ProjectPublic, tags=["projects"])
+    def put_project(external_id: str, body: ProjectIn, svc: Svc) -> Any:
+        _same_id(external_id, body.id)
+        return svc.replace(body)
+
+    @app.delete("/projects/{external_id}", status_code=204, tags=["projects"])
+    def delete_project(external_id: str, svc: Svc) -> None:
+        svc.delete("project", external_id)
+
+    @app.get("/projects/{external_id}/partners", response_model=MatchList, tags=["matching"])
+    def project_partners(external_id: str, svc: Svc, intent: Intent = "any", k: K = 10,
+                         country: Countries = [], kind: Kinds = []) -> MatchList:  # noqa: B006
+        """Stakeholders who could fund or join this project."""
+        return svc.partners_for_project(external_id, intent=intent, k=k, countries=country, kinds=kind)
+
+    @app.post("/match", response_model=MatchResponse, tags=["matching"])
+    def match(body: MatchRequest, svc: Svc) -> MatchResponse:
+        """Ranked stakeholders and projects for free text or a draft project."""
+        return svc.match(body)
+
+    return app
+
+
+def _same_id(path_id: str, body_id: str) -> None:
+    if path_id != body_id:
+        from api.errors import InvalidInput
+
+        raise InvalidInput("id mismatch", errors=[{"field": "id",
+                                                   "message": f"body id {body_id!r} differs from the path's {path_id!r}"}])
+
+
+def _mount_docs(app: FastAPI) -> None:
+    """OpenAPI docs with Swagger UI served from the installed package, not a CDN."""
+    import swagger_ui_bundle
+
+    app.mount("/docs-static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="dldmatch API",
+                                   swagger_js_url="/docs-static/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-static/swagger-ui.css",
+                                   swagger_favicon_url="/docs-static/favicon-32x32.png")
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse(status_code=exc.status, content=exc.to_json())
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": ".".join(str(p) for p in e["loc"] if p != "body") or "body", "message": e["msg"]}
+                  for e in exc.errors()]
+        return JSONResponse(status_code=422, content={"error": "invalid_input",
+                                                      "message": f"{len(errors)} invalid field(s)",
+                                                      "errors": errors})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(status_code=exc.status_code, content={"error": "http_error", "message": str(exc.detail)},
+                            headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return JSONResponse(status_code=500, content={"error": "internal_error",
+                                                      "message": "an unexpected error occurred"})

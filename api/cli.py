@@ -1,0 +1,231 @@
+"""The ``dldmatch`` command line: the same service object as the HTTP API."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from pydantic import ValidationError
+
+from api.errors import DomainError
+from api.schemas import MatchList, MatchOut, MatchRequest, MatchResponse
+from api.service import DLDMatch, Progress
+from api.settings import Settings
+
+cli = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="dldmatch: partner matching for the North-East Asian DLD community.")
+
+
+class _Bars:
+    """tqdm bars on stderr, one per stage, for long work."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self.bars: dict[str, Any] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if self.quiet or total == 0:
+            return
+        from tqdm import tqdm
+
+        bar = self.bars.get(stage)
+        if bar is None:
+            bar = self.bars[stage] = tqdm(total=total, desc=stage, unit="item", file=sys.stderr, leave=True)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    return ctx.obj  # type: ignore[no-any-return]
+
+
+def _service(ctx: typer.Context, *, seed: bool = False) -> DLDMatch:
+    settings = _settings(ctx)
+    if not seed:
+        settings = settings.model_copy(update={"seed_dir": None})
+    return DLDMatch(settings)
+
+
+def _fail(exc: DomainError) -> None:
+    typer.echo(f"error: {exc.message}", err=True)
+    for e in exc.errors:
+        where = f"line {e['line']}: " if e.get("line") else ""
+        field = f"{e['field']}: " if e.get("field") else ""
+        typer.echo(f"  {where}{field}{e['message']}", err=True)
+    raise typer.Exit(2 if exc.status == 422 else 1)
+
+
+@cli.callback()
+def main_options(
+    ctx: typer.Context,
+    database_url: Optional[str] = typer.Option(None, "--database-url", envvar="DLDMATCH_DATABASE_URL",
+                                               help="SQLAlchemy URL; default: data/dldmatch.db (SQLite)"),
+    index_dir: Optional[Path] = typer.Option(None, "--index-dir", envvar="DLDMATCH_INDEX_DIR"),
+    embedder: Optional[str] = typer.Option(None, "--embedder", envvar="DLDMATCH_EMBEDDER",
+                                           help="sentence-transformers (default) or fake"),
+) -> None:
+    overrides = {k: v for k, v in {"database_url": database_url, "index_dir": index_dir,
+                                    "embedder": embedder}.items() if v is not None}
+    try:
+        ctx.obj = Settings(**overrides)
+    except ValidationError as exc:
+        typer.echo(f"error: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}", err=True)
+        raise typer.Exit(2) from exc
+
+
+@cli.command()
+def serve(ctx: typer.Context, host: str = typer.Option(None, help="default 127.0.0.1"),
+          port: int = typer.Option(None, help="default 8000"),
+          seed: bool = typer.Option(True, help="load seed_profiles/ when the database is empty")) -> None:
+    """Serve the API and the web page (the index is readied in the background)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings(ctx)
+    if not seed:
+        settings = settings.model_copy(update={"seed_dir": None})
+    app = create_app(settings)
+    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
+
+
+@cli.command("import")
+def import_(ctx: typer.Context, files: list[Path] = typer.Argument(..., exists=True, dir_okay=False,
+                                                                 help="JSON Lines files")) -> None:
+    """Upsert stakeholders and projects by id. Every line is validated first: one bad line imports nothing."""
+    service = _service(ctx)
+    bars = _Bars()
+    try:
+        service.start(progress=bars)
+        report = service.import_files(files, progress=bars)
+    except DomainError as exc:
+        _fail(exc)
+    finally:
+        bars.close()
+    typer.echo(json.dumps(report.model_dump()))
+
+
+@cli.command()
+def export(ctx: typer.Context, output: Optional[Path] = typer.Option(None, "--output", "-o",
+                                                                      help="file to write; default stdout")) -> None:
+    """Write every stakeholder and project in the import format (contacts included)."""
+    service = _service(ctx)
+    lines = (json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in service.export_records())
+    if output:
+        tmp = output.with_suffix(output.suffix + ".tmp")
+        with tmp.open("w", encoding="utf-8") as handle:
+            handle.writelines(lines)
+        tmp.replace(output)
+    else:
+        sys.stdout.writelines(lines)
+
+
+@cli.command()
+def reindex(ctx: typer.Context) -> None:
+    """Embed whatever is stale and rebuild both indexes from stored vectors."""
+    service = _service(ctx)
+    bars = _Bars()
+    report = service.reindex(progress=bars)
+    bars.close()
+    typer.echo(json.dumps(report))
+
+
+@cli.command()
+def match(
+    ctx: typer.Context,
+    text: Optional[str] = typer.Option(None, "--text", help="free text or a draft project's description"),
+    stakeholder: Optional[str] = typer.Option(None, "--stakeholder", help="a stored stakeholder's id"),
+    project: Optional[str] = typer.Option(None, "--project", help="a stored project's id"),
+    projects: bool = typer.Option(False, "--projects", help="with --stakeholder: projects it could join"),
+    intent: str = typer.Option("any", help="co_funding, implementation or any"),
+    k: int = typer.Option(10, min=1, max=200),
+    country: list[str] = typer.Option([], help="draft project's countries (with --text) or filter"),
+    theme: list[str] = typer.Option([], help="draft project's themes (with --text) or filter"),
+    participant: list[str] = typer.Option([], help="with --text: current participants by id"),
+    as_json: bool = typer.Option(False, "--json", help="print the same JSON as the API"),
+) -> None:
+    """Ranked partners and projects for a stored profile or for free text, with explanations."""
+    if sum(x is not None for x in (text, stakeholder, project)) != 1:
+        typer.echo("error: give exactly one of --text, --stakeholder, --project", err=True)
+        raise typer.Exit(2)
+    service = _service(ctx)
+    try:
+        service.start()
+        result: MatchList | MatchResponse
+        if text is not None:
+            try:
+                request = MatchRequest(text=text, countries=country, themes=theme, participants=participant,
+                                       intent=intent, k=k)  # type: ignore[arg-type]
+            except ValidationError as exc:
+                errors = [{"field": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in exc.errors()]
+                from api.errors import InvalidInput
+
+                raise InvalidInput("invalid query", errors=errors) from exc
+            result = service.match(request)
+        elif stakeholder is not None and projects:
+            result = service.projects_for_stakeholder(stakeholder, k=k, countries=country, themes=theme)
+        elif stakeholder is not None:
+            _check_intent(intent)
+            result = service.partners_for_stakeholder(stakeholder, intent=intent, k=k, countries=country,
+                                                      themes=theme)
+        else:
+            _check_intent(intent)
+            result = service.partners_for_project(project, intent=intent, k=k, countries=country)  # type: ignore[arg-type]
+    except DomainError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+        return
+    if isinstance(result, MatchResponse):
+        _print_matches("Stakeholders", result.stakeholders)
+        _print_matches("Projects", result.projects)
+    else:
+        _print_matches(f"For {result.query['name']}", result.results)
+
+
+def _check_intent(intent: str) -> None:
+    if intent not in ("co_funding", "implementation", "any"):
+        typer.echo("error: --intent must be co_funding, implementation or any", err=True)
+        raise typer.Exit(2)
+
+
+def _print_matches(title: str, matches: list[MatchOut]) -> None:
+    typer.echo(f"\n{title}")
+    if not matches:
+        typer.echo("  (none)")
+    for n, m in enumerate(matches, start=1):
+        e = m.explanation
+        typer.echo(f"{n:>3}. {m.score:.3f}  {m.name}  [{m.kind}; {', '.join(m.countries) or '-'}]  id={m.id}")
+        parts = ", ".join(f"{k} {v:.2f}" for k, v in m.components.items() if v)
+        typer.echo(f"      components: {parts}")
+        for t in e.shared_themes:
+            typer.echo(f"      theme {t.label}")
+            if t.query_evidence:
+                typer.echo(f"        you:  {t.query_evidence.sentence}")
+            if t.candidate_evidence:
+                typer.echo(f"        them: {t.candidate_evidence.sentence}")
+        if e.query_needs_met:
+            typer.echo(f"      they offer what you need: {', '.join(e.query_needs_met)}")
+        if e.candidate_needs_met:
+            typer.echo(f"      you offer what they need: {', '.join(e.candidate_needs_met)}")
+        if e.shared_places or e.shared_countries:
+            typer.echo(f"      places: {', '.join(e.shared_places + e.shared_countries)}")
+        if e.shared_partners:
+            typer.echo(f"      shared partners: {', '.join(p.name for p in e.shared_partners)}")
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,319 @@
+"""The exchange format (JSON Lines records) and the API's request and response models.
+
+One JSON object a line; ``"type"`` says whether it is a ``stakeholder`` or a ``project``. The same
+models validate API request bodies, so a line that imports is a body that the API accepts.
+Shorthands are accepted on input and written out in full on export: a resource, place or theme may
+be given as a plain string.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from matcher.vocab import PROJECT_STATUSES, RESOURCE_KINDS, ROLES, STAKEHOLDER_KINDS, is_country_code
+
+ExternalId = Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$")]
+ResourceCode = Literal[tuple(RESOURCE_KINDS)]  # type: ignore[valid-type]
+KindCode = Literal[tuple(STAKEHOLDER_KINDS)]  # type: ignore[valid-type]
+RoleCode = Literal[tuple(ROLES)]  # type: ignore[valid-type]
+StatusCode = Literal[tuple(PROJECT_STATUSES)]  # type: ignore[valid-type]
+Intent = Literal["co_funding", "implementation", "any"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Resource(_Strict):
+    kind: ResourceCode
+    detail: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        return {"kind": value} if isinstance(value, str) else value
+
+
+class Place(_Strict):
+    name: str = Field(min_length=1, max_length=200)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+
+class ThemeRef(_Strict):
+    id: str = Field(min_length=1)
+    confidence: float = Field(default=1.0, ge=0, le=1)
+    source: Literal["manual", "auto"] = "manual"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        return {"id": value} if isinstance(value, str) else value
+
+
+class Source(_Strict):
+    """Where a fact comes from: a seed document and paragraph, or a public address."""
+
+    doc: str | None = None
+    para: str | None = None
+    url: str | None = None
+    supports: list[str] = Field(default_factory=list)  # which fields this source supports
+
+    @model_validator(mode="after")
+    def _doc_or_url(self) -> "Source":
+        if not ((self.doc and self.para) or self.url):
+            raise ValueError("a source needs either doc and para, or url")
+        return self
+
+
+class Money(_Strict):
+    amount: float = Field(ge=0)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+
+
+class Contact(_Strict):
+    name: str | None = None
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    phone: str | None = None
+    role: str | None = None
+
+
+def _countries(values: list[str]) -> list[str]:
+    out = []
+    for value in values:
+        code = value.strip().upper()
+        if not is_country_code(code):
+            raise ValueError(f"{value!r} is not a two-letter ISO 3166-1 country code")
+        out.append(code)
+    return list(dict.fromkeys(out))
+
+
+class _WithCountries(_Strict):
+    @field_validator("countries", check_fields=False)
+    @classmethod
+    def _check_countries(cls, value: list[str]) -> list[str]:
+        return _countries(value)
+
+
+class StakeholderIn(_WithCountries):
+    type: Literal["stakeholder"] = "stakeholder"
+    id: ExternalId
+    name: str = Field(min_length=1, max_length=300)
+    original_name: str | None = None
+    kind: KindCode
+    countries: list[str] = Field(default_factory=list)
+    places: list[Place] = Field(default_factory=list)
+    description: str = Field(default="", max_length=20_000)
+    themes: list[ThemeRef] = Field(default_factory=list)
+    offers: list[Resource] = Field(default_factory=list)
+    needs: list[Resource] = Field(default_factory=list)
+    languages: list[str] = Field(default_factory=list)
+    website: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    contact: Contact | None = None
+    sources: list[Source] = Field(default_factory=list)
+    outside_seed: bool = False
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class Participant(_Strict):
+    stakeholder: ExternalId
+    role: RoleCode = "other"
+
+
+class ProjectIn(_WithCountries):
+    type: Literal["project"] = "project"
+    id: ExternalId
+    title: str = Field(min_length=1, max_length=300)
+    description: str = Field(default="", max_length=20_000)
+    countries: list[str] = Field(default_factory=list)
+    places: list[Place] = Field(default_factory=list)
+    themes: list[ThemeRef] = Field(default_factory=list)
+    status: StatusCode | None = None
+    start_year: int | None = Field(default=None, ge=1900, le=2100)
+    end_year: int | None = Field(default=None, ge=1900, le=2100)
+    budget: Money | None = None
+    funding_sought: Money | None = None
+    seeks: list[Resource] = Field(default_factory=list)
+    participants: list[Participant] = Field(default_factory=list)
+    sources: list[Source] = Field(default_factory=list)
+    outside_seed: bool = False
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _years_in_order(self) -> "ProjectIn":
+        if self.start_year and self.end_year and self.end_year < self.start_year:
+            raise ValueError("end_year is before start_year")
+        return self
+
+
+# ---- responses -------------------------------------------------------------------------------
+
+
+class ProjectRef(BaseModel):
+    id: str
+    title: str
+    role: str
+
+
+class StakeholderRef(BaseModel):
+    id: str
+    name: str
+    kind: str
+    role: str | None = None
+
+
+class StakeholderPublic(BaseModel):
+    """A stakeholder as anyone may see it: everything but the contact."""
+
+    id: str
+    name: str
+    original_name: str | None
+    kind: str
+    countries: list[str]
+    places: list[Place]
+    description: str
+    themes: list[ThemeRef]
+    offers: list[Resource]
+    needs: list[Resource]
+    languages: list[str]
+    website: str | None
+    sources: list[Source]
+    outside_seed: bool
+    projects: list[ProjectRef]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProjectPublic(BaseModel):
+    id: str
+    title: str
+    description: str
+    countries: list[str]
+    places: list[Place]
+    themes: list[ThemeRef]
+    status: str | None
+    start_year: int | None
+    end_year: int | None
+    budget: Money | None
+    funding_sought: Money | None
+    seeks: list[Resource]
+    participants: list[StakeholderRef]
+    sources: list[Source]
+    outside_seed: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class Page(BaseModel):
+    total: int
+    offset: int
+    limit: int
+
+
+class StakeholderPage(Page):
+    items: list[StakeholderPublic]
+
+
+class ProjectPage(Page):
+    items: list[ProjectPublic]
+
+
+class EvidenceOut(BaseModel):
+    sentence: str
+    keywords: list[str]
+
+
+class SharedThemeOut(BaseModel):
+    theme: str
+    label: str
+    query_evidence: EvidenceOut | None
+    candidate_evidence: EvidenceOut | None
+
+
+class ExplanationOut(BaseModel):
+    shared_themes: list[SharedThemeOut]
+    query_needs_met: list[str]
+    candidate_needs_met: list[str]
+    shared_countries: list[str]
+    shared_places: list[str]
+    shared_partners: list[StakeholderRef]
+    worked_together: bool
+    intent_resources: list[str]
+
+
+class MatchOut(BaseModel):
+    type: Literal["stakeholder", "project"]
+    id: str
+    name: str
+    kind: str
+    countries: list[str]
+    score: float
+    components: dict[str, float]
+    explanation: ExplanationOut
+
+
+class MatchList(BaseModel):
+    query: dict[str, Any]
+    intent: str
+    results: list[MatchOut]
+
+
+class MatchRequest(_WithCountries):
+    """A free-text query or a draft project."""
+
+    text: str = Field(min_length=3, max_length=20_000)
+    title: str | None = Field(default=None, max_length=300)
+    countries: list[str] = Field(default_factory=list)
+    places: list[Place] = Field(default_factory=list)
+    themes: list[str] = Field(default_factory=list)
+    needs: list[ResourceCode] | None = None  # None: read them from the text
+    participants: list[ExternalId] = Field(default_factory=list)
+    intent: Intent = "any"
+    k: int = Field(default=10, ge=1, le=200)
+    kinds: list[KindCode] = Field(default_factory=list)
+
+
+class MatchResponse(BaseModel):
+    query: dict[str, Any]
+    intent: str
+    stakeholders: list[MatchOut]
+    projects: list[MatchOut]
+
+
+class ThemeOut(BaseModel):
+    id: str
+    label: str
+    definition: str
+    keywords: list[str]
+    sdg: str
+    neaspec_areas: list[str]
+    stakeholders: int
+    projects: int
+
+
+class Health(BaseModel):
+    status: Literal["ok", "starting", "error"]
+    model_id: str
+    stakeholders: int
+    projects: int
+    index: dict[str, Any]
+
+
+class ImportReport(BaseModel):
+    stakeholders_created: int
+    stakeholders_updated: int
+    projects_created: int
+    projects_updated: int
+    unchanged: int
+    embedded: int
+

@@ -1,0 +1,790 @@
+"""The service object: ties the store, the embeddings and the matcher together.
+
+The HTTP API, the CLI and the tests all drive this one object, so ``dldmatch match --text ...``
+and ``POST /match`` give the same ranking by construction.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import defaultdict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+from pydantic import ValidationError
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, func, select
+
+from api.errors import Conflict, IndexNotReady, InvalidInput, NotFound
+from api.schemas import (
+    EvidenceOut,
+    ExplanationOut,
+    Health,
+    ImportReport,
+    MatchList,
+    MatchOut,
+    MatchRequest,
+    MatchResponse,
+    ProjectIn,
+    ProjectPage,
+    ProjectPublic,
+    ProjectRef,
+    SharedThemeOut,
+    StakeholderIn,
+    StakeholderPage,
+    StakeholderPublic,
+    StakeholderRef,
+    ThemeOut,
+)
+from api.settings import Settings
+from embeddings.base import Embedder
+from embeddings.index import Manifest, VectorIndex, content_version, now_iso
+from embeddings.texts import project_text, stakeholder_text, text_hash
+from matcher.rank import Filters, Match, Place, Profile, rank
+from matcher.text import sentences
+from matcher.themes import Theme, assign_themes, merge_assignments
+from matcher.vocab import infer_needs
+from store import repo
+from store.db import make_engine
+from store.models import Participation, Project, Stakeholder
+
+Progress = Callable[[str, int, int], None]
+"""Called as ``progress(stage, done, total)`` during long work (import, embedding, re-index)."""
+
+ENTITY_TYPES = ("stakeholder", "project")
+EMBED_BATCH = 128
+_OVERFETCH = 5
+_MIN_FETCH = 100
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    return None
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    if settings.embedder == "fake":
+        from embeddings.fake import FakeEmbedder
+
+        return FakeEmbedder()
+    from embeddings.sentence import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(settings.model_path)
+
+
+def load_vocabulary(path: Path) -> dict[str, Theme]:
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    return {
+        t["id"]: Theme(id=t["id"], label=t["label"], definition=t["definition"], keywords=tuple(t["keywords"]),
+                       sdg=t.get("sdg", ""), neaspec_areas=tuple(t.get("neaspec_areas", ())))
+        for t in raw["themes"]
+    }
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """Timestamps are stored in UTC to the second; a time without a zone is taken as UTC."""
+    if value is None:
+        return None
+    value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(microsecond=0)
+
+
+def _iso(value: datetime) -> str:
+    return _utc(value).isoformat(timespec="seconds").replace("+00:00", "Z")  # type: ignore[union-attr]
+
+
+def _key(entity_type: str, external_id: str) -> str:
+    return f"{entity_type[0]}:{external_id}"
+
+
+class DLDMatch:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None, *, engine: Engine | None = None) -> None:
+        self.settings = settings
+        self.embedder = embedder or make_embedder(settings)
+        self.engine = engine or make_engine(settings.database_url)
+        self.vocabulary = load_vocabulary(settings.themes_file)
+        self._indexes: dict[str, VectorIndex] = {}
+        self._index_state: dict[str, str] = {t: "not built" for t in ENTITY_TYPES}
+        self._lock = threading.RLock()
+        self.ready = False
+        self.start_error: str | None = None
+        self.start_report: dict[str, Any] = {}
+
+    # ---- start-up and indexes -----------------------------------------------------------------
+
+    def start(self, progress: Progress = _no_progress) -> dict[str, Any]:
+        """Load the seed profiles into an empty database, embed what is stale, load or build indexes.
+
+        Returns what it did, so callers (and tests) can see that a restart embeds nothing.
+        """
+        with self._lock:
+            report: dict[str, Any] = {"seeded": None}
+            if self.settings.seed_dir and self._is_empty():
+                files = sorted(self.settings.seed_dir.glob("*.jsonl"))
+                if files:
+                    report["seeded"] = self.import_files(files, progress=progress).model_dump()
+            with Session(self.engine) as session:
+                report["embedded"] = self._embed_stale(session, progress)
+                session.commit()
+            report["index"] = {t: self._load_or_build(t, progress) for t in ENTITY_TYPES}
+            self.ready = True
+            self.start_report = report
+            return report
+
+    def _is_empty(self) -> bool:
+        with Session(self.engine) as session:
+            return not session.exec(select(func.count()).select_from(Stakeholder)).one() and \
+                not session.exec(select(func.count()).select_from(Project)).one()
+
+    def _embed_stale(self, session: Session, progress: Progress) -> int:
+        """Embed every entity whose stored vector is missing or was made from other text."""
+        embedded = 0
+        for entity_type in ENTITY_TYPES:
+            current = repo.text_hashes(session, entity_type=entity_type)
+            stored = repo.embedding_hashes(session, entity_type=entity_type, model_id=self.embedder.model_id)
+            stale = sorted(i for i, h in current.items() if stored.get(i) != h)
+            if stale:
+                texts = self._texts(session, entity_type, stale)
+                embedded += self._embed_and_store(session, entity_type, texts, progress)
+        return embedded
+
+    def _embed_and_store(self, session: Session, entity_type: str, texts: dict[int, str],
+                         progress: Progress) -> int:
+        ids = sorted(texts)
+        stage = f"embed {entity_type}s"
+        progress(stage, 0, len(ids))
+        for start in range(0, len(ids), EMBED_BATCH):
+            batch = ids[start:start + EMBED_BATCH]
+            vectors = self.embedder.embed([texts[i] for i in batch])
+            repo.save_embeddings(session, entity_type=entity_type, model_id=self.embedder.model_id,
+                                 rows=[(i, text_hash(texts[i]), v) for i, v in zip(batch, vectors)])
+            progress(stage, start + len(batch), len(ids))
+        return len(ids)
+
+    def _manifest(self, session: Session, entity_type: str, index: VectorIndex) -> Manifest:
+        entries = repo.text_hashes(session, entity_type=entity_type)
+        return Manifest(name=f"{entity_type}s", model_id=self.embedder.model_id, dim=index.dim, count=len(index),
+                        content_version=content_version(entries.items()), index_type=index.index_type,
+                        built_at=now_iso())
+
+    def _load_or_build(self, entity_type: str, progress: Progress) -> str:
+        with Session(self.engine) as session:
+            entries = repo.text_hashes(session, entity_type=entity_type)
+            version = content_version(entries.items())
+            loaded = VectorIndex.load(self.settings.index_dir, f"{entity_type}s")
+            if loaded is not None:
+                index, manifest = loaded
+                if (manifest.model_id == self.embedder.model_id and manifest.count == len(entries)
+                        and manifest.content_version == version):
+                    self._indexes[entity_type] = index
+                    self._index_state[entity_type] = "loaded"
+                    return "loaded"
+            progress(f"index {entity_type}s", 0, len(entries))
+            ids, matrix = repo.vectors(session, entity_type=entity_type, model_id=self.embedder.model_id)
+            dim = matrix.shape[1] if len(ids) else self.embedder.dim
+            index = VectorIndex(dim)
+            index.upsert(ids, matrix)
+            index.save(self.settings.index_dir, self._manifest(session, entity_type, index))
+            progress(f"index {entity_type}s", len(ids), len(entries))
+            self._indexes[entity_type] = index
+            self._index_state[entity_type] = "built"
+            return "built"
+
+    def reindex(self, progress: Progress = _no_progress) -> dict[str, Any]:
+        """Embed what is stale and rebuild both indexes from stored vectors."""
+        with self._lock:
+            for entity_type in ENTITY_TYPES:
+                for f in self.settings.index_dir.glob(f"{entity_type}s.*"):
+                    f.unlink()
+            self.ready = False
+            return self.start(progress)
+
+    def _index(self, entity_type: str) -> VectorIndex:
+        if not self.ready or entity_type not in self._indexes:
+            raise IndexNotReady("the index is being built; try again in a moment")
+        return self._indexes[entity_type]
+
+    def _update_index(self, session: Session, entity_type: str, changed: Sequence[int],
+                      removed: Sequence[int] = ()) -> None:
+        """Apply changed and removed vectors to the live index and save it: no rebuild."""
+        if entity_type not in self._indexes:
+            return
+        index = self._indexes[entity_type]
+        index.remove(list(removed))
+        if changed:
+            stored = repo.embeddings(session, entity_type=entity_type, model_id=self.embedder.model_id,
+                                     entity_ids=changed)
+            ids = sorted(stored)
+            if ids:
+                matrix = np.stack([np.frombuffer(stored[i].vector, dtype=np.float32) for i in ids])
+                index.upsert(ids, matrix)
+        index.save(self.settings.index_dir, self._manifest(session, entity_type, index))
+        self._index_state[entity_type] = "updated"
+
+    # ---- texts and themes ---------------------------------------------------------------------
+
+    def _texts(self, session: Session, entity_type: str, ids: Iterable[int]) -> dict[int, str]:
+        ids = list(ids)
+        if entity_type == "project":
+            return {i: project_text(p.title, p.description) for i, p in repo.projects_by_id(session, ids=ids).items()}
+        rows = repo.stakeholders_by_id(session, ids=ids)
+        links = repo.participations(session, stakeholder_ids=ids)
+        projects = repo.projects_by_id(session, ids={link.project_id for link in links})
+        theirs: dict[int, list[tuple[str, str]]] = defaultdict(list)
+        for link in links:
+            p = projects[link.project_id]
+            if (p.title, p.description) not in theirs[link.stakeholder_id]:
+                theirs[link.stakeholder_id].append((p.title, p.description))
+        return {i: stakeholder_text(r.name, r.description, theirs[i]) for i, r in rows.items()}
+
+    def _themes_for(self, text: str, manual: list[str]) -> list[dict[str, Any]]:
+        auto = assign_themes(text, list(self.vocabulary.values()))
+        return [{"id": a.theme, "confidence": a.confidence, "source": a.source}
+                for a in merge_assignments(manual, auto)]
+
+    # ---- validation and writes ----------------------------------------------------------------
+
+    def parse_lines(self, lines: Iterable[str]) -> tuple[list[StakeholderIn], list[ProjectIn]]:
+        """Validate every line of a JSON Lines file; raise one error that names each bad line and field."""
+        errors: list[dict[str, Any]] = []
+        stakeholders: list[StakeholderIn] = []
+        projects: list[ProjectIn] = []
+        seen: dict[tuple[str, str], int] = {}
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                raw = json.loads(line)
+            except json.JSONDecodeError as exc:
+                errors.append({"line": number, "field": None, "message": f"not valid JSON: {exc.msg}"})
+                continue
+            if not isinstance(raw, dict):
+                errors.append({"line": number, "field": None, "message": "a line must be a JSON object"})
+                continue
+            kind = raw.get("type")
+            model = {"stakeholder": StakeholderIn, "project": ProjectIn}.get(kind)  # type: ignore[arg-type]
+            if model is None:
+                errors.append({"line": number, "field": "type",
+                               "message": "must be 'stakeholder' or 'project'"})
+                continue
+            try:
+                record = model.model_validate(raw)
+            except ValidationError as exc:
+                errors.extend({"line": number, "field": _loc(e["loc"]), "message": e["msg"]} for e in exc.errors())
+                continue
+            errors.extend({"line": number, **e} for e in self._check_themes(record))
+            previous = seen.get((kind, record.id))
+            if previous:
+                errors.append({"line": number, "field": "id",
+                               "message": f"{kind} {record.id!r} appears again (first on line {previous})"})
+                continue
+            seen[(kind, record.id)] = number
+            (stakeholders if kind == "stakeholder" else projects).append(record)  # type: ignore[arg-type]
+        if not errors:
+            errors.extend(self._check_participants(projects, stakeholders, lines=seen))
+        if errors:
+            raise InvalidInput(f"{len(errors)} error(s); nothing was imported", errors=errors)
+        return stakeholders, projects
+
+    def _check_themes(self, record: StakeholderIn | ProjectIn) -> list[dict[str, Any]]:
+        return [{"field": f"themes.{n}.id", "message": f"unknown theme {t.id!r}; see GET /themes"}
+                for n, t in enumerate(record.themes) if t.id not in self.vocabulary]
+
+    def _check_participants(self, projects: list[ProjectIn], stakeholders: list[StakeholderIn],
+                            *, lines: dict[tuple[str, str], int] | None = None) -> list[dict[str, Any]]:
+        wanted = {p.stakeholder for rec in projects for p in rec.participants}
+        known = {s.id for s in stakeholders}
+        with Session(self.engine) as session:
+            known |= set(repo.stakeholders_by_external_id(session, external_ids=wanted - known))
+        errors = []
+        for rec in projects:
+            for n, p in enumerate(rec.participants):
+                if p.stakeholder not in known:
+                    error: dict[str, Any] = {"field": f"participants.{n}.stakeholder",
+                                             "message": f"no stakeholder with id {p.stakeholder!r}"}
+                    if lines is not None:
+                        error = {"line": lines[("project", rec.id)], **error}
+                    errors.append(error)
+        return errors
+
+    def import_lines(self, lines: Iterable[str], progress: Progress = _no_progress) -> ImportReport:
+        stakeholders, projects = self.parse_lines(lines)
+        return self._write(stakeholders, projects, progress)
+
+    def import_files(self, paths: Sequence[Path], progress: Progress = _no_progress) -> ImportReport:
+        lines: list[str] = []
+        for path in paths:
+            lines.extend(path.read_text(encoding="utf-8").splitlines())
+        return self.import_lines(lines, progress)
+
+    @staticmethod
+    def _stakeholder_values(rec: StakeholderIn, themes: list[dict[str, Any]]) -> dict[str, Any]:
+        data = rec.model_dump(mode="json", exclude={"type", "id", "themes", "created_at", "updated_at"})
+        data["external_id"] = rec.id
+        data["themes"] = themes
+        return data
+
+    @staticmethod
+    def _project_values(rec: ProjectIn, themes: list[dict[str, Any]]) -> dict[str, Any]:
+        data = rec.model_dump(mode="json", exclude={"type", "id", "themes", "participants", "created_at",
+                                                    "updated_at"})
+        data["external_id"] = rec.id
+        data["themes"] = themes
+        return data
+
+    def _write(self, stakeholders: Sequence[StakeholderIn], projects: Sequence[ProjectIn],
+               progress: Progress = _no_progress) -> ImportReport:
+        """Upsert validated records in one transaction; embed what changed; update the indexes.
+
+        Either everything is written (rows, participants and vectors) or nothing is.
+        """
+        counts = defaultdict(int)
+        now = _utcnow()
+        total = len(stakeholders) + len(projects)
+        with self._lock, Session(self.engine) as session:
+            touched: dict[str, set[int]] = {"stakeholder": set(), "project": set()}
+            existing_s = repo.stakeholders_by_external_id(session, external_ids=[r.id for r in stakeholders])
+            for done, rec in enumerate(stakeholders, start=1):
+                manual = [t.id for t in rec.themes if t.source == "manual"]
+                values = self._stakeholder_values(rec, self._themes_for(f"{rec.name}. {rec.description}", manual))
+                row = existing_s.get(rec.id)
+                if row is not None and all(getattr(row, k) == v for k, v in values.items()):
+                    counts["unchanged"] += 1
+                else:
+                    if row is None:
+                        row = Stakeholder(**values, created_at=_utc(rec.created_at) or now,
+                                          updated_at=_utc(rec.updated_at) or now)
+                        counts["stakeholders_created"] += 1
+                    else:
+                        for k, v in values.items():
+                            setattr(row, k, v)
+                        row.updated_at = _utc(rec.updated_at) or now
+                        counts["stakeholders_updated"] += 1
+                    session.add(row)
+                    session.flush()
+                    touched["stakeholder"].add(row.id)  # type: ignore[arg-type]
+                if done % 500 == 0 or done == total:
+                    progress("import", done, total)
+            session.flush()
+
+            participant_rows = repo.stakeholders_by_external_id(
+                session, external_ids=[p.stakeholder for r in projects for p in r.participants])
+            existing_p = repo.projects_by_external_id(session, external_ids=[r.id for r in projects])
+            old_links: dict[int, list[tuple[int, str]]] = defaultdict(list)
+            for link in repo.participations(session, project_ids=[p.id for p in existing_p.values()]):
+                old_links[link.project_id].append((link.stakeholder_id, link.role))
+            for done, rec in enumerate(projects, start=len(stakeholders) + 1):
+                manual = [t.id for t in rec.themes if t.source == "manual"]
+                values = self._project_values(rec, self._themes_for(f"{rec.title}. {rec.description}", manual))
+                links = [(participant_rows[p.stakeholder].id, p.role) for p in rec.participants]
+                row = existing_p.get(rec.id)
+                text_changed = row is None or (row.title, row.description) != (values["title"], values["description"])
+                old = old_links.get(row.id, []) if row is not None and row.id is not None else []
+                if row is not None and old == links and all(getattr(row, k) == v for k, v in values.items()):
+                    counts["unchanged"] += 1
+                    continue
+                if row is None:
+                    row = Project(**values, created_at=_utc(rec.created_at) or now,
+                                  updated_at=_utc(rec.updated_at) or now)
+                    counts["projects_created"] += 1
+                else:
+                    for k, v in values.items():
+                        setattr(row, k, v)
+                    row.updated_at = _utc(rec.updated_at) or now
+                    counts["projects_updated"] += 1
+                session.add(row)
+                session.flush()
+                touched["project"].add(row.id)  # type: ignore[arg-type]
+                if old != links:
+                    repo.replace_participants(session, project_id=row.id, participants=links)  # type: ignore[arg-type]
+                # A stakeholder's text includes its projects: those whose project list or project
+                # text changed must be re-hashed and possibly re-embedded.
+                if old != links or text_changed:
+                    touched["stakeholder"] |= {s for s, _ in old} | {s for s, _ in links}
+                if done % 500 == 0 or done == total:
+                    progress("import", done, total)
+            session.flush()
+            counts["embedded"] = self._rehash_and_embed(session, touched, progress)
+            session.commit()
+            for entity_type in ENTITY_TYPES:
+                if touched[entity_type]:
+                    self._update_index(session, entity_type, sorted(touched[entity_type]))
+        return ImportReport(**{f: counts[f] for f in ImportReport.model_fields})
+
+    def _rehash_and_embed(self, session: Session, touched: dict[str, set[int]], progress: Progress) -> int:
+        embedded = 0
+        for entity_type in ENTITY_TYPES:
+            ids = sorted(touched[entity_type])
+            if not ids:
+                continue
+            texts = self._texts(session, entity_type, ids)
+            rows: dict[int, Any] = (repo.stakeholders_by_id(session, ids=ids) if entity_type == "stakeholder"
+                                    else repo.projects_by_id(session, ids=ids))
+            for i, text in texts.items():
+                rows[i].text_hash = text_hash(text)
+                session.add(rows[i])
+            stored = repo.embedding_hashes(session, entity_type=entity_type, model_id=self.embedder.model_id)
+            stale = {i: t for i, t in texts.items() if stored.get(i) != text_hash(t)}
+            if stale:
+                embedded += self._embed_and_store(session, entity_type, stale, progress)
+        return embedded
+
+    # ---- create, read, update, delete ---------------------------------------------------------
+
+    def _check_one(self, record: StakeholderIn | ProjectIn) -> None:
+        errors = self._check_themes(record)
+        if isinstance(record, ProjectIn):
+            errors += self._check_participants([record], [])
+        if errors:
+            raise InvalidInput("invalid " + record.type, errors=errors)
+
+    def create(self, record: StakeholderIn | ProjectIn) -> StakeholderPublic | ProjectPublic:
+        self._check_one(record)
+        with Session(self.engine) as session:
+            finder = repo.stakeholders_by_external_id if record.type == "stakeholder" else repo.projects_by_external_id
+            if finder(session, external_ids=[record.id]):
+                raise Conflict(f"a {record.type} with id {record.id!r} exists; use PUT to change it")
+        return self.replace(record, must_exist=False)
+
+    def replace(self, record: StakeholderIn | ProjectIn, *, must_exist: bool = True) -> StakeholderPublic | ProjectPublic:
+        self._check_one(record)
+        if must_exist:
+            self._row(record.type, record.id)
+        if isinstance(record, StakeholderIn):
+            self._write([record], [])
+            return self.get_stakeholder(record.id)
+        self._write([], [record])
+        return self.get_project(record.id)
+
+    def _row(self, entity_type: str, external_id: str) -> Any:
+        with Session(self.engine) as session:
+            finder = repo.stakeholders_by_external_id if entity_type == "stakeholder" else repo.projects_by_external_id
+            found = finder(session, external_ids=[external_id])
+        if external_id not in found:
+            raise NotFound(f"no {entity_type} with id {external_id!r}")
+        return found[external_id]
+
+    def delete(self, entity_type: str, external_id: str) -> None:
+        row = self._row(entity_type, external_id)
+        with self._lock, Session(self.engine) as session:
+            links = repo.participations(session, **{f"{entity_type}_ids": [row.id]})  # type: ignore[arg-type]
+            for link in links:
+                session.delete(link)
+            session.delete(session.get(Stakeholder if entity_type == "stakeholder" else Project, row.id))
+            repo.delete_embeddings(session, entity_type=entity_type, entity_ids=[row.id])
+            touched = {"stakeholder": set(), "project": set()}
+            if entity_type == "project":  # its participants' texts lose this project
+                touched["stakeholder"] = {link.stakeholder_id for link in links}
+            session.flush()
+            self._rehash_and_embed(session, touched, _no_progress)
+            session.commit()
+            self._update_index(session, entity_type, [], removed=[row.id])
+            if touched["stakeholder"]:
+                self._update_index(session, "stakeholder", sorted(touched["stakeholder"]))
+
+    def get_stakeholder(self, external_id: str) -> StakeholderPublic:
+        row = self._row("stakeholder", external_id)
+        with Session(self.engine) as session:
+            return self._stakeholders_public(session, [row])[0]
+
+    def get_project(self, external_id: str) -> ProjectPublic:
+        row = self._row("project", external_id)
+        with Session(self.engine) as session:
+            return self._projects_public(session, [row])[0]
+
+    def _stakeholders_public(self, session: Session, rows: Sequence[Stakeholder]) -> list[StakeholderPublic]:
+        links = repo.participations(session, stakeholder_ids=[r.id for r in rows])
+        projects = repo.projects_by_id(session, ids={link.project_id for link in links})
+        refs: dict[int, list[ProjectRef]] = defaultdict(list)
+        for link in links:
+            p = projects[link.project_id]
+            refs[link.stakeholder_id].append(ProjectRef(id=p.external_id, title=p.title, role=link.role))
+        return [
+            StakeholderPublic(id=r.external_id, projects=refs[r.id],  # type: ignore[index]
+                              **r.model_dump(exclude={"id", "external_id", "contact", "text_hash"}))
+            for r in rows
+        ]
+
+    def _projects_public(self, session: Session, rows: Sequence[Project]) -> list[ProjectPublic]:
+        links = repo.participations(session, project_ids=[r.id for r in rows])
+        people = repo.stakeholders_by_id(session, ids={link.stakeholder_id for link in links})
+        refs: dict[int, list[StakeholderRef]] = defaultdict(list)
+        for link in links:
+            s = people[link.stakeholder_id]
+            refs[link.project_id].append(StakeholderRef(id=s.external_id, name=s.name, kind=s.kind, role=link.role))
+        return [
+            ProjectPublic(id=r.external_id, participants=refs[r.id],  # type: ignore[index]
+                          **r.model_dump(exclude={"id", "external_id", "text_hash"}))
+            for r in rows
+        ]
+
+    def list_stakeholders(self, *, offset: int = 0, limit: int = 50, country: str | None = None,
+                          kind: str | None = None, theme: str | None = None, q: str | None = None) -> StakeholderPage:
+        with Session(self.engine) as session:
+            rows = session.exec(select(Stakeholder).order_by(Stakeholder.external_id)).all()
+            kept = [r for r in rows if _admits(r.countries, r.themes, r.kind, f"{r.name} {r.description}",
+                                               country=country, kind=kind, theme=theme, q=q)]
+            items = self._stakeholders_public(session, kept[offset:offset + limit])
+        return StakeholderPage(total=len(kept), offset=offset, limit=limit, items=items)
+
+    def list_projects(self, *, offset: int = 0, limit: int = 50, country: str | None = None,
+                      theme: str | None = None, status: str | None = None, q: str | None = None) -> ProjectPage:
+        with Session(self.engine) as session:
+            rows = session.exec(select(Project).order_by(Project.external_id)).all()
+            kept = [r for r in rows if _admits(r.countries, r.themes, None, f"{r.title} {r.description}",
+                                               country=country, kind=None, theme=theme, q=q)
+                    and (status is None or r.status == status)]
+            items = self._projects_public(session, kept[offset:offset + limit])
+        return ProjectPage(total=len(kept), offset=offset, limit=limit, items=items)
+
+    # ---- export ------------------------------------------------------------------------------
+
+    def export_records(self) -> Iterator[dict[str, Any]]:
+        """Every stakeholder then every project, in the import format, ordered by id.
+
+        Contacts are included: an export is an administrator's copy of the database.
+        """
+        with Session(self.engine) as session:
+            for r in session.exec(select(Stakeholder).order_by(Stakeholder.external_id)).all():
+                data = r.model_dump(exclude={"id", "external_id", "text_hash", "created_at", "updated_at"})
+                record = StakeholderIn.model_validate({"type": "stakeholder", "id": r.external_id, **data})
+                yield {**record.model_dump(mode="json", exclude={"created_at", "updated_at"}, exclude_none=True),
+                       "created_at": _iso(r.created_at), "updated_at": _iso(r.updated_at)}
+            rows = session.exec(select(Project).order_by(Project.external_id)).all()
+            links = repo.participations(session, project_ids=[r.id for r in rows])
+            people = repo.stakeholders_by_id(session, ids={link.stakeholder_id for link in links})
+            by_project: dict[int, list[dict[str, str]]] = defaultdict(list)
+            for link in links:
+                by_project[link.project_id].append({"stakeholder": people[link.stakeholder_id].external_id,
+                                                    "role": link.role})
+            for r in rows:
+                data = r.model_dump(exclude={"id", "external_id", "text_hash", "created_at", "updated_at"})
+                record = ProjectIn.model_validate({"type": "project", "id": r.external_id,
+                                                   "participants": by_project[r.id], **data})  # type: ignore[index]
+                yield {**record.model_dump(mode="json", exclude={"created_at", "updated_at"}, exclude_none=True),
+                       "created_at": _iso(r.created_at), "updated_at": _iso(r.updated_at)}
+
+    # ---- matching ----------------------------------------------------------------------------
+
+    def _stakeholder_profiles(self, session: Session, rows: Sequence[Stakeholder]) -> dict[int, Profile]:
+        ids = [r.id for r in rows]
+        own = repo.participations(session, stakeholder_ids=ids)
+        project_ids = {link.project_id for link in own}
+        links = repo.participations(session, project_ids=project_ids)
+        projects = repo.projects_by_id(session, ids=project_ids)
+        partners = repo.partners_of(links)
+        names = _external_ids(session, Stakeholder, {p for ps in partners.values() for p in ps})
+        texts: dict[int, list[str]] = defaultdict(list)
+        for link in own:
+            texts[link.stakeholder_id].extend(sentences(projects[link.project_id].description))
+        return {
+            r.id: Profile(  # type: ignore[misc]
+                key=_key("stakeholder", r.external_id), name=r.name, kind=r.kind,
+                countries=tuple(r.countries), places=tuple(Place(p["name"], p.get("lat"), p.get("lon")) for p in r.places),
+                themes=tuple(t["id"] for t in r.themes), offers=tuple(o["kind"] for o in r.offers),
+                needs=tuple(n["kind"] for n in r.needs),
+                partners=frozenset(_key("stakeholder", names[p]) for p in partners.get(r.id, ())),  # type: ignore[arg-type]
+                sentences=tuple(dict.fromkeys(sentences(r.description) + texts[r.id])),  # type: ignore[index]
+            )
+            for r in rows
+        }
+
+    def _project_profiles(self, session: Session, rows: Sequence[Project]) -> dict[int, Profile]:
+        links = repo.participations(session, project_ids=[r.id for r in rows])
+        names = _external_ids(session, Stakeholder, {link.stakeholder_id for link in links})
+        members: dict[int, set[str]] = defaultdict(set)
+        for link in links:
+            members[link.project_id].add(_key("stakeholder", names[link.stakeholder_id]))
+        return {
+            r.id: Profile(  # type: ignore[misc]
+                key=_key("project", r.external_id), name=r.title, kind="project", countries=tuple(r.countries),
+                places=tuple(Place(p["name"], p.get("lat"), p.get("lon")) for p in r.places),
+                themes=tuple(t["id"] for t in r.themes), needs=tuple(s["kind"] for s in r.seeks),
+                partners=frozenset(members[r.id]),  # type: ignore[index]
+                sentences=tuple(sentences(r.description)),
+            )
+            for r in rows
+        }
+
+    def _candidates(self, session: Session, entity_type: str, vector: np.ndarray, k: int,
+                    filtered: bool) -> tuple[dict[int, Profile], dict[int, float]]:
+        """Nearest entities by vector, over-fetched so that filters still leave k, loaded in one go."""
+        index = self._index(entity_type)
+        fetch = max(k * _OVERFETCH, _MIN_FETCH) if not filtered else len(index)
+        hits = dict(index.search(vector, fetch))
+        if entity_type == "stakeholder":
+            rows = list(repo.stakeholders_by_id(session, ids=hits).values())
+            return self._stakeholder_profiles(session, rows), hits
+        rows_p = list(repo.projects_by_id(session, ids=hits).values())
+        return self._project_profiles(session, rows_p), hits
+
+    def _stored_vector(self, session: Session, entity_type: str, entity_id: int) -> np.ndarray:
+        self._index(entity_type)  # 503 while the index is not ready
+        stored = repo.embeddings(session, entity_type=entity_type, model_id=self.embedder.model_id,
+                                 entity_ids=[entity_id])
+        if entity_id not in stored:
+            raise IndexNotReady(f"the {entity_type} has no vector yet; try again in a moment")
+        return np.frombuffer(stored[entity_id].vector, dtype=np.float32)
+
+    def _run(self, session: Session, query: Profile, vector: np.ndarray, entity_type: str, *, k: int,
+             intent: str, filters: Filters) -> list[MatchOut]:
+        filtered = bool(filters.countries or filters.kinds or filters.themes or filters.resources)
+        profiles, hits = self._candidates(session, entity_type, vector, k + len(filters.exclude) + 1, filtered)
+        by_key = {p.key: p for p in profiles.values()}
+        sims = {profiles[i].key: s for i, s in hits.items() if i in profiles}
+        matches = rank(query, by_key.values(), sims, k=k, intent=intent, filters=filters,
+                       vocabulary=self.vocabulary)
+        return self._render(session, matches, by_key, entity_type)
+
+    def _render(self, session: Session, matches: list[Match], by_key: dict[str, Profile],
+                entity_type: str) -> list[MatchOut]:
+        partner_keys = {p for m in matches for p in m.explanation.shared_partners}
+        partners = repo.stakeholders_by_external_id(session, external_ids=[k[2:] for k in partner_keys])
+        out = []
+        for m in matches:
+            c = by_key[m.key]
+            e = m.explanation
+            out.append(MatchOut(
+                type=entity_type, id=m.key[2:], name=c.name, kind=c.kind, countries=list(c.countries),  # type: ignore[arg-type]
+                score=m.score, components=m.components,
+                explanation=ExplanationOut(
+                    shared_themes=[SharedThemeOut(
+                        theme=t.theme, label=self.vocabulary[t.theme].label if t.theme in self.vocabulary else t.theme,
+                        query_evidence=EvidenceOut(sentence=t.query_evidence.sentence,
+                                                   keywords=list(t.query_evidence.keywords))
+                        if t.query_evidence else None,
+                        candidate_evidence=EvidenceOut(sentence=t.candidate_evidence.sentence,
+                                                       keywords=list(t.candidate_evidence.keywords))
+                        if t.candidate_evidence else None) for t in e.shared_themes],
+                    query_needs_met=list(e.query_needs_met), candidate_needs_met=list(e.candidate_needs_met),
+                    shared_countries=list(e.shared_countries), shared_places=list(e.shared_places),
+                    shared_partners=[StakeholderRef(id=s.external_id, name=s.name, kind=s.kind)
+                                     for key in e.shared_partners if (s := partners.get(key[2:]))],
+                    worked_together=e.worked_together, intent_resources=list(e.intent_resources)),
+            ))
+        return out
+
+    def partners_for_stakeholder(self, external_id: str, *, intent: str = "any", k: int = 10,
+                                 countries: Sequence[str] = (), kinds: Sequence[str] = (),
+                                 themes: Sequence[str] = (), resources: Sequence[str] = ()) -> MatchList:
+        row = self._row("stakeholder", external_id)
+        with Session(self.engine) as session:
+            vector = self._stored_vector(session, "stakeholder", row.id)
+            query = self._stakeholder_profiles(session, [row])[row.id]
+            filters = Filters(countries=frozenset(countries), kinds=frozenset(kinds), themes=frozenset(themes),
+                              resources=frozenset(resources), exclude=frozenset({query.key}))
+            results = self._run(session, query, vector, "stakeholder", k=k, intent=intent, filters=filters)
+        return MatchList(query={"type": "stakeholder", "id": external_id, "name": row.name}, intent=intent,
+                         results=results)
+
+    def projects_for_stakeholder(self, external_id: str, *, k: int = 10, countries: Sequence[str] = (),
+                                 themes: Sequence[str] = ()) -> MatchList:
+        """Projects this stakeholder could join: those it is not part of yet."""
+        row = self._row("stakeholder", external_id)
+        with Session(self.engine) as session:
+            vector = self._stored_vector(session, "stakeholder", row.id)
+            query = self._stakeholder_profiles(session, [row])[row.id]
+            own = repo.participations(session, stakeholder_ids=[row.id])
+            mine = _external_ids(session, Project, {link.project_id for link in own})
+            filters = Filters(countries=frozenset(countries), themes=frozenset(themes),
+                              exclude=frozenset(_key("project", e) for e in mine.values()))
+            results = self._run(session, query, vector, "project", k=k, intent="any", filters=filters)
+        return MatchList(query={"type": "stakeholder", "id": external_id, "name": row.name}, intent="any",
+                         results=results)
+
+    def partners_for_project(self, external_id: str, *, intent: str = "any", k: int = 10,
+                             countries: Sequence[str] = (), kinds: Sequence[str] = ()) -> MatchList:
+        """Stakeholders who could fund or join this project: not those already in it."""
+        row = self._row("project", external_id)
+        with Session(self.engine) as session:
+            vector = self._stored_vector(session, "project", row.id)
+            query = self._project_profiles(session, [row])[row.id]
+            filters = Filters(countries=frozenset(countries), kinds=frozenset(kinds), exclude=query.partners)
+            results = self._run(session, query, vector, "stakeholder", k=k, intent=intent, filters=filters)
+        return MatchList(query={"type": "project", "id": external_id, "name": row.title}, intent=intent,
+                         results=results)
+
+    def match(self, request: MatchRequest) -> MatchResponse:
+        """Rank stakeholders and projects for free text or a draft project."""
+        unknown = [t for t in request.themes if t not in self.vocabulary]
+        if unknown:
+            raise InvalidInput("unknown theme", errors=[{"field": "themes", "message": f"unknown theme {t!r}"}
+                                                        for t in unknown])
+        self._index("stakeholder")
+        with Session(self.engine) as session:
+            found = repo.stakeholders_by_external_id(session, external_ids=request.participants)
+            missing = [p for p in request.participants if p not in found]
+            if missing:
+                raise InvalidInput("unknown participant", errors=[
+                    {"field": f"participants.{request.participants.index(p)}",
+                     "message": f"no stakeholder with id {p!r}"} for p in missing])
+            title = request.title or "Draft project"
+            text = project_text(title, request.text) if request.title else request.text
+            themes = [t["id"] for t in self._themes_for(text, list(request.themes))]
+            needs = list(request.needs) if request.needs is not None else infer_needs(request.text)
+            members = frozenset(_key("stakeholder", p) for p in request.participants)
+            query = Profile(key="q:draft", name=title, kind="project", countries=tuple(request.countries),
+                            places=tuple(Place(p.name, p.lat, p.lon) for p in request.places),
+                            themes=tuple(themes), needs=tuple(needs), partners=members,
+                            sentences=tuple(sentences(request.text)))
+            vector = self.embedder.embed([text])[0]
+            s_filters = Filters(kinds=frozenset(request.kinds), exclude=members)
+            stakeholders = self._run(session, query, vector, "stakeholder", k=request.k, intent=request.intent,
+                                     filters=s_filters)
+            projects = self._run(session, query, vector, "project", k=request.k, intent="any", filters=Filters())
+        return MatchResponse(query={"type": "draft", "name": title, "themes": themes, "needs": needs},
+                             intent=request.intent, stakeholders=stakeholders, projects=projects)
+
+    # ---- vocabulary and health ---------------------------------------------------------------
+
+    def themes(self) -> list[ThemeOut]:
+        counts: dict[str, dict[str, int]] = defaultdict(lambda: {"stakeholder": 0, "project": 0})
+        with Session(self.engine) as session:
+            for themes in session.exec(select(Stakeholder.themes)).all():
+                for t in themes:
+                    counts[t["id"]]["stakeholder"] += 1
+            for themes in session.exec(select(Project.themes)).all():
+                for t in themes:
+                    counts[t["id"]]["project"] += 1
+        return [ThemeOut(id=t.id, label=t.label, definition=t.definition, keywords=list(t.keywords), sdg=t.sdg,
+                         neaspec_areas=list(t.neaspec_areas), stakeholders=counts[t.id]["stakeholder"],
+                         projects=counts[t.id]["project"]) for t in self.vocabulary.values()]
+
+    def health(self) -> Health:
+        with Session(self.engine) as session:
+            n_s = session.exec(select(func.count()).select_from(Stakeholder)).one()
+            n_p = session.exec(select(func.count()).select_from(Project)).one()
+        status = "error" if self.start_error else ("ok" if self.ready else "starting")
+        index = {t: {"state": self._index_state[t], "count": len(self._indexes[t]) if t in self._indexes else 0}
+                 for t in ENTITY_TYPES}
+        if self.start_error:
+            index["error"] = self.start_error  # type: ignore[assignment]
+        return Health(status=status, model_id=self.embedder.model_id, stakeholders=n_s, projects=n_p, index=index)
+
+
+def _loc(loc: Sequence[Any]) -> str:
+    return ".".join(str(part) for part in loc) or "(line)"
+
+
+def _external_ids(session: Session, table: type[Stakeholder] | type[Project], ids: Iterable[int]) -> dict[int, str]:
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    return dict(session.exec(select(table.id, table.external_id).where(col(table.id).in_(wanted))).all())
+
+
+def _admits(countries: list[str], themes: list[dict[str, Any]], row_kind: str | None, text: str, *,
+            country: str | None, kind: str | None, theme: str | None, q: str | None) -> bool:
+    if country and country.upper() not in countries:
+        return False
+    if kind and row_kind != kind:
+        return False
+    if theme and theme not in {t["id"] for t in themes}:
+        return False
+    return not q or q.lower() in text.lower()

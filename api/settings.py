@@ -1,0 +1,25 @@
+"""One typed settings object, passed explicitly. Constructor arguments beat the environment
+(``DLDMATCH_*`` variables), so tests never depend on the shell."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DLDMATCH_", extra="ignore")
+
+    database_url: str = f"sqlite:///{ROOT / 'data' / 'dldmatch.db'}"
+    index_dir: Path = ROOT / "data" / "index"
+    embedder: Literal["sentence-transformers", "fake"] = "sentence-transformers"
+    model_path: Path | None = None  # a sentence-transformers model directory; default: packaged MiniLM
+    themes_file: Path = ROOT / "seed_profiles" / "themes.json"
+    seed_dir: Path | None = ROOT / "seed_profiles"  # loaded at start when the database is empty
+    max_body_bytes: int = 2_000_000
+    host: str = "127.0.0.1"
+    port: int = 8000

@@ -1,0 +1,148 @@
+"""FAISS vector index with a manifest, saved atomically.
+
+The index is a cache of the database, never the source of truth. Its manifest records the model,
+the dimension, the number of vectors and a content version (a hash of every entity id with the hash
+of its text); the service loads a saved index only when all of these match the database, and
+rebuilds it from stored vectors otherwise.
+
+Vectors are L2-normalised, so inner product is cosine similarity. Below some tens of thousands of
+vectors an exact ``IDMap2,Flat`` index is both fastest to build and exact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable
+
+import faiss
+import numpy as np
+
+MANIFEST_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Manifest:
+    name: str
+    model_id: str
+    dim: int
+    count: int
+    content_version: str
+    index_type: str
+    built_at: str
+    format: int = MANIFEST_FORMAT
+
+
+def content_version(entries: Iterable[tuple[int, str]]) -> str:
+    """A hash of (entity id, text hash) pairs, independent of their order."""
+    digest = hashlib.sha256()
+    for entity_id, text_hash in sorted(entries):
+        digest.update(f"{entity_id}:{text_hash}\n".encode())
+    return digest.hexdigest()
+
+
+class VectorIndex:
+    """Exact inner-product search over int64 ids, updatable in place."""
+
+    index_type = "IDMap2,Flat"
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+        self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal)
+
+    def upsert(self, ids: np.ndarray | list[int], vectors: np.ndarray) -> None:
+        ids = np.asarray(ids, dtype=np.int64)
+        if len(ids) == 0:
+            return
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.shape != (len(ids), self.dim):
+            raise ValueError(f"expected vectors of shape ({len(ids)}, {self.dim}), got {vectors.shape}")
+        self._index.remove_ids(ids)
+        self._index.add_with_ids(vectors, ids)
+
+    def remove(self, ids: np.ndarray | list[int]) -> None:
+        ids = np.asarray(ids, dtype=np.int64)
+        if len(ids):
+            self._index.remove_ids(ids)
+
+    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The k nearest ids with their cosine similarity, nearest first."""
+        k = min(k, len(self))
+        if k <= 0:
+            return []
+        query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, self.dim)
+        scores, ids = self._index.search(query, k)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i != -1]
+
+    def similarities(self, vector: np.ndarray, ids: list[int]) -> dict[int, float]:
+        """Cosine similarity of the vector to each of the given ids that the index holds."""
+        out: dict[int, float] = {}
+        query = np.asarray(vector, dtype=np.float32).reshape(self.dim)
+        for i in ids:
+            try:
+                out[i] = float(self._index.reconstruct(int(i)) @ query)
+            except RuntimeError:  # not in the index
+                continue
+        return out
+
+    def ids(self) -> np.ndarray:
+        return faiss.vector_to_array(self._index.id_map).astype(np.int64)
+
+    def save(self, directory: Path, manifest: Manifest) -> None:
+        """Write index and manifest so that a reader sees either the old pair or the new one.
+
+        The manifest is written last and names the index file it belongs to, so a crash between
+        the two writes leaves a manifest that does not match and the index is rebuilt.
+        """
+        directory.mkdir(parents=True, exist_ok=True)
+        stamp = hashlib.sha256(f"{manifest.content_version}{manifest.built_at}".encode()).hexdigest()[:16]
+        index_file = directory / f"{manifest.name}.{stamp}.faiss"
+        _atomic_write(index_file, faiss.serialize_index(self._index).tobytes())
+        record = {**asdict(manifest), "index_file": index_file.name}
+        _atomic_write(directory / f"{manifest.name}.manifest.json",
+                      json.dumps(record, indent=2, sort_keys=True).encode())
+        for old in directory.glob(f"{manifest.name}.*.faiss"):
+            if old != index_file:
+                old.unlink(missing_ok=True)
+
+    @classmethod
+    def load(cls, directory: Path, name: str) -> tuple["VectorIndex", Manifest] | None:
+        """The saved index and its manifest, or None when there is none or it is unreadable."""
+        manifest_file = directory / f"{name}.manifest.json"
+        try:
+            record = json.loads(manifest_file.read_text())
+            index_file = directory / record.pop("index_file")
+            manifest = Manifest(**record)
+            raw = faiss.deserialize_index(np.frombuffer(index_file.read_bytes(), dtype=np.uint8))
+        except (OSError, ValueError, TypeError, KeyError, RuntimeError):
+            return None
+        if manifest.format != MANIFEST_FORMAT or raw.d != manifest.dim or raw.ntotal != manifest.count:
+            return None
+        index = cls(manifest.dim)
+        index._index = raw
+        return index, manifest
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,82 @@
+"""DLD themes: the vocabulary's shape, automatic assignment from text, and evidence sentences."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from matcher.text import keyword_hits, sentences
+
+
+@dataclass(frozen=True)
+class Theme:
+    id: str
+    label: str
+    definition: str
+    keywords: tuple[str, ...]
+    sdg: str = ""
+    neaspec_areas: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ThemeAssignment:
+    theme: str
+    confidence: float
+    source: str  # "auto" (assigned from text) or "manual" (set by a person)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    theme: str
+    sentence: str
+    keywords: tuple[str, ...] = field(default_factory=tuple)
+
+
+def assign_themes(text: str, vocabulary: list[Theme], *, min_confidence: float = 0.5) -> list[ThemeAssignment]:
+    """Themes a text is about, from the keywords it uses, most confident first.
+
+    Confidence grows with the number of distinct keywords and the number of sentences that show the
+    theme: one keyword in one sentence gives 0.5, three or more sentences with several keywords
+    approach 1. Ties are broken by theme id, so the result is deterministic.
+
+    Example:
+        >>> t = Theme("sand_fixation", "Sand fixation", "", ("sand fixation", "dune"))
+        >>> assign_themes("Dune fixing. Sand fixation in Kubuqi.", [t])[0].confidence
+        0.78
+    """
+    parts = sentences(text)
+    out: list[ThemeAssignment] = []
+    for theme in vocabulary:
+        distinct: set[str] = set()
+        showing = 0
+        for sentence in parts:
+            hits = keyword_hits(sentence, theme.keywords)
+            if hits:
+                showing += 1
+                distinct.update(hits)
+        if not distinct:
+            continue
+        strength = len(distinct) + (showing - 1)
+        confidence = round(1.0 - 0.5 * math.exp(-0.5 * (strength - 1)), 2)
+        if confidence >= min_confidence:
+            out.append(ThemeAssignment(theme.id, confidence, "auto"))
+    out.sort(key=lambda a: (-a.confidence, a.theme))
+    return out
+
+
+def merge_assignments(manual: list[str], auto: list[ThemeAssignment]) -> list[ThemeAssignment]:
+    """Manual themes win; automatic ones fill in the rest. Manual themes carry confidence 1."""
+    chosen = [ThemeAssignment(t, 1.0, "manual") for t in dict.fromkeys(manual)]
+    taken = set(manual)
+    chosen.extend(a for a in auto if a.theme not in taken)
+    return chosen
+
+
+def best_evidence(parts: list[str], theme: Theme) -> Evidence | None:
+    """The sentence that best shows a theme: most distinct keywords, then earliest."""
+    best: Evidence | None = None
+    for sentence in parts:
+        hits = tuple(keyword_hits(sentence, theme.keywords))
+        if hits and (best is None or len(hits) > len(best.keywords)):
+            best = Evidence(theme.id, sentence, hits)
+    return best

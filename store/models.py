@@ -1,0 +1,82 @@
+"""Database tables. The API's request and response models live in ``api.schemas``: the table is not
+the contract.
+
+List-valued fields (countries, places, themes, offers, needs, sources, ...) are JSON columns: they
+are read and written with their row and never queried on their own in SQL, which keeps the schema
+the same on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Stakeholder(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    external_id: str = Field(index=True, unique=True)
+    name: str
+    original_name: str | None = None  # in the organisation's own script, when it differs
+    kind: str = Field(index=True)
+    countries: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    places: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    description: str = ""
+    themes: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    offers: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    needs: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    languages: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    website: str | None = None
+    contact: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    sources: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    outside_seed: bool = False
+    text_hash: str = ""
+    created_at: datetime
+    updated_at: datetime
+
+
+class Project(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    external_id: str = Field(index=True, unique=True)
+    title: str
+    description: str = ""
+    countries: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    places: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    themes: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    status: str | None = None
+    start_year: int | None = None
+    end_year: int | None = None
+    budget: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    funding_sought: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    seeks: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    sources: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    outside_seed: bool = False
+    text_hash: str = ""
+    created_at: datetime
+    updated_at: datetime
+
+
+class Participation(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("project_id", "stakeholder_id", "role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True, ondelete="CASCADE")
+    stakeholder_id: int = Field(foreign_key="stakeholder.id", index=True, ondelete="CASCADE")
+    role: str
+    position: int = 0  # order within the project, so export gives participants back as imported
+
+
+class Embedding(SQLModel, table=True):
+    """A stored vector: one per entity and model, with the hash of the text it was made from."""
+
+    __table_args__ = (UniqueConstraint("entity_type", "entity_id", "model_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    entity_type: str = Field(index=True)  # "stakeholder" or "project"
+    entity_id: int = Field(index=True)
+    model_id: str = Field(index=True)
+    text_hash: str
+    dim: int
+    vector: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
