@@ -108,6 +108,7 @@ class StakeholderIn(_WithCountries):
     id: ExternalId
     name: str = Field(min_length=1, max_length=300)
     original_name: str | None = None
+    aliases: list[str] = Field(default_factory=list)  # other names and acronyms it is known by
     kind: KindCode
     countries: list[str] = Field(default_factory=list)
     places: list[Place] = Field(default_factory=list)
@@ -133,6 +134,7 @@ class ProjectIn(_WithCountries):
     type: Literal["project"] = "project"
     id: ExternalId
     title: str = Field(min_length=1, max_length=300)
+    aliases: list[str] = Field(default_factory=list)
     description: str = Field(default="", max_length=20_000)
     countries: list[str] = Field(default_factory=list)
     places: list[Place] = Field(default_factory=list)
@@ -178,6 +180,7 @@ class StakeholderPublic(BaseModel):
     id: str
     name: str
     original_name: str | None
+    aliases: list[str]
     kind: str
     countries: list[str]
     places: list[Place]
@@ -197,6 +200,7 @@ class StakeholderPublic(BaseModel):
 class ProjectPublic(BaseModel):
     id: str
     title: str
+    aliases: list[str]
     description: str
     countries: list[str]
     places: list[Place]

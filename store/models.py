@@ -20,6 +20,7 @@ class Stakeholder(SQLModel, table=True):
     external_id: str = Field(index=True, unique=True)
     name: str
     original_name: str | None = None  # in the organisation's own script, when it differs
+    aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     kind: str = Field(index=True)
     countries: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     places: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -41,6 +42,7 @@ class Project(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     external_id: str = Field(index=True, unique=True)
     title: str
+    aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     description: str = ""
     countries: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     places: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
