@@ -3,7 +3,6 @@
 Routes hold no try/except: domain errors carry their status and one handler renders them as JSON.
 """
 
-from __future__ import annotations
 
 import logging
 import threading
@@ -131,6 +130,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     Kinds = Annotated[list[KindCode], Query(description="stakeholder kinds")]  # type: ignore[valid-type]
     Themes = Annotated[list[str], Query(description="theme ids")]
     Resources = Annotated[list[ResourceCode], Query(description="resource kinds the partner offers")]  # type: ignore[valid-type]
+    MinShared = Annotated[int, Query(ge=0, le=10, description="leave out results sharing fewer themes")]
 
     @app.get("/health", response_model=Health, tags=["service"])
     def health(svc: Svc) -> Health:
@@ -167,16 +167,17 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     @app.get("/stakeholders/{external_id}/partners", response_model=MatchList, tags=["matching"])
     def stakeholder_partners(external_id: str, svc: Svc, intent: Intent = "any", k: K = 10,
                              country: Countries = [], kind: Kinds = [], theme: Themes = [],  # noqa: B006
-                             resource: Resources = []) -> MatchList:  # noqa: B006
+                             resource: Resources = [], min_shared_themes: MinShared = 1) -> MatchList:  # noqa: B006
         """Ranked potential partners for a stored stakeholder, each with its explanation."""
         return svc.partners_for_stakeholder(external_id, intent=intent, k=k, countries=country, kinds=kind,
-                                            themes=theme, resources=resource)
+                                            themes=theme, resources=resource, min_shared_themes=min_shared_themes)
 
     @app.get("/stakeholders/{external_id}/projects", response_model=MatchList, tags=["matching"])
     def stakeholder_projects(external_id: str, svc: Svc, k: K = 10, country: Countries = [],  # noqa: B006
-                             theme: Themes = []) -> MatchList:  # noqa: B006
+                             theme: Themes = [], min_shared_themes: MinShared = 1) -> MatchList:  # noqa: B006
         """Projects this stakeholder could join (the firm's question)."""
-        return svc.projects_for_stakeholder(external_id, k=k, countries=country, themes=theme)
+        return svc.projects_for_stakeholder(external_id, k=k, countries=country, themes=theme,
+                                            min_shared_themes=min_shared_themes)
 
     @app.get("/projects", response_model=ProjectPage, tags=["projects"])
     def list_projects(svc: Svc, offset: Annotated[int, Query(ge=0)] = 0,
@@ -203,9 +204,11 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
 
     @app.get("/projects/{external_id}/partners", response_model=MatchList, tags=["matching"])
     def project_partners(external_id: str, svc: Svc, intent: Intent = "any", k: K = 10,
-                         country: Countries = [], kind: Kinds = []) -> MatchList:  # noqa: B006
+                         country: Countries = [], kind: Kinds = [],  # noqa: B006
+                         min_shared_themes: MinShared = 1) -> MatchList:
         """Stakeholders who could fund or join this project."""
-        return svc.partners_for_project(external_id, intent=intent, k=k, countries=country, kinds=kind)
+        return svc.partners_for_project(external_id, intent=intent, k=k, countries=country, kinds=kind,
+                                        min_shared_themes=min_shared_themes)
 
     @app.post("/match", response_model=MatchResponse, tags=["matching"])
     def match(body: MatchRequest, svc: Svc) -> MatchResponse:

@@ -45,7 +45,7 @@ from embeddings.index import Manifest, VectorIndex, content_version, now_iso
 from embeddings.texts import project_text, stakeholder_text, text_hash
 from matcher.rank import Filters, Match, Place, Profile, rank
 from matcher.text import sentences
-from matcher.themes import Theme, assign_themes, merge_assignments
+from matcher.themes import Theme, ThemeAssignment, assign_themes, merge_assignments
 from matcher.vocab import infer_needs
 from store import repo
 from store.db import make_engine
@@ -112,6 +112,7 @@ class DLDMatch:
         self._indexes: dict[str, VectorIndex] = {}
         self._index_state: dict[str, str] = {t: "not built" for t in ENTITY_TYPES}
         self._lock = threading.RLock()
+        self._theme_vectors: np.ndarray | None = None
         self.ready = False
         self.start_error: str | None = None
         self.start_report: dict[str, Any] = {}
@@ -244,9 +245,21 @@ class DLDMatch:
         return {i: stakeholder_text(r.name, r.description, theirs[i]) for i, r in rows.items()}
 
     def _themes_for(self, text: str, manual: list[str]) -> list[dict[str, Any]]:
+        """Manual themes, then themes read from keywords; a profile with neither gets the theme whose
+        definition its text is nearest to, so that every profile has at least one theme."""
         auto = assign_themes(text, list(self.vocabulary.values()))
+        if not manual and not auto:
+            auto = [self._nearest_theme(text)]
         return [{"id": a.theme, "confidence": a.confidence, "source": a.source}
                 for a in merge_assignments(manual, auto)]
+
+    def _nearest_theme(self, text: str) -> ThemeAssignment:
+        if self._theme_vectors is None:  # embedded on first need only: most profiles never need it
+            self._theme_vectors = self.embedder.embed(
+                [f"{t.label}. {t.definition} {', '.join(t.keywords)}" for t in self.vocabulary.values()])
+        sims = self._theme_vectors @ self.embedder.embed([text])[0]
+        best = int(np.argmax(sims))
+        return ThemeAssignment(list(self.vocabulary)[best], round(float(max(0.0, sims[best])), 2), "auto")
 
     # ---- validation and writes ----------------------------------------------------------------
 
@@ -634,7 +647,8 @@ class DLDMatch:
 
     def _run(self, session: Session, query: Profile, vector: np.ndarray, entity_type: str, *, k: int,
              intent: str, filters: Filters) -> list[MatchOut]:
-        filtered = bool(filters.countries or filters.kinds or filters.themes or filters.resources)
+        filtered = bool(filters.countries or filters.kinds or filters.themes or filters.resources
+                        or filters.min_shared_themes)
         profiles, hits = self._candidates(session, entity_type, vector, k + len(filters.exclude) + 1, filtered)
         by_key = {p.key: p for p in profiles.values()}
         sims = {profiles[i].key: s for i, s in hits.items() if i in profiles}
@@ -672,19 +686,22 @@ class DLDMatch:
 
     def partners_for_stakeholder(self, external_id: str, *, intent: str = "any", k: int = 10,
                                  countries: Sequence[str] = (), kinds: Sequence[str] = (),
-                                 themes: Sequence[str] = (), resources: Sequence[str] = ()) -> MatchList:
+                                 themes: Sequence[str] = (), resources: Sequence[str] = (),
+                                 min_shared_themes: int = 1) -> MatchList:
+        """Ranked partners for a stored stakeholder; by default only those sharing a theme with it."""
         row = self._row("stakeholder", external_id)
         with Session(self.engine) as session:
             vector = self._stored_vector(session, "stakeholder", row.id)
             query = self._stakeholder_profiles(session, [row])[row.id]
             filters = Filters(countries=frozenset(countries), kinds=frozenset(kinds), themes=frozenset(themes),
-                              resources=frozenset(resources), exclude=frozenset({query.key}))
+                              resources=frozenset(resources), exclude=frozenset({query.key}),
+                              min_shared_themes=min_shared_themes)
             results = self._run(session, query, vector, "stakeholder", k=k, intent=intent, filters=filters)
         return MatchList(query={"type": "stakeholder", "id": external_id, "name": row.name}, intent=intent,
                          results=results)
 
     def projects_for_stakeholder(self, external_id: str, *, k: int = 10, countries: Sequence[str] = (),
-                                 themes: Sequence[str] = ()) -> MatchList:
+                                 themes: Sequence[str] = (), min_shared_themes: int = 1) -> MatchList:
         """Projects this stakeholder could join: those it is not part of yet."""
         row = self._row("stakeholder", external_id)
         with Session(self.engine) as session:
@@ -693,19 +710,22 @@ class DLDMatch:
             own = repo.participations(session, stakeholder_ids=[row.id])
             mine = _external_ids(session, Project, {link.project_id for link in own})
             filters = Filters(countries=frozenset(countries), themes=frozenset(themes),
-                              exclude=frozenset(_key("project", e) for e in mine.values()))
+                              exclude=frozenset(_key("project", e) for e in mine.values()),
+                              min_shared_themes=min_shared_themes)
             results = self._run(session, query, vector, "project", k=k, intent="any", filters=filters)
         return MatchList(query={"type": "stakeholder", "id": external_id, "name": row.name}, intent="any",
                          results=results)
 
     def partners_for_project(self, external_id: str, *, intent: str = "any", k: int = 10,
-                             countries: Sequence[str] = (), kinds: Sequence[str] = ()) -> MatchList:
+                             countries: Sequence[str] = (), kinds: Sequence[str] = (),
+                             min_shared_themes: int = 1) -> MatchList:
         """Stakeholders who could fund or join this project: not those already in it."""
         row = self._row("project", external_id)
         with Session(self.engine) as session:
             vector = self._stored_vector(session, "project", row.id)
             query = self._project_profiles(session, [row])[row.id]
-            filters = Filters(countries=frozenset(countries), kinds=frozenset(kinds), exclude=query.partners)
+            filters = Filters(countries=frozenset(countries), kinds=frozenset(kinds), exclude=query.partners,
+                              min_shared_themes=min_shared_themes)
             results = self._run(session, query, vector, "stakeholder", k=k, intent=intent, filters=filters)
         return MatchList(query={"type": "project", "id": external_id, "name": row.title}, intent=intent,
                          results=results)

@@ -9,7 +9,7 @@ A score is the sum of its components; each component is ``weight * value`` with 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable
 
 from matcher.text import normalise_place
@@ -97,9 +97,13 @@ class Filters:
     themes: frozenset[str] = frozenset()
     resources: frozenset[str] = frozenset()  # the candidate must offer (or, for projects, seek) one
     exclude: frozenset[str] = frozenset()
+    min_shared_themes: int = 0  # with the query: a partner explained by no shared theme is left out
+    query_themes: frozenset[str] = frozenset()
 
     def admits(self, c: Profile) -> bool:
         if c.key in self.exclude:
+            return False
+        if self.min_shared_themes and len(self.query_themes & set(c.themes)) < self.min_shared_themes:
             return False
         if self.countries and not self.countries & set(c.countries):
             return False
@@ -286,6 +290,8 @@ def rank(
     if k < 1:
         raise ValueError("k must be at least 1")
     filters = filters or Filters()
+    if filters.min_shared_themes and not filters.query_themes:
+        filters = replace(filters, query_themes=frozenset(query.themes))
     admitted = {c.key: c for c in candidates if c.key != query.key and filters.admits(c)}
     scored = [
         score_pair(query, c, similarities.get(key, 0.0), intent=intent, ranking=ranking, evidence=False)

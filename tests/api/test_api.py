@@ -1,0 +1,183 @@
+"""The HTTP API on an in-memory database with the fake embedder."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.service import DLDMatch
+from tests.conftest import SMALL
+
+NEW = {"id": "t-new", "name": "Test New Funder", "kind": "funder", "countries": ["MN"], "places": ["Gobi"],
+       "description": "A new test funder for saxaul shelterbelts and afforestation in the Gobi.",
+       "offers": ["funding"], "needs": ["volunteers"], "contact": {"name": "Secret Person", "email": "s@example.org"}}
+
+
+def test_health_and_themes(client: TestClient) -> None:
+    health = client.get("/health").json()
+    assert health["status"] == "ok" and health["stakeholders"] == 5 and health["projects"] == 2
+    assert health["model_id"] == "fake-hash-64"
+    assert health["index"]["stakeholder"]["count"] == 5
+    themes = client.get("/themes").json()
+    counts = {t["id"]: t for t in themes}
+    assert counts["afforestation_shelterbelts"]["stakeholders"] >= 2
+    assert all(t["definition"] and t["sdg"] for t in themes)
+
+
+def test_list_get_filter_and_paginate(client: TestClient) -> None:
+    page = client.get("/stakeholders", params={"limit": 2}).json()
+    assert page["total"] == 5 and [s["id"] for s in page["items"]] == ["t-city", "t-cso"]
+    second = client.get("/stakeholders", params={"limit": 2, "offset": 2}).json()
+    assert [s["id"] for s in second["items"]] == ["t-firm", "t-fund"]
+    assert [s["id"] for s in client.get("/stakeholders", params={"country": "mn"}).json()["items"]] == ["t-cso"]
+    assert [s["id"] for s in client.get("/stakeholders", params={"kind": "funder"}).json()["items"]] == ["t-fund"]
+    by_theme = client.get("/stakeholders", params={"theme": "sand_fixation"}).json()["items"]
+    assert "t-firm" in [s["id"] for s in by_theme]
+    cso = client.get("/stakeholders/t-cso").json()
+    assert cso["projects"] == [{"id": "t-belt", "title": "Test Gobi Shelterbelt", "role": "lead"}]
+    project = client.get("/projects/t-belt").json()
+    assert [p["id"] for p in project["participants"]] == ["t-cso", "t-lab"]
+    assert project["funding_sought"] == {"amount": 50000.0, "currency": "USD"}
+    assert client.get("/projects", params={"status": "planned"}).json()["total"] == 1
+
+
+def test_contacts_are_never_public(client: TestClient) -> None:
+    for url in ("/stakeholders", "/stakeholders/t-cso", "/stakeholders/t-fund/partners?min_shared_themes=0",
+                "/projects/t-belt", "/projects/t-kubuqi/partners?min_shared_themes=0"):
+        body = client.get(url).text
+        assert "person@example.org" not in body and "Test Person" not in body and '"contact"' not in body
+
+
+def test_errors_are_json_and_name_the_field(client: TestClient) -> None:
+    missing = client.get("/stakeholders/nobody")
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+    assert client.get("/projects/nothing/partners").status_code == 404
+    bad = client.post("/stakeholders", json={**NEW, "countries": ["Mongolia"]})
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "countries"
+    assert client.post("/stakeholders", json={**NEW, "id": "t-cso"}).status_code == 409
+    wrong_id = client.put("/stakeholders/t-cso", json={**NEW, "id": "t-other"})
+    assert wrong_id.status_code == 422 and wrong_id.json()["errors"][0]["field"] == "id"
+    bad_intent = client.get("/stakeholders/t-cso/partners", params={"intent": "bribe"})
+    assert bad_intent.status_code == 422 and bad_intent.json()["errors"][0]["field"] == "query.intent"
+    assert client.get("/stakeholders/t-cso/partners", params={"k": 0}).status_code == 422
+    theme = client.post("/match", json={"text": "sand fixation", "themes": ["astrology"]})
+    assert theme.status_code == 422 and theme.json()["errors"][0]["field"] == "themes"
+    ghost = client.post("/match", json={"text": "sand fixation", "participants": ["ghost"]})
+    assert ghost.status_code == 422 and ghost.json()["errors"][0]["field"] == "participants.0"
+
+
+def test_oversized_body_is_refused(client: TestClient, loaded: DLDMatch) -> None:
+    huge = "x" * (loaded.settings.max_body_bytes + 1)
+    response = client.post("/match", content=json.dumps({"text": huge}), headers={"content-type": "application/json"})
+    assert response.status_code == 413 and response.json()["error"] == "payload_too_large"
+
+
+def test_index_not_ready_is_503(loaded: DLDMatch) -> None:
+    loaded.ready = False
+    with TestClient(create_app(loaded.settings, service=loaded, start="none")) as c:
+        response = c.get("/stakeholders/t-cso/partners")
+        assert response.status_code == 503 and response.json()["error"] == "index_not_ready"
+        assert c.post("/match", json={"text": "sand fixation"}).status_code == 503
+        assert c.get("/health").json()["status"] == "starting"
+
+
+def test_co_funding_partners_are_ranked_and_explained(client: TestClient) -> None:
+    body = client.get("/stakeholders/t-cso/partners", params={"intent": "co_funding"}).json()
+    assert body["query"]["id"] == "t-cso" and body["intent"] == "co_funding"
+    first = body["results"][0]
+    assert first["id"] == "t-fund"
+    assert abs(sum(first["components"].values()) - first["score"]) < 1e-4
+    e = first["explanation"]
+    assert e["query_needs_met"] == ["funding", "seedlings_materials"] and e["candidate_needs_met"] == ["volunteers"]
+    assert e["intent_resources"] == ["funding"]
+    assert e["shared_places"] == ["Gobi"]
+    shared = {t["theme"]: t for t in e["shared_themes"]}
+    assert "afforestation_shelterbelts" in shared
+    assert "saxaul" in shared["afforestation_shelterbelts"]["query_evidence"]["sentence"]
+    assert "shelterbelts" in shared["afforestation_shelterbelts"]["candidate_evidence"]["sentence"]
+    scores = [r["score"] for r in body["results"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_shared_past_partners_are_explained(client: TestClient) -> None:
+    # t-cso and t-firm both worked with t-lab.
+    body = client.get("/stakeholders/t-cso/partners", params={"min_shared_themes": 0, "k": 10}).json()
+    firm = next(r for r in body["results"] if r["id"] == "t-firm")
+    assert [p["id"] for p in firm["explanation"]["shared_partners"]] == ["t-lab"]
+    lab = next(r for r in body["results"] if r["id"] == "t-lab")
+    assert lab["explanation"]["worked_together"]
+
+
+def test_projects_to_join_leave_out_own_projects(client: TestClient) -> None:
+    firm = client.get("/stakeholders/t-fund/projects", params={"min_shared_themes": 0}).json()
+    assert {r["id"] for r in firm["results"]} == {"t-belt", "t-kubuqi"}
+    assert firm["results"][0]["id"] == "t-belt"
+    lab = client.get("/stakeholders/t-lab/projects", params={"min_shared_themes": 0}).json()
+    assert lab["results"] == []
+
+
+def test_project_partners_leave_out_participants(client: TestClient) -> None:
+    body = client.get("/projects/t-belt/partners", params={"intent": "co_funding", "min_shared_themes": 0}).json()
+    ids = [r["id"] for r in body["results"]]
+    assert "t-cso" not in ids and "t-lab" not in ids
+    assert ids[0] == "t-fund"
+    assert body["results"][0]["explanation"]["query_needs_met"] == ["funding"]
+
+
+def test_free_text_match_reads_needs_and_ranks_both_kinds(client: TestClient) -> None:
+    body = client.post("/match", json={"text": "We plant saxaul shelterbelts in the Gobi and need co-funding.",
+                                       "countries": ["MN"], "places": ["Gobi"], "intent": "co_funding",
+                                       "participants": ["t-cso"], "k": 3}).json()
+    assert body["query"]["needs"] == ["funding"]
+    assert "afforestation_shelterbelts" in body["query"]["themes"]
+    assert body["stakeholders"][0]["id"] == "t-fund"
+    assert "t-cso" not in [r["id"] for r in body["stakeholders"]]
+    assert body["projects"][0]["id"] == "t-belt"
+    assert len(body["stakeholders"]) == 3
+
+
+def test_create_update_delete_update_the_index_without_rebuild(client: TestClient, loaded: DLDMatch) -> None:
+    created = client.post("/stakeholders", json=NEW)
+    assert created.status_code == 201 and "contact" not in created.json()
+    assert client.get("/health").json()["index"]["stakeholder"] == {"state": "updated", "count": 6}
+    partners = client.get("/stakeholders/t-cso/partners", params={"intent": "co_funding"}).json()["results"]
+    assert "t-new" in [r["id"] for r in partners[:2]]
+
+    changed = client.put("/stakeholders/t-new", json={**NEW, "kind": "private", "offers": ["market_access"]})
+    assert changed.status_code == 200 and changed.json()["kind"] == "private"
+    assert client.get("/stakeholders/t-new").json()["offers"] == [{"kind": "market_access", "detail": ""}]
+
+    assert client.delete("/stakeholders/t-new").status_code == 204
+    assert client.get("/stakeholders/t-new").status_code == 404
+    assert client.get("/health").json()["index"]["stakeholder"]["count"] == 5
+    partners = client.get("/stakeholders/t-cso/partners", params={"min_shared_themes": 0}).json()["results"]
+    assert "t-new" not in [r["id"] for r in partners]
+
+
+def test_deleting_a_project_keeps_its_participants(client: TestClient) -> None:
+    assert client.delete("/projects/t-belt").status_code == 204
+    assert client.get("/stakeholders/t-cso").json()["projects"] == []
+    assert client.get("/health").json()["index"]["project"]["count"] == 1
+
+
+def test_project_create_validates_participants(client: TestClient) -> None:
+    body = {"id": "t-p", "title": "P", "participants": [{"stakeholder": "ghost", "role": "lead"}]}
+    response = client.post("/projects", json=body)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "participants.0.stakeholder"
+    ok = client.post("/projects", json={**body, "participants": [{"stakeholder": "t-fund", "role": "co_funder"}]})
+    assert ok.status_code == 201 and ok.json()["participants"][0]["role"] == "co_funder"
+
+
+def test_docs_are_served_without_a_cdn(client: TestClient) -> None:
+    html = client.get("/docs").text
+    assert "/docs-static/swagger-ui-bundle.js" in html and "cdn" not in html.lower()
+    assert client.get("/docs-static/swagger-ui-bundle.js").status_code == 200
+    assert "/stakeholders/{external_id}/partners" in client.get("/openapi.json").json()["paths"]
+
+
+def test_the_small_fixture_is_what_the_tests_think(client: TestClient) -> None:
+    assert len(SMALL.read_text().splitlines()) == 7

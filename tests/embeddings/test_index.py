@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embeddings.fake import FakeEmbedder
+from embeddings.index import Manifest, VectorIndex, content_version, now_iso
+from embeddings.texts import stakeholder_text, text_hash
+
+
+def _manifest(index: VectorIndex, version: str = "v1") -> Manifest:
+    return Manifest(name="stakeholders", model_id="m", dim=index.dim, count=len(index), content_version=version,
+                    index_type=index.index_type, built_at=now_iso())
+
+
+def test_fake_embedder_is_deterministic_normalised_and_meaningful() -> None:
+    e = FakeEmbedder()
+    a, b, c = e.embed(["sand fixation in the Kubuqi desert", "sand fixation in Kubuqi", "air quality in cities"])
+    assert np.allclose(a, FakeEmbedder().embed(["sand fixation in the Kubuqi desert"])[0])
+    assert np.linalg.norm(a) == pytest.approx(1.0, abs=1e-5)
+    assert a @ b > a @ c
+    assert e.calls == 3
+
+
+def test_search_upsert_and_remove_without_rebuild() -> None:
+    index = VectorIndex(4)
+    index.upsert([10, 11, 12], np.eye(4, dtype=np.float32)[:3])
+    assert index.search(np.eye(4)[1], 1) == [(11, pytest.approx(1.0))]
+    index.upsert([11], np.eye(4, dtype=np.float32)[3:4])  # changed vector, same id
+    assert len(index) == 3 and index.search(np.eye(4)[3], 1)[0][0] == 11
+    index.remove([10])
+    assert sorted(index.ids().tolist()) == [11, 12]
+    assert len(index.search(np.eye(4)[0], 10)) == 2  # k larger than the index
+    with pytest.raises(ValueError):
+        index.upsert([1], np.ones((1, 3), dtype=np.float32))
+
+
+def test_save_and_load_round_trip(tmp_path: Path) -> None:
+    index = VectorIndex(4)
+    index.upsert([1, 2], np.eye(4, dtype=np.float32)[:2])
+    index.save(tmp_path, _manifest(index))
+    loaded = VectorIndex.load(tmp_path, "stakeholders")
+    assert loaded is not None
+    again, manifest = loaded
+    assert manifest.count == 2 and manifest.content_version == "v1" and manifest.index_type == "IDMap2,Flat"
+    assert again.search(np.eye(4)[1], 1)[0][0] == 2
+    # A second save replaces the pair and leaves one index file behind.
+    index.upsert([3], np.eye(4, dtype=np.float32)[2:3])
+    index.save(tmp_path, _manifest(index, "v2"))
+    assert len(list(tmp_path.glob("stakeholders.*.faiss"))) == 1
+    assert VectorIndex.load(tmp_path, "stakeholders")[1].content_version == "v2"  # type: ignore[index]
+
+
+def test_damaged_or_missing_index_is_not_loaded(tmp_path: Path) -> None:
+    assert VectorIndex.load(tmp_path, "stakeholders") is None
+    index = VectorIndex(4)
+    index.upsert([1], np.eye(4, dtype=np.float32)[:1])
+    index.save(tmp_path, _manifest(index))
+    next(tmp_path.glob("stakeholders.*.faiss")).write_bytes(b"garbage")
+    assert VectorIndex.load(tmp_path, "stakeholders") is None
+
+
+def test_content_version_ignores_order_but_not_content() -> None:
+    assert content_version([(1, "a"), (2, "b")]) == content_version([(2, "b"), (1, "a")])
+    assert content_version([(1, "a")]) != content_version([(1, "b")])
+
+
+def test_stakeholder_text_includes_projects_deterministically() -> None:
+    text = stakeholder_text("Org", "We plant.", [("B project", "The second project plants trees. More text follows."), ("A project", "First one.")])
+    assert text.index("A project") < text.index("B project")
+    assert "More text" not in text
+    assert text_hash(text) == text_hash(stakeholder_text("Org", "We plant.", [("A project", "First one."),
+                                                                              ("B project", "The second project plants trees. More text follows.")]))

@@ -1,0 +1,127 @@
+"""Behaviour of the pure ranking on hand-made profiles whose right answer is known."""
+
+from __future__ import annotations
+
+import pytest
+
+from matcher.rank import DEFAULT_WEIGHTS, Filters, Place, Profile, Ranking, complementarity, rank, score_pair
+from matcher.themes import Theme
+
+VOCAB = {
+    "sand": Theme("sand", "Sand fixation", "", ("sand fixation", "dune")),
+    "trees": Theme("trees", "Afforestation", "", ("shelterbelt", "planting")),
+}
+
+
+def profile(key: str, **kw: object) -> Profile:
+    defaults: dict[str, object] = {"name": key, "kind": "cso"}
+    defaults.update(kw)
+    return Profile(key=key, **defaults)  # type: ignore[arg-type]
+
+
+QUERY = profile("q", kind="cso", countries=("MN",), places=(Place("Gobi"),), themes=("sand", "trees"),
+                offers=("volunteers",), needs=("funding",),
+                sentences=("We fix dunes with volunteers.", "Shelterbelt planting in the Gobi."))
+
+
+def test_identical_profile_ranks_first() -> None:
+    twin = profile("twin", **{k: getattr(QUERY, k) for k in ("kind", "countries", "places", "themes", "offers",
+                                                           "needs", "sentences")})
+    other = profile("other", kind="funder", themes=("trees",), offers=("funding",))
+    result = rank(QUERY, [other, twin], {"twin": 1.0, "other": 0.3}, k=2)
+    assert [m.key for m in result] == ["twin", "other"]
+
+
+def test_scores_stay_in_range_and_components_add_up() -> None:
+    best = profile("best", kind="funder", countries=("MN",), places=(Place("Gobi Desert"),), themes=("sand", "trees"),
+                   offers=("funding",), needs=("volunteers",), partners=frozenset({"a", "b", "c"}))
+    query = profile("q2", **{**{k: getattr(QUERY, k) for k in ("countries", "places", "themes", "offers", "needs")},
+                             "partners": frozenset({"a", "b", "c"})})
+    for intent in ("any", "co_funding", "implementation"):
+        for sim in (-1.0, 0.0, 0.5, 1.0, 2.0):
+            m = score_pair(query, best, sim, intent=intent)
+            assert 0.0 <= m.score <= 1.0
+            assert m.score == pytest.approx(sum(m.components.values()), abs=1e-5)
+    perfect = score_pair(query, best, 1.0, intent="co_funding")
+    assert perfect.components["kinds"] > 0
+    assert perfect.score == pytest.approx(1.0, abs=1e-5)
+
+
+def test_k_larger_than_corpus_returns_everything_but_the_query() -> None:
+    pool = [profile(f"c{i}") for i in range(5)] + [QUERY]
+    result = rank(QUERY, pool, {}, k=50)
+    assert sorted(m.key for m in result) == [f"c{i}" for i in range(5)]
+
+
+def test_one_sided_fit_scores_below_two_sided() -> None:
+    # Both offer the funding the query needs; only one also needs the volunteers the query offers.
+    one_sided = profile("one", kind="funder", offers=("funding",))
+    two_sided = profile("two", kind="funder", offers=("funding",), needs=("volunteers",))
+    assert complementarity(QUERY, one_sided)[0] == pytest.approx(0.5)
+    assert complementarity(QUERY, two_sided)[0] == pytest.approx(1.0)
+    result = rank(QUERY, [one_sided, two_sided], {"one": 0.5, "two": 0.5}, k=2)
+    assert [m.key for m in result] == ["two", "one"]
+    assert result[0].explanation.candidate_needs_met == ("volunteers",)
+    assert result[0].explanation.query_needs_met == ("funding",)
+
+
+def test_no_overlap_contributes_zero() -> None:
+    stranger = profile("x", kind="cso", countries=("RU",), themes=("other",))
+    m = score_pair(QUERY, stranger, 0.0)
+    for name in ("semantic", "themes", "complementarity", "geography", "network", "intent"):
+        assert m.components[name] == 0.0
+    assert m.explanation.shared_themes == ()
+
+
+def test_ties_are_broken_by_key_deterministically() -> None:
+    pool = [profile(k) for k in ("b", "c", "a")]
+    first = [m.key for m in rank(QUERY, pool, {}, k=3)]
+    assert first == ["a", "b", "c"]
+    assert [m.key for m in rank(QUERY, list(reversed(pool)), {}, k=3)] == first
+
+
+def test_explanation_carries_evidence_from_both_sides() -> None:
+    cand = profile("c", themes=("sand",), places=(Place("Gobi"),), countries=("MN",),
+                   sentences=("Our work is sand fixation.", "Unrelated sentence here."))
+    m = score_pair(QUERY, cand, 0.5, vocabulary=VOCAB)
+    (shared,) = m.explanation.shared_themes
+    assert shared.theme == "sand"
+    assert shared.query_evidence is not None and shared.query_evidence.sentence == "We fix dunes with volunteers."
+    assert shared.candidate_evidence is not None and "sand fixation" in shared.candidate_evidence.keywords
+    assert m.explanation.shared_places == ("Gobi",)
+    assert m.explanation.shared_countries == ("MN",)
+
+
+def test_shared_partners_and_prior_work_are_explained() -> None:
+    query = profile("q", partners=frozenset({"p1", "p2", "c"}))
+    cand = profile("c", partners=frozenset({"p1", "p2", "q"}))
+    m = score_pair(query, cand, 0.0)
+    assert m.explanation.shared_partners == ("p1", "p2")
+    assert m.explanation.worked_together
+    assert m.components["network"] == pytest.approx(DEFAULT_WEIGHTS["network"] * 2 / 3, abs=1e-5)
+
+
+def test_intent_prefers_candidates_offering_what_is_sought() -> None:
+    funder = profile("f", kind="academia", offers=("funding",))
+    trainer = profile("t", kind="academia", offers=("training",))
+    co_funding = rank(QUERY, [funder, trainer], {"f": 0.2, "t": 0.4}, intent="co_funding")
+    assert co_funding[0].key == "f" and co_funding[0].explanation.intent_resources == ("funding",)
+    implementation = rank(QUERY, [funder, trainer], {"f": 0.2, "t": 0.4}, intent="implementation")
+    assert implementation[0].key == "t"
+
+
+def test_filters() -> None:
+    pool = [profile("mn", countries=("MN",), kind="funder", offers=("funding",), themes=("sand",)),
+            profile("kr", countries=("KR",), kind="cso", offers=("training",), themes=("trees",))]
+    assert [m.key for m in rank(QUERY, pool, {}, filters=Filters(countries=frozenset({"KR"})))] == ["kr"]
+    assert [m.key for m in rank(QUERY, pool, {}, filters=Filters(kinds=frozenset({"funder"})))] == ["mn"]
+    assert [m.key for m in rank(QUERY, pool, {}, filters=Filters(themes=frozenset({"trees"})))] == ["kr"]
+    assert [m.key for m in rank(QUERY, pool, {}, filters=Filters(resources=frozenset({"funding"})))] == ["mn"]
+    assert rank(QUERY, pool, {}, filters=Filters(exclude=frozenset({"mn", "kr"}))) == []
+
+
+def test_bad_arguments_are_refused() -> None:
+    with pytest.raises(ValueError):
+        rank(QUERY, [], {}, k=0)
+    with pytest.raises(ValueError):
+        Ranking().weights_for("bribe")
