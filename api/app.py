@@ -38,7 +38,7 @@ from api.service import DLDMatch
 from api.settings import Settings
 from embeddings.base import Embedder
 
-log = logging.getLogger("dldmatch")
+log = logging.getLogger("uvicorn.error")  # shown with the server's own start-up lines
 
 StartMode = Literal["background", "sync", "none"]
 
@@ -100,7 +100,9 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
 
     def _start() -> None:
         try:
-            svc.start()
+            report = svc.start()
+            log.info("dldmatch ready: seeded %s, embedded %s, index %s", report["seeded"], report["embedded"],
+                     report["index"])
         except Exception as exc:  # shown by /health; the server stays up to say so
             log.exception("start-up failed")
             svc.start_error = f"{type(exc).__name__}: {exc}"
