@@ -9,11 +9,12 @@ import threading
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, AsyncIterator, Literal
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -21,6 +22,7 @@ from api.errors import DomainError
 from api.schemas import (
     Health,
     Intent,
+    IntakeReport,
     KindCode,
     MatchList,
     MatchRequest,
@@ -216,6 +218,29 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     def match(body: MatchRequest, svc: Svc) -> MatchResponse:
         """Ranked stakeholders and projects for free text or a draft project."""
         return svc.match(body)
+
+    @app.get("/templates/questionnaire.xlsx", tags=["intake"], response_class=Response)
+    def questionnaire_xlsx(svc: Svc) -> Response:
+        """The questionnaire workbook to fill in and upload to ``POST /import``."""
+        from api.intake import template_xlsx
+
+        data = template_xlsx([(t.id, t.label) for t in svc.vocabulary.values()])
+        return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"content-disposition": 'attachment; filename="dldmatch-questionnaire.xlsx"'})
+
+    @app.get("/templates/{sheet}.csv", tags=["intake"], response_class=Response)
+    def questionnaire_csv(sheet: Literal["stakeholders", "projects"]) -> Response:
+        from api.intake import template_csv
+
+        return Response(template_csv(sheet), media_type="text/csv",
+                        headers={"content-disposition": f'attachment; filename="dldmatch-{sheet}.csv"'})
+
+    @app.post("/import", response_model=IntakeReport, tags=["intake"])
+    async def import_file(svc: Svc, file: UploadFile = File(description=".xlsx or .csv questionnaire, or .jsonl"),
+                          dry_run: bool = False) -> IntakeReport:
+        """Import a filled questionnaire or a JSON Lines file: all rows or none; possible duplicates flagged."""
+        data = await file.read()
+        return await run_in_threadpool(svc.import_upload, file.filename or "upload", data, dry_run=dry_run)
 
     return app
 

@@ -57,7 +57,8 @@ def _service(ctx: typer.Context, *, seed: bool = False) -> DLDMatch:
 def _fail(exc: DomainError) -> None:
     typer.echo(f"error: {exc.message}", err=True)
     for e in exc.errors:
-        where = f"line {e['line']}: " if e.get("line") else ""
+        where = f"line {e['line']}: " if e.get("line") else (
+            f"{e['sheet']} row {e['row']}: " if e.get("row") else "")
         field = f"{e['field']}: " if e.get("field") else ""
         typer.echo(f"  {where}{field}{e['message']}", err=True)
     raise typer.Exit(2 if exc.status == 422 else 1)
@@ -99,18 +100,27 @@ def serve(ctx: typer.Context, host: str = typer.Option(None, help="default 127.0
 
 @cli.command("import")
 def import_(ctx: typer.Context, files: list[Path] = typer.Argument(..., exists=True, dir_okay=False,
-                                                                 help="JSON Lines files")) -> None:
-    """Upsert stakeholders and projects by id. Every line is validated first: one bad line imports nothing."""
+                                                                 help="JSON Lines files, or questionnaires (.xlsx, .csv)")) -> None:
+    """Upsert stakeholders and projects by id. Every line or row is validated first: one bad one imports nothing."""
     service = _service(ctx)
     bars = _Bars()
     try:
         service.start(progress=bars)
-        report = service.import_files(files, progress=bars)
+        jsonl = [f for f in files if f.suffix.lower() not in (".xlsx", ".csv")]
+        if jsonl:
+            typer.echo(json.dumps(service.import_files(jsonl, progress=bars).model_dump()))
+        for sheet in (f for f in files if f.suffix.lower() in (".xlsx", ".csv")):
+            result = service.import_upload(sheet.name, sheet.read_bytes(), progress=bars)
+            typer.echo(json.dumps((result.imported.model_dump() if result.imported else {})))
+            for flag in result.flagged:
+                typer.echo(f"{sheet.name}: {flag.sheet} row {flag.row}: {flag.name!r} looks like stored "
+                           f"{flag.similar_to.id!r} ({flag.similar_to.name}) by {flag.reason} "
+                           f"({flag.similarity:.2f}); not imported. Use that id to update it, or write 'yes' in "
+                           f"confirm_new.", err=True)
     except DomainError as exc:
         _fail(exc)
     finally:
         bars.close()
-    typer.echo(json.dumps(report.model_dump()))
 
 
 @cli.command()

@@ -321,3 +321,22 @@ class ImportReport(BaseModel):
     unchanged: int
     embedded: int
 
+
+
+class FlaggedRow(BaseModel):
+    """A submitted organisation that is probably one already stored: not imported, for review."""
+
+    sheet: str
+    row: int
+    id: str
+    name: str
+    similar_to: StakeholderRef
+    reason: Literal["name", "description"]
+    similarity: float
+
+
+class IntakeReport(BaseModel):
+    rows: int
+    dry_run: bool
+    imported: ImportReport | None
+    flagged: list[FlaggedRow]

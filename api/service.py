@@ -22,8 +22,10 @@ from api.errors import Conflict, IndexNotReady, InvalidInput, NotFound
 from api.schemas import (
     EvidenceOut,
     ExplanationOut,
+    FlaggedRow,
     Health,
     ImportReport,
+    IntakeReport,
     MatchList,
     MatchOut,
     MatchRequest,
@@ -43,6 +45,8 @@ from api.settings import Settings
 from embeddings.base import Embedder
 from embeddings.index import Manifest, VectorIndex, content_version, now_iso
 from embeddings.texts import project_text, stakeholder_text, text_hash
+from api import intake
+from matcher.dedupe import Candidate, find_duplicates
 from matcher.rank import Filters, Match, Place, Profile, rank
 from matcher.text import sentences
 from matcher.themes import Theme, ThemeAssignment, assign_themes, merge_assignments
@@ -335,6 +339,108 @@ class DLDMatch:
         for path in paths:
             lines.extend(path.read_text(encoding="utf-8").splitlines())
         return self.import_lines(lines, progress)
+
+    def import_upload(self, filename: str, data: bytes, *, dry_run: bool = False,
+                      progress: Progress = _no_progress) -> IntakeReport:
+        """Import an uploaded file by its kind: JSON Lines, or a questionnaire as .xlsx or .csv."""
+        suffix = Path(filename).suffix.lower()
+        if suffix in (".jsonl", ".json", ".ndjson"):
+            lines = _decode(data).splitlines()
+            stakeholders, projects = self.parse_lines(lines)
+            imported = None if dry_run else self._write(stakeholders, projects, progress)
+            return IntakeReport(rows=len(stakeholders) + len(projects), dry_run=dry_run, imported=imported, flagged=[])
+        try:
+            if suffix == ".xlsx":
+                sheets = intake.read_xlsx(data)
+            elif suffix == ".csv":
+                sheets = intake.read_csv(_decode(data))
+            else:
+                raise InvalidInput("unsupported file", errors=[{"field": "file", "message":
+                                   f"{filename!r}: expected a .jsonl, .xlsx or .csv file"}])
+        except ValueError as exc:
+            raise InvalidInput("unreadable file", errors=[{"field": "file", "message": str(exc)}]) from exc
+        return self.import_sheets(sheets, dry_run=dry_run, progress=progress)
+
+    def import_sheets(self, sheets: dict[str, list[dict[str, Any]]], *, dry_run: bool = False,
+                      progress: Progress = _no_progress) -> IntakeReport:
+        """Validate every questionnaire row, flag probable duplicates, then import the rest at once.
+
+        A file with any bad row imports nothing; the error names each row, column and reason.
+        """
+        rows = intake.rows_to_records(sheets)
+        errors = [e for r in rows for e in r.errors]
+        stakeholders: list[tuple[intake.Row, StakeholderIn]] = []
+        projects: list[tuple[intake.Row, ProjectIn]] = []
+        seen: dict[tuple[str, str], int] = {}
+        for r in rows:
+            if r.errors:
+                continue
+            model = StakeholderIn if r.sheet == "stakeholders" else ProjectIn
+            try:
+                record = model.model_validate(r.record)
+            except ValidationError as exc:
+                errors.extend(intake.RowError(r.sheet, r.row, intake.column_for(r.sheet, e["loc"]), e["msg"])
+                              for e in exc.errors())
+                continue
+            errors.extend(intake.RowError(r.sheet, r.row, "themes", e["message"]) for e in self._check_themes(record))
+            if (r.sheet, record.id) in seen:
+                errors.append(intake.RowError(r.sheet, r.row, "id", f"{record.id!r} appears again (first on row "
+                                                                   f"{seen[(r.sheet, record.id)]})"))
+                continue
+            seen[(r.sheet, record.id)] = r.row
+            if isinstance(record, StakeholderIn):
+                stakeholders.append((r, record))
+            else:
+                projects.append((r, record))  # type: ignore[arg-type]
+
+        flagged = self._flag_duplicates(stakeholders)
+        flagged_ids = {f.id for f in flagged}
+        stakeholders = [(r, rec) for r, rec in stakeholders if rec.id not in flagged_ids]
+        known = {rec.id for _, rec in stakeholders}
+        with Session(self.engine) as session:
+            wanted = {p.stakeholder for _, rec in projects for p in rec.participants} - known
+            known |= set(repo.stakeholders_by_external_id(session, external_ids=wanted))
+        for r, rec in projects:
+            for p in rec.participants:
+                if p.stakeholder not in known:
+                    why = ("was flagged as a possible duplicate; review it first" if p.stakeholder in flagged_ids
+                           else "is not a stored or submitted organisation id")
+                    errors.append(intake.RowError(r.sheet, r.row, "participants", f"{p.stakeholder!r} {why}"))
+        if errors:
+            errors.sort(key=lambda e: (e.sheet != "stakeholders", e.row))
+            raise InvalidInput(f"{len(errors)} error(s) in the questionnaire; nothing was imported",
+                               errors=[e.to_json() for e in errors])
+        imported = None if dry_run else self._write([rec for _, rec in stakeholders], [rec for _, rec in projects],
+                                                     progress)
+        return IntakeReport(rows=len(rows), dry_run=dry_run, imported=imported, flagged=flagged)
+
+    def _flag_duplicates(self, submitted: list[tuple[intake.Row, StakeholderIn]]) -> list[FlaggedRow]:
+        """New organisations (ids not stored yet, not confirmed as new) that are probably stored ones."""
+        with Session(self.engine) as session:
+            stored = session.exec(select(Stakeholder)).all()
+            stored_ids = {s.external_id for s in stored}
+            fresh = [(r, rec) for r, rec in submitted if rec.id not in stored_ids and not r.confirm_new]
+            if not fresh or not stored:
+                return []
+            vectors = None
+            ids, matrix = repo.vectors(session, entity_type="stakeholder", model_id=self.embedder.model_id)
+            if len(ids):
+                vectors = self.embedder.embed([stakeholder_text(rec.name, rec.description, []) for _, rec in fresh])
+            order = {int(i): n for n, i in enumerate(ids)}
+            existing_rows = [s for s in stored if s.id in order]
+            dupes = find_duplicates(
+                [Candidate(rec.id, rec.name, tuple(rec.aliases)) for _, rec in fresh],
+                [Candidate(s.external_id, s.name, tuple(s.aliases)) for s in existing_rows],
+                new_vectors=vectors,
+                existing_vectors=matrix[[order[s.id] for s in existing_rows]] if vectors is not None else None,  # type: ignore[index]
+            )
+        by_id = {rec.id: (r, rec) for r, rec in fresh}
+        by_key = {s.external_id: s for s in stored}
+        return [FlaggedRow(sheet=by_id[d.new][0].sheet, row=by_id[d.new][0].row, id=d.new, name=by_id[d.new][1].name,
+                           similar_to=StakeholderRef(id=d.existing, name=by_key[d.existing].name,
+                                                     kind=by_key[d.existing].kind),
+                           reason=d.reason, similarity=d.similarity)  # type: ignore[arg-type]
+                for d in dupes]
 
     @staticmethod
     def _stakeholder_values(rec: StakeholderIn, themes: list[dict[str, Any]]) -> dict[str, Any]:
@@ -786,6 +892,14 @@ class DLDMatch:
         if self.start_error:
             index["error"] = self.start_error  # type: ignore[assignment]
         return Health(status=status, model_id=self.embedder.model_id, stakeholders=n_s, projects=n_p, index=index)
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput("unreadable file", errors=[{"field": "file", "message": "the file is not UTF-8 text"}]) \
+            from exc
 
 
 def _loc(loc: Sequence[Any]) -> str:

@@ -1,0 +1,337 @@
+"""Questionnaire intake: the spreadsheet template (XLSX or CSV) and its rows turned into records.
+
+The template has a sheet ``stakeholders`` (one organisation a row) and a sheet ``projects`` (one
+project a row), and a sheet ``vocabulary`` with the codes the columns accept. List cells separate
+their items with ``;``. A resource may carry a detail after a colon (``funding: small grants``).
+Countries may be ISO codes or English names; kinds, resources, roles and statuses their codes or
+their labels. A CSV file holds one sheet: it is a projects sheet when it has a ``title`` column.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from matcher.vocab import COUNTRIES, PROJECT_STATUSES, RESOURCE_KINDS, ROLES, STAKEHOLDER_KINDS
+
+STAKEHOLDER_COLUMNS: dict[str, str] = {
+    "id": "Stable id (letters, digits, - _ . :). Leave empty for a new organisation: one is made from the name.",
+    "name": "Organisation name (required).",
+    "original_name": "The name in the organisation's own script, if different.",
+    "aliases": "Other names or acronyms, separated by ';'.",
+    "kind": "One of: " + ", ".join(STAKEHOLDER_KINDS) + " (required).",
+    "countries": "Countries where it works, separated by ';' (codes such as MN or names such as Mongolia).",
+    "places": "Places, separated by ';' (for example: Gobi; Kubuqi Desert).",
+    "description": "What the organisation does on desertification and land degradation.",
+    "offers": "What it can offer, separated by ';': " + ", ".join(RESOURCE_KINDS) + ". A detail may follow ':'.",
+    "needs": "What it needs, in the same form as offers.",
+    "themes": "Optional DLD theme ids, separated by ';' (see the vocabulary sheet); others are assigned from the text.",
+    "languages": "Working languages, separated by ';' (for example: en; mn).",
+    "website": "Address starting with http:// or https://.",
+    "contact_name": "Contact person (personal data: kept private, never shown in listings or matches).",
+    "contact_email": "Contact e-mail (kept private).",
+    "contact_phone": "Contact telephone (kept private).",
+    "confirm_new": "Write 'yes' if this organisation was flagged as a possible duplicate and is really new.",
+}
+PROJECT_COLUMNS: dict[str, str] = {
+    "id": "Stable id. Leave empty for a new project: one is made from the title.",
+    "title": "Project title (required).",
+    "description": "What the project does, where, with whom.",
+    "countries": "Countries, separated by ';'.",
+    "places": "Places, separated by ';'.",
+    "themes": "Optional DLD theme ids, separated by ';'.",
+    "status": "One of: " + ", ".join(PROJECT_STATUSES) + ".",
+    "start_year": "Year it started or starts.",
+    "end_year": "Year it ended or ends.",
+    "budget_amount": "Total budget (number).",
+    "budget_currency": "Currency of the budget (three letters, e.g. USD).",
+    "funding_sought_amount": "Funding still sought (number).",
+    "funding_sought_currency": "Currency of the funding sought.",
+    "seeks": "What the project seeks, separated by ';', in the same form as offers.",
+    "participants": "Participating organisations as id:role, separated by ';'. Roles: " + ", ".join(ROLES) + ".",
+}
+
+_COUNTRY_NAMES = {v.lower(): k for k, v in COUNTRIES.items()} | {
+    "china": "CN", "mongolia": "MN", "japan": "JP", "korea": "KR", "south korea": "KR", "rok": "KR",
+    "russia": "RU", "dprk": "KP", "north korea": "KP",
+}
+
+
+@dataclass
+class RowError:
+    sheet: str
+    row: int
+    column: str | None
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sheet": self.sheet, "row": self.row, "column": self.column, "field": self.column,
+                "message": self.message}
+
+
+@dataclass
+class Row:
+    """One filled row, as a record dict in the exchange format, with where it came from."""
+
+    sheet: str
+    row: int
+    record: dict[str, Any]
+    confirm_new: bool = False
+    generated_id: bool = False
+    errors: list[RowError] = field(default_factory=list)
+
+
+def read_xlsx(data: bytes) -> dict[str, list[dict[str, Any]]]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
+        raise ValueError(f"not a readable .xlsx workbook ({type(exc).__name__})") from exc
+    sheets: dict[str, list[dict[str, Any]]] = {}
+    for name in ("stakeholders", "projects"):
+        if name not in book.sheetnames:
+            continue
+        rows = list(book[name].iter_rows(values_only=True))
+        sheets[name] = _rows_to_dicts(rows)
+    if not sheets:
+        raise ValueError("the workbook has neither a 'stakeholders' nor a 'projects' sheet")
+    return sheets
+
+
+def read_csv(text: str) -> dict[str, list[dict[str, Any]]]:
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows:
+        raise ValueError("the CSV file is empty")
+    header = [h.strip().lower() for h in rows[0]]
+    sheet = "projects" if "title" in header else "stakeholders"
+    return {sheet: _rows_to_dicts([tuple(r) for r in rows])}
+
+
+def _rows_to_dicts(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """Header row → dicts keyed by column; the row number (as a spreadsheet shows it) under ``__row__``."""
+    if not rows:
+        return []
+    header = [str(h).strip().lower() if h is not None else "" for h in rows[0]]
+    out = []
+    for number, values in enumerate(rows[1:], start=2):
+        cells = {h: v for h, v in zip(header, values) if h}
+        if all(v is None or str(v).strip() == "" for v in cells.values()):
+            continue
+        out.append({"__row__": number, **cells})
+    return out
+
+
+def rows_to_records(sheets: dict[str, list[dict[str, Any]]]) -> list[Row]:
+    out: list[Row] = []
+    for sheet, rows in sheets.items():
+        columns = STAKEHOLDER_COLUMNS if sheet == "stakeholders" else PROJECT_COLUMNS
+        for cells in rows:
+            row = Row(sheet=sheet, row=cells["__row__"], record={})
+            unknown = sorted(set(cells) - set(columns) - {"__row__"})
+            for column in unknown:
+                row.errors.append(RowError(sheet, row.row, column, "unknown column"))
+            try:
+                if sheet == "stakeholders":
+                    _stakeholder(cells, row)
+                else:
+                    _project(cells, row)
+            except _CellError as exc:
+                row.errors.append(RowError(sheet, row.row, exc.column, exc.message))
+            out.append(row)
+    return out
+
+
+class _CellError(Exception):
+    def __init__(self, column: str, message: str) -> None:
+        super().__init__(message)
+        self.column = column
+        self.message = message
+
+
+def _text(cells: dict[str, Any], column: str) -> str:
+    value = cells.get(column)
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _items(cells: dict[str, Any], column: str) -> list[str]:
+    return [p.strip() for p in _text(cells, column).split(";") if p.strip()]
+
+
+def _code(value: str, vocabulary: dict[str, Any], column: str) -> str:
+    wanted = value.strip().lower().replace(" ", "_").replace("-", "_")
+    for code, label in vocabulary.items():
+        text = label.label if hasattr(label, "label") else label
+        if wanted == code or value.strip().lower() == str(text).lower():
+            return code
+    raise _CellError(column, f"{value!r} is not one of: {', '.join(vocabulary)}")
+
+
+def _countries(cells: dict[str, Any]) -> list[str]:
+    out = []
+    for value in _items(cells, "countries"):
+        if re.fullmatch(r"[A-Za-z]{2}", value):
+            out.append(value.upper())
+        elif value.lower() in _COUNTRY_NAMES:
+            out.append(_COUNTRY_NAMES[value.lower()])
+        else:
+            raise _CellError("countries", f"{value!r} is not a country code or a known country name")
+    return out
+
+
+def _resources(cells: dict[str, Any], column: str) -> list[dict[str, str]]:
+    out = []
+    for item in _items(cells, column):
+        kind, _, detail = item.partition(":")
+        out.append({"kind": _code(kind, RESOURCE_KINDS, column), "detail": detail.strip()})
+    return out
+
+
+def _number(cells: dict[str, Any], column: str, *, integer: bool = False) -> float | int | None:
+    text = _text(cells, column).replace(",", "")
+    if not text:
+        return None
+    try:
+        return int(text) if integer else float(text)
+    except ValueError:
+        raise _CellError(column, f"{text!r} is not a {'whole ' if integer else ''}number") from None
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "item"
+
+
+def _stakeholder(cells: dict[str, Any], row: Row) -> None:
+    name = _text(cells, "name")
+    record: dict[str, Any] = {"type": "stakeholder", "id": _text(cells, "id"), "name": name,
+                              "kind": _code(_text(cells, "kind"), STAKEHOLDER_KINDS, "kind")
+                              if _text(cells, "kind") else "",
+                              "aliases": _items(cells, "aliases"), "countries": _countries(cells),
+                              "places": _items(cells, "places"), "description": _text(cells, "description"),
+                              "offers": _resources(cells, "offers"), "needs": _resources(cells, "needs"),
+                              "themes": _items(cells, "themes"), "languages": _items(cells, "languages")}
+    if _text(cells, "original_name"):
+        record["original_name"] = _text(cells, "original_name")
+    if _text(cells, "website"):
+        record["website"] = _text(cells, "website")
+    contact = {k: _text(cells, f"contact_{k}") for k in ("name", "email", "phone") if _text(cells, f"contact_{k}")}
+    if contact:
+        record["contact"] = contact
+    if not record["id"] and name:
+        record["id"] = slug(name)
+        row.generated_id = True
+    row.confirm_new = _text(cells, "confirm_new").lower() in {"yes", "y", "true", "1"}
+    row.record = record
+
+
+def _project(cells: dict[str, Any], row: Row) -> None:
+    title = _text(cells, "title")
+    record: dict[str, Any] = {"type": "project", "id": _text(cells, "id"), "title": title,
+                              "description": _text(cells, "description"), "countries": _countries(cells),
+                              "places": _items(cells, "places"), "themes": _items(cells, "themes"),
+                              "seeks": _resources(cells, "seeks")}
+    if _text(cells, "status"):
+        record["status"] = _code(_text(cells, "status"), PROJECT_STATUSES, "status")
+    for column in ("start_year", "end_year"):
+        value = _number(cells, column, integer=True)
+        if value is not None:
+            record[column] = value
+    for money in ("budget", "funding_sought"):
+        amount = _number(cells, f"{money}_amount")
+        currency = _text(cells, f"{money}_currency").upper()
+        if amount is not None or currency:
+            if amount is None:
+                raise _CellError(f"{money}_amount", "a currency is given but no amount")
+            record[money] = {"amount": amount, "currency": currency or "USD"}
+    participants = []
+    for item in _items(cells, "participants"):
+        stakeholder, _, role = item.partition(":")
+        participants.append({"stakeholder": stakeholder.strip(),
+                             "role": _code(role, ROLES, "participants") if role.strip() else "other"})
+    record["participants"] = participants
+    if not record["id"] and title:
+        record["id"] = slug(title)
+        row.generated_id = True
+    row.record = record
+
+
+def column_for(sheet: str, loc: Iterable[Any]) -> str:
+    """The template column a validation error's location points at."""
+    parts = [str(p) for p in loc]
+    if not parts:
+        return "(row)"
+    head = parts[0]
+    if head in ("contact", "budget", "funding_sought") and len(parts) > 1:
+        return f"{head}_{parts[1]}" if head != "contact" else f"contact_{parts[1]}"
+    columns = STAKEHOLDER_COLUMNS if sheet == "stakeholders" else PROJECT_COLUMNS
+    return head if head in columns else "(row)"
+
+
+def template_xlsx(theme_ids: list[tuple[str, str]]) -> bytes:
+    """The questionnaire workbook: instructions, two sheets to fill, and the vocabulary."""
+    from openpyxl import Workbook
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    book = Workbook()
+    about = book.active
+    about.title = "instructions"
+    lines = [
+        "dldmatch questionnaire: organisations and projects working on desertification and land degradation",
+        "Fill one organisation a row in the sheet 'stakeholders' and one project a row in the sheet 'projects'.",
+        "Separate several items in one cell with ';'. Codes for kinds, resources, roles and themes are in 'vocabulary'.",
+        "Upload the file on the web page or with: dldmatch import questionnaire.xlsx",
+        "Every row is checked before anything is stored: a file with a mistake stores nothing and says which row,",
+        "which column and why. Contact details are personal data: they are kept private.",
+        "",
+        "Column | sheet | what to write",
+    ]
+    lines += [f"{c} | stakeholders | {d}" for c, d in STAKEHOLDER_COLUMNS.items()]
+    lines += [f"{c} | projects | {d}" for c, d in PROJECT_COLUMNS.items()]
+    for n, line in enumerate(lines, start=1):
+        about.cell(row=n, column=1, value=line)
+    about["A1"].font = Font(bold=True, size=13)
+    about.column_dimensions["A"].width = 120
+
+    for title, columns in (("stakeholders", STAKEHOLDER_COLUMNS), ("projects", PROJECT_COLUMNS)):
+        sheet = book.create_sheet(title)
+        for n, (column, help_text) in enumerate(columns.items(), start=1):
+            cell = sheet.cell(row=1, column=n, value=column)
+            cell.font = Font(bold=True)
+            cell.alignment = Alignment(wrap_text=True)
+            cell.comment = Comment(help_text, "dldmatch")
+            sheet.column_dimensions[cell.column_letter].width = 40 if column in ("description", "offers") else 18
+        sheet.freeze_panes = "A2"
+        choice = {"stakeholders": ("kind", STAKEHOLDER_KINDS), "projects": ("status", PROJECT_STATUSES)}[title]
+        letter = sheet.cell(row=1, column=list(columns).index(choice[0]) + 1).column_letter
+        validation = DataValidation(type="list", formula1='"' + ",".join(choice[1]) + '"', allow_blank=True)
+        validation.add(f"{letter}2:{letter}1000")
+        sheet.add_data_validation(validation)
+
+    vocab = book.create_sheet("vocabulary")
+    vocab.append(["list", "code", "label"])
+    for name, items in (("kind", STAKEHOLDER_KINDS), ("status", PROJECT_STATUSES), ("role", ROLES)):
+        for code, label in items.items():
+            vocab.append([name, code, label])
+    for code, kind in RESOURCE_KINDS.items():
+        vocab.append(["resource", code, kind.label])
+    for code, label in COUNTRIES.items():
+        vocab.append(["country", code, label])
+    for code, label in theme_ids:
+        vocab.append(["theme", code, label])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def template_csv(sheet: str) -> str:
+    columns = STAKEHOLDER_COLUMNS if sheet == "stakeholders" else PROJECT_COLUMNS
+    return ",".join(columns) + "\n"
