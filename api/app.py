@@ -6,6 +6,7 @@ Routes hold no try/except: domain errors carry their status and one handler rend
 
 import logging
 import threading
+from pathlib import Path
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, AsyncIterator, Literal
 
@@ -38,6 +39,7 @@ from api.schemas import (
 )
 from api.service import DLDMatch
 from api.settings import Settings
+from api.web import build_router, make_templates
 from embeddings.base import Embedder
 
 log = logging.getLogger("uvicorn.error")  # shown with the server's own start-up lines
@@ -123,7 +125,10 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.state.service = svc
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     _mount_docs(app)
-    _add_error_handlers(app)
+    templates = make_templates()
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
+    app.include_router(build_router(templates))
+    _add_error_handlers(app, templates)
 
     def get_service(request: Request) -> DLDMatch:
         return request.app.state.service  # type: ignore[no-any-return]
@@ -267,26 +272,44 @@ def _mount_docs(app: FastAPI) -> None:
                                    swagger_favicon_url="/docs-static/favicon-32x32.png")
 
 
-def _add_error_handlers(app: FastAPI) -> None:
+_HEADINGS = {404: "Not found", 413: "Too large", 422: "Please check your request", 409: "Already there",
+             503: "Starting up", 500: "Something went wrong"}
+
+
+def _add_error_handlers(app: FastAPI, templates: Any) -> None:
+    """Errors are JSON for the API, and a page in words (never a stack trace) for the web page."""
+
+    def render(request: Request, status: int, body: dict[str, Any]) -> Response:
+        if getattr(request.state, "html", False) or (
+                request.method == "GET" and "text/html" in request.headers.get("accept", "")
+                and not request.url.path.startswith(("/stakeholders", "/projects", "/themes", "/health",
+                                                     "/match", "/docs", "/openapi"))):
+            message = body["message"]
+            if status == 503:
+                message = "dldmatch is still getting ready (building its index). Please try again in a moment."
+            return templates.TemplateResponse(request, "error.html", {
+                "heading": _HEADINGS.get(status, "Something went wrong"), "message": message,
+                "errors": body.get("errors", []), "theme_labels": {}, "has_pooling": False, "has_forums": False},
+                status_code=status)
+        return JSONResponse(status_code=status, content=body)
+
     @app.exception_handler(DomainError)
-    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(status_code=exc.status, content=exc.to_json())
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        return render(request, exc.status, exc.to_json())
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         errors = [{"field": ".".join(str(p) for p in e["loc"] if p != "body") or "body", "message": e["msg"]}
                   for e in exc.errors()]
-        return JSONResponse(status_code=422, content={"error": "invalid_input",
-                                                      "message": f"{len(errors)} invalid field(s)",
-                                                      "errors": errors})
+        return render(request, 422, {"error": "invalid_input", "message": f"{len(errors)} invalid field(s)",
+                                     "errors": errors})
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse(status_code=exc.status_code, content={"error": "http_error", "message": str(exc.detail)},
-                            headers=getattr(exc, "headers", None))
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = "There is no such page." if exc.status_code == 404 else str(exc.detail)
+        return render(request, exc.status_code, {"error": "http_error", "message": message})
 
     @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error")
-        return JSONResponse(status_code=500, content={"error": "internal_error",
-                                                      "message": "an unexpected error occurred"})
+        return render(request, 500, {"error": "internal_error", "message": "An unexpected error occurred."})

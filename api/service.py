@@ -48,9 +48,9 @@ from embeddings.texts import project_text, stakeholder_text, text_hash
 from api import intake
 from matcher.dedupe import Candidate, find_duplicates
 from matcher.rank import Filters, Match, Place, Profile, rank
-from matcher.text import sentences
+from matcher.text import keyword_hits, normalise_place, sentences
 from matcher.themes import Theme, ThemeAssignment, assign_themes, merge_assignments
-from matcher.vocab import infer_needs
+from matcher.vocab import COUNTRIES, infer_needs
 from store import repo
 from store.db import make_engine
 from store.models import Participation, Project, Stakeholder
@@ -117,6 +117,8 @@ class DLDMatch:
         self._index_state: dict[str, str] = {t: "not built" for t in ENTITY_TYPES}
         self._lock = threading.RLock()
         self._theme_vectors: np.ndarray | None = None
+        self.generation = 0  # bumped on every write: caches of derived views key on it
+        self._cache: dict[str, tuple[int, Any]] = {}
         self.ready = False
         self.start_error: str | None = None
         self.start_report: dict[str, Any] = {}
@@ -531,6 +533,7 @@ class DLDMatch:
             session.flush()
             counts["embedded"] = self._rehash_and_embed(session, touched, progress)
             session.commit()
+            self.generation += 1
             for entity_type in ENTITY_TYPES:
                 if touched[entity_type]:
                     self._update_index(session, entity_type, sorted(touched[entity_type]))
@@ -603,6 +606,7 @@ class DLDMatch:
             session.flush()
             self._rehash_and_embed(session, touched, _no_progress)
             session.commit()
+            self.generation += 1
             self._update_index(session, entity_type, [], removed=[row.id])
             if touched["stakeholder"]:
                 self._update_index(session, "stakeholder", sorted(touched["stakeholder"]))
@@ -854,18 +858,92 @@ class DLDMatch:
             text = project_text(title, request.text) if request.title else request.text
             themes = [t["id"] for t in self._themes_for(text, list(request.themes))]
             needs = list(request.needs) if request.needs is not None else infer_needs(request.text)
+            places = [Place(p.name, p.lat, p.lon) for p in request.places] or [
+                Place(name) for name in self._places_in(request.text)]
             members = frozenset(_key("stakeholder", p) for p in request.participants)
             query = Profile(key="q:draft", name=title, kind="project", countries=tuple(request.countries),
-                            places=tuple(Place(p.name, p.lat, p.lon) for p in request.places),
-                            themes=tuple(themes), needs=tuple(needs), partners=members,
+                            places=tuple(places), themes=tuple(themes), needs=tuple(needs), partners=members,
                             sentences=tuple(sentences(request.text)))
             vector = self.embedder.embed([text])[0]
             s_filters = Filters(kinds=frozenset(request.kinds), exclude=members)
             stakeholders = self._run(session, query, vector, "stakeholder", k=request.k, intent=request.intent,
                                      filters=s_filters)
             projects = self._run(session, query, vector, "project", k=request.k, intent="any", filters=Filters())
-        return MatchResponse(query={"type": "draft", "name": title, "themes": themes, "needs": needs},
+        return MatchResponse(query={"type": "draft", "name": title, "themes": themes, "needs": needs,
+                                    "places": [p.name for p in places]},
                              intent=request.intent, stakeholders=stakeholders, projects=projects)
+
+    def past_partners(self, external_id: str) -> list[StakeholderRef]:
+        """Stakeholders this one shares a project with, by name."""
+        row = self._row("stakeholder", external_id)
+        with Session(self.engine) as session:
+            own = repo.participations(session, stakeholder_ids=[row.id])
+            links = repo.participations(session, project_ids={link.project_id for link in own})
+            partner_ids = repo.partners_of(links).get(row.id, set())
+            people = repo.stakeholders_by_id(session, ids=partner_ids)
+        return sorted((StakeholderRef(id=p.external_id, name=p.name, kind=p.kind) for p in people.values()),
+                      key=lambda r: r.name)
+
+    def find_stakeholder_id(self, name: str) -> str | None:
+        with Session(self.engine) as session:
+            found = session.exec(select(Stakeholder.external_id).where(Stakeholder.name == name.strip())).first()
+        return found
+
+    def _cached(self, name: str, build: Callable[[], Any]) -> Any:
+        """A derived view, rebuilt only after the data changed."""
+        hit = self._cache.get(name)
+        if hit is None or hit[0] != self.generation:
+            hit = (self.generation, build())
+            self._cache[name] = hit
+        return hit[1]
+
+    def _places_in(self, text: str) -> list[str]:
+        """Stored place names that a free text mentions (so "in the Gobi" finds partners in the Gobi)."""
+        def build() -> dict[str, str]:
+            with Session(self.engine) as session:
+                names = [p["name"] for places in session.exec(select(Stakeholder.places)).all() for p in places]
+                names += [p["name"] for places in session.exec(select(Project.places)).all() for p in places]
+            return {normalise_place(n): n for n in sorted(set(names))}
+
+        known: dict[str, str] = self._cached("places", build)
+        found = []
+        for short, name in known.items():
+            if short and (keyword_hits(text, [name]) or keyword_hits(text, [short])):
+                found.append(name)
+        return found
+
+    def overview(self) -> dict[str, Any]:
+        """Theme × country counts, gaps between needs and offers, and the partnership network."""
+        return self._cached("overview", self._build_overview)
+
+    def _build_overview(self) -> dict[str, Any]:
+        from matcher.overview import Item, gaps, theme_country_counts, theme_totals
+
+        with Session(self.engine) as session:
+            stakeholders = session.exec(select(Stakeholder).order_by(Stakeholder.external_id)).all()
+            projects = session.exec(select(Project).order_by(Project.external_id)).all()
+            links = repo.participations(session)
+        items = [Item(key=f"s:{s.external_id}", name=s.name, themes=tuple(t["id"] for t in s.themes),
+                      countries=tuple(s.countries), offers=tuple(o["kind"] for o in s.offers),
+                      needs=tuple(n["kind"] for n in s.needs)) for s in stakeholders]
+        items += [Item(key=f"p:{p.external_id}", name=p.title, themes=tuple(t["id"] for t in p.themes),
+                       countries=tuple(p.countries), needs=tuple(x["kind"] for x in p.seeks)) for p in projects]
+        counts = theme_country_counts(items)
+        totals = theme_totals(items)
+        # The six NEASPEC member States always, then any other country a profile names.
+        present = {c for i in items for c in i.countries}
+        countries = list(COUNTRIES) + sorted(present - set(COUNTRIES))
+        rows = [{"theme": t.id, "label": t.label, "total": totals.get(t.id, 0),
+                 "cells": [{"country": c, "count": counts.get((t.id, c), 0)} for c in countries]}
+                for t in self.vocabulary.values()]
+        names = {i.key: i.name for i in items}
+        gap_rows = [{"theme": g.theme, "label": self.vocabulary[g.theme].label, "resources": list(g.resources),
+                     "needers": [{"name": names[k], "url": ("/s/" if k.startswith("s:") else "/p/") + k[2:]}
+                                 for k in g.needers]}
+                    for g in gaps(items, list(self.vocabulary))]
+        network = _network(stakeholders, links)
+        return {"countries": countries, "rows": rows, "gaps": gap_rows, "network": network,
+                "nodes": len(network["nodes"]), "edges": len(network["edges"])}
 
     # ---- vocabulary and health ---------------------------------------------------------------
 
@@ -892,6 +970,32 @@ class DLDMatch:
         if self.start_error:
             index["error"] = self.start_error  # type: ignore[assignment]
         return Health(status=status, model_id=self.embedder.model_id, stakeholders=n_s, projects=n_p, index=index)
+
+
+def _network(stakeholders: Sequence[Stakeholder], links: Sequence[Participation]) -> dict[str, Any]:
+    """Stakeholders that share projects, laid out deterministically (a seeded spring layout)."""
+    import networkx as nx
+
+    graph = nx.Graph()
+    by_id = {s.id: s for s in stakeholders}
+    for a, partners in repo.partners_of(links).items():
+        for b in partners:
+            if a < b:
+                graph.add_edge(a, b)
+    if not graph:
+        return {"nodes": [], "edges": []}
+    pos = nx.spring_layout(graph, seed=7, k=1.2 / max(1, graph.number_of_nodes()) ** 0.5)
+    xs, ys = [p[0] for p in pos.values()], [p[1] for p in pos.values()]
+    span_x, span_y = (max(xs) - min(xs)) or 1.0, (max(ys) - min(ys)) or 1.0
+    nodes = []
+    for node in sorted(graph.nodes):
+        s = by_id[node]
+        short = s.aliases[0] if s.aliases and len(s.aliases[0]) < len(s.name) else s.name
+        nodes.append({"key": s.external_id, "id": s.external_id, "name": s.name, "short": short[:28], "kind": s.kind,
+                      "degree": graph.degree[node], "x": (pos[node][0] - min(xs)) / span_x,
+                      "y": (pos[node][1] - min(ys)) / span_y})
+    edges = sorted((by_id[a].external_id, by_id[b].external_id) for a, b in graph.edges)
+    return {"nodes": nodes, "edges": edges}
 
 
 def _decode(data: bytes) -> str:

@@ -1,0 +1,251 @@
+"""The web page: server-rendered pages over the same service object as the API.
+
+Every asset is served from this app. Pages render explanations from the same data the API returns.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
+from starlette.concurrency import run_in_threadpool
+
+from api.errors import DomainError
+from api.schemas import MatchRequest
+from api.service import DLDMatch
+from matcher.vocab import COUNTRIES, RESOURCE_KINDS, ROLES, STAKEHOLDER_KINDS
+
+HERE = Path(__file__).parent
+COMPONENT_LABELS = {"semantic": "text similarity", "themes": "shared themes", "complementarity": "needs met",
+                    "geography": "same places", "kinds": "complementary kinds", "network": "common partners",
+                    "intent": "offers what you seek"}
+
+
+def _highlight(sentence: str, keywords: list[str]) -> Markup:
+    """The sentence, escaped, with its theme keywords marked."""
+    text = str(escape(sentence))
+    for keyword in sorted(set(keywords), key=len, reverse=True):
+        pattern = re.compile(r"(?<![\w>])(" + re.escape(str(escape(keyword))).replace(r"\ ", r"[\s-]+") + r"\w*)",
+                             re.IGNORECASE)
+        text = pattern.sub(r"<mark>\1</mark>", text, count=1)
+    return Markup(text)
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    env = templates.env
+    env.filters["highlight"] = _highlight
+    env.filters["country"] = lambda code: COUNTRIES.get(code, code)
+    env.filters["resource"] = lambda code: RESOURCE_KINDS[code].label if code in RESOURCE_KINDS else code
+    env.filters["role"] = lambda code: ROLES.get(code, code)
+    env.globals.update(kinds=STAKEHOLDER_KINDS, countries=COUNTRIES, labels=COMPONENT_LABELS,
+                       resources={k: v.label for k, v in RESOURCE_KINDS.items()})
+    return templates
+
+
+def _mark_html(request: Request) -> None:
+    request.state.html = True  # errors on these routes are rendered as pages, not JSON
+
+
+def build_router(templates: Jinja2Templates) -> APIRouter:
+    router = APIRouter(dependencies=[Depends(_mark_html)], include_in_schema=False)
+
+    def svc_of(request: Request) -> DLDMatch:
+        return request.app.state.service  # type: ignore[no-any-return]
+
+    def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        svc = svc_of(request)
+        context.setdefault("theme_labels", {t.id: t.label for t in svc.vocabulary.values()})
+        context.setdefault("has_pooling", hasattr(svc, "pooling"))
+        context.setdefault("has_forums", hasattr(svc, "forums"))
+        return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+    @router.get("/", response_class=HTMLResponse)
+    def home(request: Request) -> HTMLResponse:
+        return page(request, "home.html", query={}, result=None)
+
+    @router.get("/search", response_class=HTMLResponse)
+    def search(request: Request, text: str = "", intent: Literal["any", "co_funding", "implementation"] = "any",
+               country: str = "", kind: str = "") -> Response:
+        if not text.strip():
+            return RedirectResponse("/", status_code=303)
+        svc = svc_of(request)
+        match = MatchRequest(text=text, intent=intent, countries=[country] if country else [],
+                             kinds=[kind] if kind else [], k=10)  # type: ignore[list-item]
+        result = svc.match(match)
+        return page(request, "home.html", query={"text": text, "intent": intent, "country": country, "kind": kind},
+                    result=result)
+
+    @router.get("/s/{external_id}", response_class=HTMLResponse)
+    def stakeholder(request: Request, external_id: str) -> HTMLResponse:
+        svc = svc_of(request)
+        profile = svc.get_stakeholder(external_id)
+        return page(request, "stakeholder.html", s=profile, partners=svc.past_partners(external_id))
+
+    @router.get("/s/{external_id}/partners", response_class=HTMLResponse)
+    def stakeholder_partners(request: Request, external_id: str,
+                             intent: Literal["any", "co_funding", "implementation"] = "any",
+                             k: int = Query(10, ge=1, le=50)) -> HTMLResponse:
+        svc = svc_of(request)
+        result = svc.partners_for_stakeholder(external_id, intent=intent, k=k)
+        name = result.query["name"]
+        heading = {"co_funding": f"Co-funders for {name}", "implementation": f"Implementing partners for {name}",
+                   "any": f"Partners for {name}"}[intent]
+        switch = [(f"/s/{external_id}/partners?intent={i}", label, i == intent)
+                  for i, label in (("co_funding", "Co-funders"), ("implementation", "Implementing partners"),
+                                   ("any", "Any partner"))]
+        return page(request, "results.html", result=result, heading=heading, switch=switch,
+                    intro="Ranked by how well each fits both ways; every result says why.",
+                    back_url=f"/s/{external_id}", back_label=name, you_label=name)
+
+    @router.get("/s/{external_id}/projects", response_class=HTMLResponse)
+    def stakeholder_projects(request: Request, external_id: str, k: int = Query(10, ge=1, le=50)) -> HTMLResponse:
+        svc = svc_of(request)
+        result = svc.projects_for_stakeholder(external_id, k=k)
+        name = result.query["name"]
+        return page(request, "results.html", result=result, heading=f"Projects {name} could join", switch=None,
+                    intro="Projects it is not part of yet, ranked by fit; every result says why.",
+                    back_url=f"/s/{external_id}", back_label=name, you_label=name)
+
+    @router.get("/p/{external_id}", response_class=HTMLResponse)
+    def project(request: Request, external_id: str) -> HTMLResponse:
+        return page(request, "project.html", p=svc_of(request).get_project(external_id))
+
+    @router.get("/p/{external_id}/partners", response_class=HTMLResponse)
+    def project_partners(request: Request, external_id: str,
+                         intent: Literal["any", "co_funding", "implementation"] = "co_funding",
+                         k: int = Query(10, ge=1, le=50)) -> HTMLResponse:
+        result = svc_of(request).partners_for_project(external_id, intent=intent, k=k)
+        name = result.query["name"]
+        switch = [(f"/p/{external_id}/partners?intent={i}", label, i == intent)
+                  for i, label in (("co_funding", "Co-funders"), ("implementation", "Implementing partners"),
+                                   ("any", "Any partner"))]
+        return page(request, "results.html", result=result, heading=f"Who could join {name}", switch=switch,
+                    intro="Organisations not in the project yet, ranked by fit; every result says why.",
+                    back_url=f"/p/{external_id}", back_label=name, you_label="the project")
+
+    @router.get("/browse", response_class=HTMLResponse)
+    def browse(request: Request, show: Literal["stakeholders", "projects", "all"] = "stakeholders",
+               country: str = "", theme: str = "", kind: str = "", q: str = "",
+               offset: int = Query(0, ge=0)) -> HTMLResponse:
+        svc = svc_of(request)
+        limit = 50
+        sections = []
+        if show in ("stakeholders", "all"):
+            sections.append(("stakeholders", "Organisations", svc.list_stakeholders(
+                offset=offset, limit=limit, country=country or None, kind=kind or None, theme=theme or None,
+                q=q or None)))
+        if show in ("projects", "all"):
+            sections.append(("projects", "Projects", svc.list_projects(
+                offset=offset, limit=limit, country=country or None, theme=theme or None, q=q or None)))
+        filters = {"country": country, "theme": theme, "kind": kind, "q": q}
+        more = any(p.total > offset + limit for _, _, p in sections)
+        next_url = str(request.url.include_query_params(offset=offset + limit)) if more else None
+        return page(request, "browse.html", sections=sections, total=sum(p.total for _, _, p in sections),
+                    show=show, filters=filters, next_url=next_url)
+
+    @router.get("/overview", response_class=HTMLResponse)
+    def overview(request: Request) -> HTMLResponse:
+        svc = svc_of(request)
+        data = svc.overview()
+        return page(request, "overview.html", overview={**data, "svg": network_svg(data["network"])})
+
+    @router.get("/intake", response_class=HTMLResponse)
+    def intake_page(request: Request) -> HTMLResponse:
+        return page(request, "intake.html", form={}, field_errors={}, outcome=None)
+
+    @router.post("/intake/form", response_class=HTMLResponse)
+    def intake_form(request: Request, name: str = Form(""), kind: str = Form(""),
+                    countries: list[str] = Form([]), places: str = Form(""), description: str = Form(""),
+                    offers: list[str] = Form([]), needs: list[str] = Form([]), website: str = Form(""),
+                    contact_name: str = Form(""), contact_email: str = Form(""),
+                    confirm_new: str = Form("")) -> HTMLResponse:
+        svc = svc_of(request)
+        form = {"name": name, "kind": kind, "countries": countries, "places": places, "description": description,
+                "offers": offers, "needs": needs, "website": website, "contact_name": contact_name,
+                "contact_email": contact_email}
+        row = {"__row__": 2, **{k: v for k, v in form.items() if not isinstance(v, list)},
+               "countries": "; ".join(countries), "offers": "; ".join(offers), "needs": "; ".join(needs),
+               "confirm_new": confirm_new}
+        try:
+            report = svc.import_sheets({"stakeholders": [row]})
+        except DomainError as exc:
+            field_errors = {e.get("column") or e.get("field"): e["message"] for e in exc.errors}
+            outcome = {"ok": False, "heading": "Please check the form", "message": "Nothing was added.",
+                       "errors": [{"column": e.get("column"), "message": e["message"]} for e in exc.errors]}
+            return page(request, "intake.html", status_code=422, form=form, field_errors=field_errors,
+                        outcome=outcome)
+        if report.flagged:
+            outcome = {"ok": False, "heading": "Already in dldmatch?", "flagged": report.flagged}
+            return page(request, "intake.html", form=form, field_errors={}, outcome=outcome)
+        new_id = report.imported and svc.find_stakeholder_id(name)
+        outcome = {"ok": True, "heading": f"{name} was added", "message": "Its themes were read from the description.",
+                   "links": [(f"/s/{new_id}", "Open its page"),
+                             (f"/s/{new_id}/partners?intent=co_funding", "Find co-funders")] if new_id else []}
+        return page(request, "intake.html", form={}, field_errors={}, outcome=outcome)
+
+    @router.post("/intake/upload", response_class=HTMLResponse)
+    async def intake_upload(request: Request, file: UploadFile = File(...),
+                            dry_run: bool = Form(False)) -> HTMLResponse:
+        svc = svc_of(request)
+        data = await file.read()
+        try:
+            report = await run_in_threadpool(svc.import_upload, file.filename or "upload", data, dry_run=dry_run)
+        except DomainError as exc:
+            outcome = {"ok": False, "heading": "The file was not imported", "message": exc.message,
+                       "errors": exc.errors}
+            return page(request, "intake.html", status_code=422, form={}, field_errors={}, outcome=outcome)
+        imported = report.imported
+        if dry_run:
+            message = f"All {report.rows} rows are valid. Nothing was added (check only)."
+        else:
+            assert imported is not None
+            message = (f"{imported.stakeholders_created} organisations and {imported.projects_created} projects "
+                       f"added, {imported.stakeholders_updated + imported.projects_updated} updated, "
+                       f"{imported.unchanged} unchanged.")
+        outcome = {"ok": True, "heading": "File checked" if dry_run else "File imported", "message": message,
+                   "flagged": report.flagged}
+        return page(request, "intake.html", form={}, field_errors={}, outcome=outcome)
+
+    return router
+
+
+def network_svg(network: dict[str, Any], size: int = 760) -> str:
+    """The partnership network as an inline SVG; positions come precomputed and scaled to [0, 1]."""
+    nodes, edges = network["nodes"], network["edges"]
+    if not nodes:
+        return '<svg viewBox="0 0 10 10" role="img" aria-label="No partnership recorded yet"></svg>'
+    pad = 40
+    scale = size - 2 * pad
+
+    def xy(n: dict[str, Any]) -> tuple[float, float]:
+        return pad + n["x"] * scale, pad + n["y"] * scale
+
+    where = {n["key"]: xy(n) for n in nodes}
+    parts = [f'<svg viewBox="0 0 {size} {size}" role="img" aria-label="Partnership network of {len(nodes)} '
+             f'organisations">']
+    for a, b in edges:
+        (x1, y1), (x2, y2) = where[a], where[b]
+        parts.append(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="#9fb3a6" '
+                     f'stroke-width="1"/>')
+    colours = {"government": "#3b7dd8", "cso": "#2f9e6b", "private": "#d08a1e", "academia": "#8e5bc4",
+               "international": "#1e9bb0", "network": "#c2467a", "funder": "#a4461b"}
+    for n in nodes:
+        x, y = where[n["key"]]
+        r = 4 + 2.2 * math.sqrt(n["degree"])
+        name = html.escape(n["name"])
+        parts.append(f'<a href="/s/{html.escape(n["id"])}"><circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" '
+                     f'fill="{colours.get(n["kind"], "#777")}"><title>{name} ({n["degree"]} partners)</title></circle>')
+        if n["degree"] >= 3:
+            parts.append(f'<text x="{x + r + 2:.1f}" y="{y + 4:.1f}" font-size="11" fill="#1f2a24">'
+                         f'{html.escape(n["short"])}</text>')
+        parts.append("</a>")
+    parts.append("</svg>")
+    return "".join(parts)

@@ -1,0 +1,125 @@
+"""The users' paths, clicked through in headless Chromium against a real server on loopback."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+from openpyxl import load_workbook
+
+from tests.web.conftest import shot
+
+
+def test_cso_finds_a_co_funder_from_its_page(page: Any) -> None:
+    page.goto(page.base + "/")
+    page.get_by_role("link", name="Profiles").click()
+    page.get_by_label("Kind (organisations)").select_option("cso")
+    page.get_by_role("button", name="Show").click()
+    page.get_by_role("link", name="Future Forest").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Future Forest"
+    shot(page, "stakeholder-page")
+    page.get_by_role("link", name="Find co-funders").click()
+    assert "Co-funders for Future Forest" in page.get_by_role("heading", level=1).inner_text()
+    cards = page.locator("article.result")
+    assert cards.count() >= 5
+    first = cards.first
+    assert first.locator(".evidence").count() >= 1
+    assert first.locator(".evidence mark").count() >= 1  # the keyword that shows the theme is highlighted
+    assert "Offers what this search is for: Funding" in first.inner_text()
+    assert first.locator(".bar span").count() >= 3  # the score components as a bar
+    shot(page, "co-funders")
+    first.locator("h3 a").click()
+    assert page.get_by_role("link", name="Find co-funders").is_visible()
+
+
+def test_cso_describes_its_project_and_finds_co_funders(page: Any) -> None:
+    page.goto(page.base + "/")
+    page.get_by_label("What do you do, and what do you need?").fill(
+        "We plant saxaul shelterbelts in the Gobi against sand and dust storms and need co-funding.")
+    page.get_by_label("Looking for").select_option("co_funding")
+    page.get_by_label("Country of the project").select_option("MN")
+    page.get_by_role("button", name="Find partners").click()
+    page.wait_for_url(re.compile(r".*/search\?.*"))
+    assert "Funding" in page.locator("main").inner_text()
+    organisations = page.locator("section[aria-labelledby=stakeholders-heading] article.result")
+    assert organisations.count() >= 5
+    funders = [organisations.nth(i).inner_text() for i in range(5)]
+    assert sum("Offers what this search is for: Funding" in text for text in funders) >= 2
+    shot(page, "search-results")
+
+
+def test_firm_finds_a_project_to_join(page: Any) -> None:
+    page.goto(page.base + "/browse?kind=private")
+    page.get_by_role("link", name="Elion Group").click()
+    page.get_by_role("link", name="Find projects to join").click()
+    assert "Projects Elion Group could join" in page.get_by_role("heading", level=1).inner_text()
+    results = page.locator("article.result")
+    assert results.count() >= 3
+    titles = [results.nth(i).locator("h3").inner_text() for i in range(results.count())]
+    assert any("Kubuqi" in t or "Desert" in t for t in titles[:5]), titles
+    shot(page, "projects-to-join")
+    results.first.locator("h3 a").click()
+    assert page.get_by_role("heading", name="Participants").is_visible()
+    shot(page, "project-page")
+
+
+def test_secretariat_overview_links_to_lists(page: Any) -> None:
+    page.goto(page.base + "/overview")
+    cell = page.get_by_role("link", name=re.compile(r"for Afforestation and shelterbelts in Mongolia"))
+    count = int(cell.inner_text())
+    assert count >= 3
+    assert page.locator("figure.network svg circle").count() >= 10
+    shot(page, "overview")
+    cell.click()
+    assert f"{count} found." in page.locator("main").inner_text()
+
+
+def test_intake_form_and_upload_say_what_is_wrong(page: Any) -> None:
+    page.goto(page.base + "/intake")
+    page.get_by_label("Name of the organisation").fill("Browser Test Steppe Network")
+    page.get_by_role("button", name="Add organisation").click()
+    assert "Please check the form" in page.locator("#outcome").inner_text()
+    kind = page.get_by_label("Kind")
+    assert kind.get_attribute("aria-invalid") == "true"
+    kind.select_option("cso")
+    page.get_by_label("Contact e-mail (private)").fill("not-an-address")
+    page.get_by_role("button", name="Add organisation").click()
+    assert "contact_email" in page.locator("#outcome").inner_text()
+    page.get_by_label("Contact e-mail (private)").fill("someone@example.org")
+    page.get_by_label("What you do").fill("Herders fixing sand dunes with saxaul and reeds.")
+    page.get_by_role("button", name="Add organisation").click()
+    assert "Browser Test Steppe Network was added" in page.locator("#outcome").inner_text()
+    page.get_by_role("link", name="Open its page").click()
+    assert "Sand fixation" in page.locator("main").inner_text()
+    assert "someone@example.org" not in page.content()
+
+    template = page.request.get(page.base + "/templates/questionnaire.xlsx").body()
+    book = load_workbook(io.BytesIO(template))
+    sheet = book["stakeholders"]
+    header = [c.value for c in sheet[1]]
+    sheet.append([{"name": "Good Row Org", "kind": "cso"}.get(h) for h in header])
+    sheet.append([{"name": "Bad Row Org", "kind": "wizard"}.get(h) for h in header])
+    data = io.BytesIO()
+    book.save(data)
+    page.goto(page.base + "/intake")
+    page.get_by_label("Spreadsheet (.xlsx, .csv) or JSON Lines (.jsonl)").set_input_files(
+        files=[{"name": "q.xlsx", "mimeType": "application/octet-stream", "buffer": data.getvalue()}])
+    page.get_by_role("button", name="Upload").click()
+    outcome = page.locator("#outcome").inner_text()
+    assert "The file was not imported" in outcome and "stakeholders row 3, kind" in outcome
+    shot(page, "intake-errors")
+
+
+def test_pages_work_on_a_narrow_screen_and_with_the_keyboard(browser: Any, server: str) -> None:
+    context = browser.new_context(viewport={"width": 380, "height": 800})
+    page = context.new_page()
+    page.goto(server + "/s/green_asia_network/partners?intent=co_funding")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 400
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    shot(page, "narrow-results")
+    page.goto(server + "/s/nobody")
+    assert "Not found" in page.locator("h1").inner_text() and "Traceback" not in page.content()
+    context.close()
