@@ -28,12 +28,14 @@ from api.schemas import (
     MatchList,
     MatchRequest,
     MatchResponse,
+    PoolingList,
     ProjectIn,
     ProjectPage,
     ProjectPublic,
     ResourceCode,
     StakeholderIn,
     StakeholderPage,
+    StakeholderPooling,
     StakeholderPublic,
     ThemeOut,
 )
@@ -223,6 +225,17 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     def match(body: MatchRequest, svc: Svc) -> MatchResponse:
         """Ranked stakeholders and projects for free text or a draft project."""
         return svc.match(body)
+
+    @app.get("/pooling", response_model=PoolingList, tags=["pooling"])
+    def pooling(svc: Svc, theme: str | None = None, country: str | None = None,
+                kind: KindCode | None = None, k: K = 20) -> PoolingList:  # type: ignore[valid-type]
+        """Groups of three or more that work on the same themes and places and close each other's gaps."""
+        return svc.pooling(theme=theme, country=country, kind=kind, k=k)
+
+    @app.get("/stakeholders/{external_id}/pooling", response_model=StakeholderPooling, tags=["pooling"])
+    def stakeholder_pooling(external_id: str, svc: Svc, k: K = 10) -> StakeholderPooling:
+        """Pooling groups this stakeholder is in, and groups it could join."""
+        return svc.pooling_for_stakeholder(external_id, k=k)
 
     @app.get("/templates/questionnaire.xlsx", tags=["intake"], response_class=Response)
     def questionnaire_xlsx(svc: Svc) -> Response:

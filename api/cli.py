@@ -202,6 +202,56 @@ def match(
         _print_matches(f"For {result.query['name']}", result.results)
 
 
+@cli.command()
+def pool(
+    ctx: typer.Context,
+    theme: Optional[str] = typer.Option(None, help="keep groups sharing this theme"),
+    country: Optional[str] = typer.Option(None, help="keep groups with a member in this country"),
+    kind: Optional[str] = typer.Option(None, help="keep groups with a member of this kind"),
+    stakeholder: Optional[str] = typer.Option(None, "--stakeholder", help="groups this stakeholder is in or could join"),
+    k: int = typer.Option(10, min=1, max=200),
+    as_json: bool = typer.Option(False, "--json", help="print the same JSON as the API"),
+) -> None:
+    """Resource-pooling opportunities: groups that close each other's gaps, explained."""
+    service = _service(ctx)
+    try:
+        service.start()
+        if stakeholder:
+            result: Any = service.pooling_for_stakeholder(stakeholder, k=k)
+            groups = [("member of", g) for g in result.member_of] + [("could join", g) for g in result.could_join]
+        else:
+            result = service.pooling(theme=theme, country=country, kind=kind, k=k)
+            groups = [("", g) for g in result.groups]
+    except DomainError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+        return
+    if not groups:
+        typer.echo("no pooling opportunity found")
+    for n, (label, g) in enumerate(groups, start=1):
+        head = f"{n}. {g.score:.3f}  " + ", ".join(m.name for m in g.members)
+        typer.echo(f"\n{head}" + (f"  [{label}]" if label else ""))
+        typer.echo(f"   themes: {', '.join(t['label'] for t in g.shared_themes)}")
+        where = g.shared_places + g.shared_countries
+        if where:
+            typer.echo(f"   where: {', '.join(where)}")
+        for m in g.members:
+            parts = []
+            if m.brings:
+                parts.append(f"brings {', '.join(m.brings)}")
+            if m.needs:
+                parts.append(f"needs {', '.join(m.needs)}")
+            typer.echo(f"   - {m.name}: {'; '.join(parts) or 'shares the themes'}")
+            for e in m.evidence[:1]:
+                typer.echo(f"       \"{e.sentence}\"")
+        if g.uncovered:
+            typer.echo(f"   still uncovered: {', '.join(g.uncovered)}")
+        for money in g.funding_sought:
+            typer.echo(f"   funding sought: {money.amount:,.0f} {money.currency}")
+
+
 def _check_intent(intent: str) -> None:
     if intent not in ("co_funding", "implementation", "any"):
         typer.echo("error: --intent must be co_funding, implementation or any", err=True)

@@ -340,3 +340,45 @@ class IntakeReport(BaseModel):
     dry_run: bool
     imported: ImportReport | None
     flagged: list[FlaggedRow]
+
+
+class PoolEvidence(BaseModel):
+    theme: str
+    label: str
+    sentence: str
+    keywords: list[str]
+
+
+class PoolMemberOut(BaseModel):
+    type: Literal["stakeholder", "project"]
+    id: str
+    name: str
+    kind: str
+    countries: list[str]
+    brings: list[str]  # its offers that meet another member's need
+    needs: list[str]
+    met: list[str]  # its needs another member offers
+    evidence: list[PoolEvidence]
+
+
+class PoolGroupOut(BaseModel):
+    score: float
+    components: dict[str, float]
+    shared_themes: list[dict[str, str]]
+    shared_countries: list[str]
+    shared_places: list[str]
+    uncovered: list[str]
+    funding_sought: list[Money]
+    members: list[PoolMemberOut]
+    joining: str | None = None  # for "groups this stakeholder could join": who would join
+
+
+class PoolingList(BaseModel):
+    total: int
+    groups: list[PoolGroupOut]
+
+
+class StakeholderPooling(BaseModel):
+    stakeholder: StakeholderRef
+    member_of: list[PoolGroupOut]
+    could_join: list[PoolGroupOut]
