@@ -27,8 +27,17 @@ from api.schemas import (
     KindCode,
     MatchList,
     MatchRequest,
+    ForumIn,
+    ForumOut,
+    ForumParticipantIn,
+    LockIn,
     MatchResponse,
+    PairIn,
     PoolingList,
+    RoundTablesIn,
+    RoundTablesOut,
+    ScheduleOut,
+    ScheduleRequest,
     ProjectIn,
     ProjectPage,
     ProjectPublic,
@@ -236,6 +245,78 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     def stakeholder_pooling(external_id: str, svc: Svc, k: K = 10) -> StakeholderPooling:
         """Pooling groups this stakeholder is in, and groups it could join."""
         return svc.pooling_for_stakeholder(external_id, k=k)
+
+    @app.get("/forums", response_model=list[ForumOut], tags=["forums"])
+    def list_forums(svc: Svc) -> list[ForumOut]:
+        return svc.forums.list()
+
+    @app.post("/forums", response_model=ForumOut, status_code=201, tags=["forums"])
+    def create_forum(body: ForumIn, svc: Svc) -> ForumOut:
+        """A forum: dates, slots (or slot_count + first_slot), tables, meeting length and participants."""
+        return svc.forums.create(body)
+
+    @app.get("/forums/{forum_id}", response_model=ForumOut, tags=["forums"])
+    def get_forum(forum_id: str, svc: Svc) -> ForumOut:
+        return svc.forums.get(forum_id)
+
+    @app.put("/forums/{forum_id}", response_model=ForumOut, tags=["forums"])
+    def put_forum(forum_id: str, body: ForumIn, svc: Svc) -> ForumOut:
+        return svc.forums.replace(forum_id, body)
+
+    @app.delete("/forums/{forum_id}", status_code=204, tags=["forums"])
+    def delete_forum(forum_id: str, svc: Svc) -> None:
+        svc.forums.delete(forum_id)
+
+    @app.post("/forums/{forum_id}/participants", response_model=ForumOut, tags=["forums"])
+    def add_forum_participant(forum_id: str, body: ForumParticipantIn, svc: Svc) -> ForumOut:
+        return svc.forums.add_participant(forum_id, body.model_dump())
+
+    @app.delete("/forums/{forum_id}/participants/{stakeholder_id}", response_model=ForumOut, tags=["forums"])
+    def remove_forum_participant(forum_id: str, stakeholder_id: str, svc: Svc) -> ForumOut:
+        return svc.forums.remove_participant(forum_id, stakeholder_id)
+
+    @app.post("/forums/{forum_id}/schedule", response_model=ScheduleOut, tags=["forums"])
+    def schedule_forum(forum_id: str, svc: Svc, body: ScheduleRequest | None = None) -> ScheduleOut:
+        """Place bilateral meetings to maximise the total reciprocal match score, around locked and
+        removed meetings; reports the gap to the linear-programming bound."""
+        return svc.forums.schedule(forum_id, body)
+
+    @app.get("/forums/{forum_id}/schedule", response_model=ScheduleOut, tags=["forums"])
+    def get_forum_schedule(forum_id: str, svc: Svc) -> ScheduleOut:
+        return svc.forums.get_schedule(forum_id)
+
+    @app.post("/forums/{forum_id}/meetings/lock", response_model=ForumOut, tags=["forums"])
+    def lock_meeting(forum_id: str, body: LockIn, svc: Svc) -> ForumOut:
+        return svc.forums.lock(forum_id, body)
+
+    @app.post("/forums/{forum_id}/meetings/unlock", response_model=ForumOut, tags=["forums"])
+    def unlock_meeting(forum_id: str, body: PairIn, svc: Svc) -> ForumOut:
+        return svc.forums.unlock(forum_id, body)
+
+    @app.post("/forums/{forum_id}/meetings/remove", response_model=ForumOut, tags=["forums"])
+    def remove_meeting(forum_id: str, body: PairIn, svc: Svc) -> ForumOut:
+        return svc.forums.remove_meeting(forum_id, body)
+
+    @app.post("/forums/{forum_id}/meetings/restore", response_model=ForumOut, tags=["forums"])
+    def restore_meeting(forum_id: str, body: PairIn, svc: Svc) -> ForumOut:
+        return svc.forums.restore_meeting(forum_id, body)
+
+    @app.post("/forums/{forum_id}/roundtables", response_model=RoundTablesOut, tags=["forums"])
+    def forum_roundtables(forum_id: str, body: RoundTablesIn, svc: Svc) -> RoundTablesOut:
+        """Themed round-tables: participants split into tables of a given size by shared themes."""
+        return svc.forums.roundtables(forum_id, body.size)
+
+    @app.get("/forums/{forum_id}/agenda.csv", tags=["forums"], response_class=Response)
+    def forum_agenda_csv(forum_id: str, svc: Svc) -> Response:
+        return Response(svc.forums.agenda_csv(forum_id), media_type="text/csv",
+                        headers={"content-disposition": f'attachment; filename="{forum_id}-agenda.csv"'})
+
+    @app.get("/forums/{forum_id}/participants/{stakeholder_id}/calendar.ics", tags=["forums"],
+             response_class=Response)
+    def forum_calendar(forum_id: str, stakeholder_id: str, svc: Svc) -> Response:
+        return Response(svc.forums.calendar(forum_id, stakeholder_id), media_type="text/calendar",
+                        headers={"content-disposition":
+                                 f'attachment; filename="{forum_id}-{stakeholder_id}.ics"'})
 
     @app.get("/templates/questionnaire.xlsx", tags=["intake"], response_class=Response)
     def questionnaire_xlsx(svc: Svc) -> Response:

@@ -382,3 +382,144 @@ class StakeholderPooling(BaseModel):
     stakeholder: StakeholderRef
     member_of: list[PoolGroupOut]
     could_join: list[PoolGroupOut]
+
+
+# ---- forums --------------------------------------------------------------------------------------
+
+
+class ForumSlot(_Strict):
+    start: datetime
+    end: datetime | None = None  # default: start + meeting length
+    label: str | None = None
+
+
+class ForumParticipantIn(_Strict):
+    stakeholder: ExternalId
+    available_slots: list[int] | None = None  # slot numbers from 1; None: every slot
+    languages: list[str] = Field(default_factory=list)  # default: the stakeholder's languages, else English
+    max_meetings: int | None = Field(default=None, ge=0, le=50)
+    must_meet: list[ExternalId] = Field(default_factory=list)
+    no_thanks: list[ExternalId] = Field(default_factory=list)
+    interpreter: bool = False
+
+
+class ForumIn(_Strict):
+    id: ExternalId
+    name: str = Field(min_length=1, max_length=300)
+    place: str | None = None
+    start_date: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+    end_date: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+    meeting_minutes: int = Field(default=30, ge=5, le=240)
+    tables: int = Field(default=10, ge=1, le=500)
+    min_meetings: int = Field(default=1, ge=0, le=20)
+    slots: list[ForumSlot] = Field(default_factory=list)
+    slot_count: int | None = Field(default=None, ge=1, le=48)  # with first_slot: consecutive slots
+    first_slot: datetime | None = None
+    break_minutes: int = Field(default=0, ge=0, le=240)
+    participants: list[ForumParticipantIn] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _slots(self) -> "ForumIn":
+        from datetime import timedelta
+
+        if not self.slots and self.slot_count and self.first_slot:
+            step = timedelta(minutes=self.meeting_minutes + self.break_minutes)
+            self.slots = [ForumSlot(start=self.first_slot + n * step) for n in range(self.slot_count)]
+        if not self.slots:
+            raise ValueError("give slots, or slot_count with first_slot")
+        for slot in self.slots:
+            if slot.end is None:
+                slot.end = slot.start + timedelta(minutes=self.meeting_minutes)
+            elif slot.end <= slot.start:
+                raise ValueError("a slot ends before it starts")
+        seen = set()
+        for n, p in enumerate(self.participants):
+            if p.stakeholder in seen:
+                raise ValueError(f"participant {p.stakeholder!r} is listed twice (participants.{n})")
+            seen.add(p.stakeholder)
+            for s in p.available_slots or []:
+                if not 1 <= s <= len(self.slots):
+                    raise ValueError(f"participants.{n}.available_slots: there is no slot {s}")
+        return self
+
+
+class ForumParticipantOut(ForumParticipantIn):
+    name: str
+    kind: str
+
+
+class ForumOut(BaseModel):
+    id: str
+    name: str
+    place: str | None
+    start_date: str | None
+    end_date: str | None
+    meeting_minutes: int
+    tables: int
+    min_meetings: int
+    slots: list[ForumSlot]
+    participants: list[ForumParticipantOut]
+    locks: list[dict[str, Any]]
+    removed: list[list[str]]
+    has_schedule: bool
+
+
+class ScheduleRequest(_Strict):
+    method: Literal["auto", "exact", "heuristic"] = "auto"
+    time_limit: float = Field(default=20.0, gt=0, le=300)
+
+
+class MeetingOut(BaseModel):
+    n: int
+    slot: int  # from 1
+    start: datetime
+    end: datetime
+    table: int
+    a: StakeholderRef
+    b: StakeholderRef
+    score: float
+    locked: bool
+    explanation: ExplanationOut
+
+
+class ScheduleOut(BaseModel):
+    forum: str
+    method: str
+    status: str
+    total_score: float
+    objective: float
+    bound: float
+    bound_kind: str
+    gap: float
+    seconds: float
+    meetings: list[MeetingOut]
+    per_participant: dict[str, int]
+    unmet: list[dict[str, Any]]
+
+
+class LockIn(_Strict):
+    a: ExternalId
+    b: ExternalId
+    slot: int = Field(ge=1)
+    table: int | None = Field(default=None, ge=1)
+
+
+class PairIn(_Strict):
+    a: ExternalId
+    b: ExternalId
+
+
+class RoundTablesIn(_Strict):
+    size: int = Field(ge=2, le=100)
+
+
+class RoundTableOut(BaseModel):
+    n: int
+    theme: dict[str, str] | None
+    members: list[StakeholderRef]
+
+
+class RoundTablesOut(BaseModel):
+    forum: str
+    size: int
+    tables: list[RoundTableOut]

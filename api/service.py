@@ -52,6 +52,7 @@ from embeddings.base import Embedder
 from embeddings.index import Manifest, VectorIndex, content_version, now_iso
 from embeddings.texts import project_text, stakeholder_text, text_hash
 from api import intake
+from api.forums import Forums
 from matcher.dedupe import Candidate, find_duplicates
 from matcher.rank import Filters, Match, Place, Profile, rank
 from matcher.text import keyword_hits, normalise_place, sentences
@@ -125,6 +126,7 @@ class DLDMatch:
         self._theme_vectors: np.ndarray | None = None
         self.generation = 0  # bumped on every write: caches of derived views key on it
         self._cache: dict[str, tuple[int, Any]] = {}
+        self.forums = Forums(self)
         self.ready = False
         self.start_error: str | None = None
         self.start_report: dict[str, Any] = {}

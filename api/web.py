@@ -63,8 +63,8 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
     def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         svc = svc_of(request)
         context.setdefault("theme_labels", {t.id: t.label for t in svc.vocabulary.values()})
-        context.setdefault("has_pooling", hasattr(svc, "pooling"))
-        context.setdefault("has_forums", hasattr(svc, "forums"))
+        context.setdefault("has_pooling", True)
+        context.setdefault("has_forums", True)
         return templates.TemplateResponse(request, name, context, status_code=status_code)
 
     @router.get("/", response_class=HTMLResponse)
@@ -213,6 +213,149 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
         outcome = {"ok": True, "heading": "File checked" if dry_run else "File imported", "message": message,
                    "flagged": report.flagged}
         return page(request, "intake.html", form={}, field_errors={}, outcome=outcome)
+
+    @router.get("/pooling-opportunities", response_class=HTMLResponse)
+    def pooling_page(request: Request, theme: str = "", country: str = "", kind: str = "") -> HTMLResponse:
+        result = svc_of(request).pooling(theme=theme or None, country=country or None, kind=kind or None, k=30)
+        return page(request, "pooling.html", heading="Resource-pooling opportunities",
+                    filters={"theme": theme, "country": country, "kind": kind}, sections=[("", result.groups)])
+
+    @router.get("/s/{external_id}/pooling", response_class=HTMLResponse)
+    def stakeholder_pooling(request: Request, external_id: str) -> HTMLResponse:
+        result = svc_of(request).pooling_for_stakeholder(external_id)
+        return page(request, "pooling.html", heading=f"Pooling groups for {result.stakeholder.name}", filters=None,
+                    sections=[("Groups it is part of", result.member_of), ("Groups it could join", result.could_join)])
+
+    # ---- forum planner (the secretariat) ------------------------------------------------------
+
+    def planner_page(request: Request, forum_id: str, *, error: DomainError | None = None,
+                     roundtables: Any = None, rt_size: int | None = None, status_code: int = 200) -> HTMLResponse:
+        svc = svc_of(request)
+        forum = svc.forums.get(forum_id)
+        schedule = svc.forums.get_schedule(forum_id) if forum.has_schedule else None
+        grid = {(m.slot, m.table): m for m in schedule.meetings} if schedule else {}
+        everyone = svc.list_stakeholders(limit=10_000).items
+        inside = {p.stakeholder for p in forum.participants}
+        names = {s.id: s.name for s in everyone}
+        return page(request, "forum.html", status_code=status_code, forum=forum, schedule=schedule, grid=grid,
+                    names=names, others=[s for s in everyone if s.id not in inside],
+                    error={"message": error.message, "errors": error.errors} if error else None,
+                    roundtables=roundtables, rt_size=rt_size)
+
+    def back(forum_id: str) -> RedirectResponse:
+        return RedirectResponse(f"/planner/{forum_id}", status_code=303)
+
+    @router.get("/planner", response_class=HTMLResponse)
+    def planner(request: Request) -> HTMLResponse:
+        svc = svc_of(request)
+        return page(request, "planner.html", forums=svc.forums.list(), form={}, error=None,
+                    stakeholders=svc.list_stakeholders(limit=10_000).items)
+
+    @router.post("/planner", response_class=HTMLResponse)
+    def planner_create(request: Request, name: str = Form(""), place: str = Form(""), date: str = Form(""),
+                       start: str = Form("09:00"), slot_count: int = Form(8), meeting_minutes: int = Form(30),
+                       break_minutes: int = Form(10), tables: int = Form(8), min_meetings: int = Form(2),
+                       participants: list[str] = Form([])) -> Response:
+        from pydantic import ValidationError
+
+        from api.intake import slug
+        from api.schemas import ForumIn
+
+        svc = svc_of(request)
+        form = {"name": name, "place": place, "date": date, "start": start, "slot_count": slot_count,
+                "meeting_minutes": meeting_minutes, "break_minutes": break_minutes, "tables": tables,
+                "min_meetings": min_meetings}
+        try:
+            body = ForumIn(id=slug(f"{name} {date}"), name=name, place=place or None, start_date=date or None,
+                           slot_count=slot_count, first_slot=f"{date}T{start}:00" if date else None,
+                           meeting_minutes=meeting_minutes, break_minutes=break_minutes, tables=tables,
+                           min_meetings=min_meetings,
+                           participants=[{"stakeholder": p} for p in participants])  # type: ignore[misc]
+            forum = svc.forums.create(body)
+        except ValidationError as exc:
+            error = {"message": "Please check the form",
+                     "errors": [{"field": ".".join(map(str, e["loc"])) or "form", "message": e["msg"]}
+                                for e in exc.errors()]}
+            return page(request, "planner.html", status_code=422, forums=svc.forums.list(), form=form, error=error,
+                        stakeholders=svc.list_stakeholders(limit=10_000).items)
+        except DomainError as exc:
+            return page(request, "planner.html", status_code=exc.status, forums=svc.forums.list(), form=form,
+                        error={"message": exc.message, "errors": exc.errors},
+                        stakeholders=svc.list_stakeholders(limit=10_000).items)
+        return back(forum.id)
+
+    @router.get("/planner/{forum_id}", response_class=HTMLResponse)
+    def planner_forum(request: Request, forum_id: str) -> HTMLResponse:
+        return planner_page(request, forum_id)
+
+    def act(request: Request, forum_id: str, action: Any) -> Response:
+        try:
+            action()
+        except DomainError as exc:
+            return planner_page(request, forum_id, error=exc, status_code=exc.status)
+        return back(forum_id)
+
+    @router.post("/planner/{forum_id}/schedule", response_class=HTMLResponse)
+    def planner_schedule(request: Request, forum_id: str) -> Response:
+        return act(request, forum_id, lambda: svc_of(request).forums.schedule(forum_id))
+
+    @router.post("/planner/{forum_id}/lock", response_class=HTMLResponse)
+    def planner_lock(request: Request, forum_id: str, a: str = Form(...), b: str = Form(...), slot: int = Form(...),
+                     table: int = Form(...)) -> Response:
+        from api.schemas import LockIn
+
+        return act(request, forum_id, lambda: svc_of(request).forums.lock(forum_id, LockIn(a=a, b=b, slot=slot,
+                                                                                            table=table)))
+
+    @router.post("/planner/{forum_id}/{what}", response_class=HTMLResponse)
+    def planner_pair(request: Request, forum_id: str, what: Literal["unlock", "remove", "restore"],
+                     a: str = Form(...), b: str = Form(...)) -> Response:
+        from api.schemas import PairIn
+
+        forums = svc_of(request).forums
+        do = {"unlock": forums.unlock, "remove": forums.remove_meeting, "restore": forums.restore_meeting}[what]
+        return act(request, forum_id, lambda: do(forum_id, PairIn(a=a, b=b)))
+
+    @router.post("/planner/{forum_id}/participants", response_class=HTMLResponse)
+    def planner_add(request: Request, forum_id: str, stakeholder: str = Form(...), max_meetings: str = Form(""),
+                    must_meet: str = Form(""), interpreter: bool = Form(False)) -> Response:
+        participant = {"stakeholder": stakeholder, "max_meetings": int(max_meetings) if max_meetings else None,
+                       "must_meet": [must_meet] if must_meet else [], "interpreter": interpreter}
+        return act(request, forum_id, lambda: svc_of(request).forums.add_participant(forum_id, participant))
+
+    @router.post("/planner/{forum_id}/participants/remove", response_class=HTMLResponse)
+    def planner_drop(request: Request, forum_id: str, stakeholder: str = Form(...)) -> Response:
+        return act(request, forum_id, lambda: svc_of(request).forums.remove_participant(forum_id, stakeholder))
+
+    @router.post("/planner/{forum_id}/roundtables", response_class=HTMLResponse)
+    def planner_roundtables(request: Request, forum_id: str, size: int = Form(6)) -> HTMLResponse:
+        try:
+            tables = svc_of(request).forums.roundtables(forum_id, max(2, size))
+        except DomainError as exc:
+            return planner_page(request, forum_id, error=exc, status_code=exc.status)
+        return planner_page(request, forum_id, roundtables=tables, rt_size=size)
+
+    @router.get("/planner/{forum_id}/agenda/{stakeholder_id}", response_class=HTMLResponse)
+    def printable_agenda(request: Request, forum_id: str, stakeholder_id: str) -> HTMLResponse:
+        from api.forums import why
+
+        forum, meetings = svc_of(request).forums.meetings_of(forum_id, stakeholder_id)
+        who = next(p for p in forum.participants if p.stakeholder == stakeholder_id)
+        return page(request, "agenda.html", forum=forum, meetings=meetings, why=why,
+                    who={"id": stakeholder_id, "name": who.name})
+
+    @router.get("/planner/{forum_id}/briefing/{n}", response_class=HTMLResponse)
+    def briefing(request: Request, forum_id: str, n: int) -> HTMLResponse:
+        from api.errors import NotFound
+        from api.forums import why
+
+        svc = svc_of(request)
+        schedule = svc.forums.get_schedule(forum_id)
+        if not 1 <= n <= len(schedule.meetings):
+            raise NotFound(f"forum {forum_id!r} has no meeting {n}")
+        m = schedule.meetings[n - 1]
+        return page(request, "briefing.html", forum=svc.forums.get(forum_id), m=m, why=why,
+                    a=svc.get_stakeholder(m.a.id), b=svc.get_stakeholder(m.b.id))
 
     return router
 

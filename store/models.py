@@ -82,3 +82,25 @@ class Embedding(SQLModel, table=True):
     text_hash: str
     dim: int
     vector: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class Forum(SQLModel, table=True):
+    """A matchmaking session: its slots, tables and participants, the secretariat's locks and removals,
+    and the last schedule. Kept as JSON on one row so that each change is one atomic write."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    external_id: str = Field(index=True, unique=True)
+    name: str
+    place: str | None = None
+    start_date: str | None = None
+    end_date: str | None = None
+    meeting_minutes: int = 30
+    tables: int = 10
+    min_meetings: int = 1
+    slots: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    participants: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    locks: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    removed: list[list[str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    schedule: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime
+    updated_at: datetime
