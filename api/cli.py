@@ -252,6 +252,29 @@ def pool(
             typer.echo(f"   funding sought: {money.amount:,.0f} {money.currency}")
 
 
+@cli.command("bench-schedule")
+def bench_schedule_command(
+    participants: int = typer.Option(300, min=2), slots: int = typer.Option(12, min=1),
+    tables: int = typer.Option(60, min=1), method: str = typer.Option("auto", help="auto, exact or heuristic"),
+    seed: int = typer.Option(7), time_limit: float = typer.Option(60.0),
+    output: Path = typer.Option(Path("bench-results/schedule.json"), help="JSON report"),
+) -> None:
+    """Schedule a synthetic forum and print the time and the gap to the LP bound."""
+    from api.bench import bench_schedule
+
+    typer.echo(f"scheduling a synthetic forum: {participants} participants, {slots} slots, {tables} tables ...",
+               err=True)
+    r = bench_schedule(participants, slots, tables, method=method, seed=seed, time_limit=time_limit, output=output)
+    typer.echo(f"{'participants':>12} {'slots':>5} {'tables':>6} {'method':>9} {'meetings':>8} {'score':>9} "
+               f"{'bound':>9} {'gap':>7} {'seconds':>8} {'violations':>10}")
+    typer.echo(f"{r['participants']:>12} {r['slots']:>5} {r['tables']:>6} {r['method']:>9} {r['meetings']:>8} "
+               f"{r['objective']:>9.2f} {r['bound']:>9.2f} {100 * r['gap']:>6.2f}% {r['solve_seconds']:>8.2f} "
+               f"{r['violations']:>10}")
+    typer.echo(f"bound: {r['bound_kind']}; below minimum: {r['below_minimum']}; report: {output}", err=True)
+    if r["violations"]:
+        raise typer.Exit(1)
+
+
 def _check_intent(intent: str) -> None:
     if intent not in ("co_funding", "implementation", "any"):
         typer.echo("error: --intent must be co_funding, implementation or any", err=True)

@@ -294,11 +294,11 @@ class Forums:
                 raise InvalidInput("this meeting cannot be locked", errors=exc.errors) from exc
             row.locks = locks
             row.removed = [r for r in row.removed if tuple(r) != pair(lock.a, lock.b)]
-            if row.schedule:
-                for m in row.schedule["meetings"]:
-                    if pair(m["a"], m["b"]) == pair(lock.a, lock.b) and m["slot"] == lock.slot:
-                        m["locked"] = True
-                row.schedule = dict(row.schedule)
+            if row.schedule:  # a new object: SQLAlchemy sees changes of a JSON column only on assignment
+                row.schedule = {**row.schedule, "meetings": [
+                    {**m, "locked": m["locked"] or (pair(m["a"], m["b"]) == pair(lock.a, lock.b)
+                                                    and m["slot"] == lock.slot and m["table"] == lock.table)}
+                    for m in row.schedule["meetings"]]}
             row.updated_at = _now()
             session.add(row)
             session.commit()

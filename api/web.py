@@ -307,7 +307,7 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
         return act(request, forum_id, lambda: svc_of(request).forums.lock(forum_id, LockIn(a=a, b=b, slot=slot,
                                                                                             table=table)))
 
-    @router.post("/planner/{forum_id}/{what}", response_class=HTMLResponse)
+    @router.post("/planner/{forum_id}/meetings/{what}", response_class=HTMLResponse)
     def planner_pair(request: Request, forum_id: str, what: Literal["unlock", "remove", "restore"],
                      a: str = Form(...), b: str = Form(...)) -> Response:
         from api.schemas import PairIn

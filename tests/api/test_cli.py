@@ -68,3 +68,15 @@ def test_usage_errors(env: dict[str, str]) -> None:
     assert code == 1 and "no stakeholder with id 'nobody'" in err
     code, _, err = run(env, "match", "--text", "sand", "--country", "Mongolia")
     assert code == 2 and "countries" in err
+
+
+def test_bench_schedule_prints_time_and_gap(tmp_path: Path) -> None:
+    report = tmp_path / "s.json"
+    result = CliRunner().invoke(cli, ["bench-schedule", "--participants", "40", "--slots", "5", "--tables", "8",
+                                      "--method", "heuristic", "--output", str(report)])
+    assert result.exit_code == 0, result.output
+    header, row = result.stdout.strip().splitlines()[-2:]
+    assert "gap" in header and "seconds" in header
+    data = json.loads(report.read_text())
+    assert data["participants"] == 40 and data["violations"] == 0 and 0 <= data["gap"] < 1
+    assert f"{100 * data['gap']:.2f}%" in row

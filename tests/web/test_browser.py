@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 from typing import Any
 
 from openpyxl import load_workbook
+from playwright.sync_api import expect
 
 from tests.web.conftest import shot
 
@@ -123,3 +125,48 @@ def test_pages_work_on_a_narrow_screen_and_with_the_keyboard(browser: Any, serve
     page.goto(server + "/s/nobody")
     assert "Not found" in page.locator("h1").inner_text() and "Traceback" not in page.content()
     context.close()
+
+
+def test_secretariat_builds_and_exports_a_forum_schedule(page: Any) -> None:
+    page.goto(page.base + "/")
+    page.get_by_role("link", name="Forum planner").click()
+    page.get_by_label("Name", exact=True).fill("Browser forum on DLD")
+    page.get_by_label("Place").fill("Ulaanbaatar")
+    page.get_by_label("Date").fill("2025-09-24")
+    page.get_by_label("First meeting at").fill("09:00")
+    page.get_by_label("Number of time slots").fill("4")
+    page.get_by_label("Tables").fill("3")
+    for name in ("Future Forest", "Green Asia Network", "China Green Foundation", "Global Environment Facility",
+                 "Korea Forest Service", "Elion Group", "Government of Mongolia", "Government of Japan"):
+        page.get_by_label(name, exact=True).check()
+    page.get_by_role("button", name="Create forum").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Browser forum on DLD"
+    page.get_by_role("button", name="Generate schedule").click()
+    stats = page.locator("#schedule-stats").inner_text()
+    assert "meetings" in stats and "of the upper bound" in stats
+    cells = page.locator("table.grid .meeting")
+    assert cells.count() >= 6
+    first = cells.first
+    pair_text = first.locator("a").nth(0).inner_text(), first.locator("a").nth(1).inner_text()
+    first.get_by_role("button", name=re.compile("^Lock")).click()
+    expect(page.locator(".meeting.locked")).to_have_count(1)
+    page.get_by_role("button", name="Re-solve around locked meetings").click()
+    locked = page.locator(".meeting.locked")
+    expect(locked).to_have_count(1)
+    assert (locked.locator("a").nth(0).inner_text(), locked.locator("a").nth(1).inner_text()) == pair_text
+    shot(page, "forum-planner")
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download agenda (CSV)").click()
+    agenda = Path(download.value.path()).read_text()
+    assert agenda.startswith("slot,start,end,table") and len(agenda.splitlines()) == cells.count() + 1
+    with page.expect_download() as ics:
+        page.get_by_role("link", name="calendar (.ics)").first.click()
+    assert "BEGIN:VCALENDAR" in Path(ics.value.path()).read_text()
+    page.get_by_role("link", name="printable").first.click()
+    assert "Why you should meet" in page.locator("main").inner_text()
+    shot(page, "printable-agenda")
+    page.go_back()
+    page.get_by_role("button", name="Make round-tables").click()
+    expect(page.locator("#roundtables .card").first).to_be_visible()
+    assert page.locator("#roundtables .card").count() >= 2

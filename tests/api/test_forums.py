@@ -1,0 +1,141 @@
+"""Forum matchmaking through the API, on the seed profiles."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any, Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from icalendar import Calendar
+
+from api.app import create_app
+from api.service import DLDMatch
+from matcher.schedule import Attendee, Lock, Problem, pair, verify
+
+
+@pytest.fixture
+def forum_client(seeded: DLDMatch) -> Iterator[TestClient]:
+    with TestClient(create_app(seeded.settings, service=seeded, start="none")) as client:
+        yield client
+
+
+def seed_ids(client: TestClient, n: int) -> list[str]:
+    return [s["id"] for s in client.get("/stakeholders", params={"limit": 200}).json()["items"]][:n]
+
+
+def make_forum(client: TestClient, n: int = 30, slots: int = 8, tables: int = 8, **extra: Any) -> dict[str, Any]:
+    ids = seed_ids(client, n)
+    body = {"id": "forum-2025", "name": "Subregional forum on DLD 2025", "place": "Ulaanbaatar",
+            "start_date": "2025-09-24", "tables": tables, "min_meetings": 2, "slot_count": slots,
+            "first_slot": "2025-09-24T09:00:00+08:00", "meeting_minutes": 30, "break_minutes": 10,
+            "participants": [{"stakeholder": i, "max_meetings": 6} for i in ids], **extra}
+    response = client.post("/forums", json=body)
+    assert response.status_code == 201, response.text
+    return body
+
+
+def as_problem(client: TestClient, forum_id: str) -> Problem:
+    """The stored forum as the checker sees it, independent of the service's own translation."""
+    forum = client.get(f"/forums/{forum_id}").json()
+    attendees = [Attendee(p["stakeholder"], frozenset(s - 1 for s in (p["available_slots"] or
+                                                                     range(1, len(forum["slots"]) + 1))),
+                          frozenset(p["languages"] or ["en"]), p["interpreter"],
+                          p["max_meetings"] if p["max_meetings"] is not None else len(forum["slots"]),
+                          frozenset(p["must_meet"]), frozenset(p["no_thanks"])) for p in forum["participants"]]
+    return Problem(attendees, len(forum["slots"]), forum["tables"], {}, forum["min_meetings"],
+                   [Lock(lk["a"], lk["b"], lk["slot"] - 1, lk.get("table")) for lk in forum["locks"]],
+                   {tuple(r) for r in forum["removed"]})  # type: ignore[misc]
+
+
+def meetings_of(schedule: dict[str, Any]) -> list[Any]:
+    from matcher.schedule import Meeting
+
+    return [Meeting(m["a"]["id"], m["b"]["id"], m["slot"] - 1, m["table"], m["score"], m["locked"])
+            for m in schedule["meetings"]]
+
+
+def test_thirty_seed_participants_over_eight_slots_reach_95_percent_of_the_bound(forum_client: TestClient) -> None:
+    make_forum(forum_client)
+    schedule = forum_client.post("/forums/forum-2025/schedule", json={}).json()
+    assert schedule["method"] == "exact"
+    assert schedule["objective"] >= 0.95 * schedule["bound"]
+    assert schedule["gap"] <= 0.05
+    assert verify(as_problem(forum_client, "forum-2025"), meetings_of(schedule)) == []
+    assert schedule["unmet"] == [] and min(schedule["per_participant"].values()) >= 2
+    first = schedule["meetings"][0]
+    assert first["start"].startswith("2025-09-24T09:00") and first["explanation"]["shared_themes"] is not None
+    assert forum_client.get("/forums/forum-2025/schedule").json() == schedule
+
+
+def test_lock_remove_and_resolve_around_them(forum_client: TestClient) -> None:
+    make_forum(forum_client, n=12, slots=4, tables=4)
+    schedule = forum_client.post("/forums/forum-2025/schedule", json={"method": "exact"}).json()
+    keep, drop = schedule["meetings"][0], schedule["meetings"][1]
+    target_slot = 4 if keep["slot"] != 4 else 3
+    locked = forum_client.post("/forums/forum-2025/meetings/lock",
+                               json={"a": keep["a"]["id"], "b": keep["b"]["id"], "slot": target_slot, "table": 2})
+    assert locked.status_code == 200, locked.text
+    assert forum_client.post("/forums/forum-2025/meetings/remove",
+                             json={"a": drop["a"]["id"], "b": drop["b"]["id"]}).status_code == 200
+    for method in ("exact", "heuristic"):
+        again = forum_client.post("/forums/forum-2025/schedule", json={"method": method}).json()
+        pairs = {pair(m["a"]["id"], m["b"]["id"]): m for m in again["meetings"]}
+        kept = pairs[pair(keep["a"]["id"], keep["b"]["id"])]
+        assert (kept["slot"], kept["table"], kept["locked"]) == (target_slot, 2, True)
+        assert pair(drop["a"]["id"], drop["b"]["id"]) not in pairs
+        assert verify(as_problem(forum_client, "forum-2025"), meetings_of(again)) == []
+    forum_client.post("/forums/forum-2025/meetings/restore", json={"a": drop["a"]["id"], "b": drop["b"]["id"]})
+    assert forum_client.get("/forums/forum-2025").json()["removed"] == []
+
+
+def test_impossible_requests_are_refused_with_a_clear_error(forum_client: TestClient) -> None:
+    ids = seed_ids(forum_client, 4)
+    body = {"id": "f-bad", "name": "Bad", "tables": 2, "slot_count": 3, "first_slot": "2025-09-24T09:00:00Z",
+            "participants": [{"stakeholder": ids[0], "available_slots": [1], "must_meet": [ids[1]]},
+                             {"stakeholder": ids[1], "available_slots": [2]}, {"stakeholder": ids[2]}]}
+    assert forum_client.post("/forums", json=body).status_code == 201
+    response = forum_client.post("/forums/f-bad/schedule")
+    assert response.status_code == 422
+    assert "never available at the same time" in response.json()["errors"][0]["message"]
+    lock = forum_client.post("/forums/f-bad/meetings/lock", json={"a": ids[0], "b": ids[2], "slot": 3})
+    assert lock.status_code == 422 and any("not possible" in e["message"] for e in lock.json()["errors"])
+    outsider = dict(body, id="f-bad2", participants=[{"stakeholder": ids[0], "must_meet": [ids[3]]}])
+    bad = forum_client.post("/forums", json=outsider)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "participants.0.must_meet.0"
+    no_slots = forum_client.post("/forums", json={"id": "x", "name": "X"})
+    assert no_slots.status_code == 422 and "slot" in no_slots.json()["errors"][0]["message"]
+    wrong_slot = dict(body, id="f-bad3", participants=[{"stakeholder": ids[0], "available_slots": [9]}])
+    assert "no slot 9" in forum_client.post("/forums", json=wrong_slot).json()["errors"][0]["message"]
+    assert forum_client.post("/forums/nothing/schedule").status_code == 404
+
+
+def test_exports_roundtables_and_participants(forum_client: TestClient) -> None:
+    body = make_forum(forum_client, n=10, slots=4, tables=3)
+    schedule = forum_client.post("/forums/forum-2025/schedule", json={}).json()
+    rows = list(csv.DictReader(io.StringIO(forum_client.get("/forums/forum-2025/agenda.csv").text)))
+    assert len(rows) == len(schedule["meetings"]) and rows[0]["start"].startswith("2025-09-24T09:00")
+    who = body["participants"][0]["stakeholder"]
+    ics = forum_client.get(f"/forums/forum-2025/participants/{who}/calendar.ics")
+    assert ics.headers["content-type"].startswith("text/calendar")
+    events = [c for c in Calendar.from_ical(ics.content).walk() if c.name == "VEVENT"]
+    assert len(events) == schedule["per_participant"][who] and events
+    assert str(events[0]["summary"]).startswith("Meeting with")
+    page = forum_client.get(f"/planner/forum-2025/agenda/{who}")
+    assert page.status_code == 200 and "Why you should meet" in page.text
+    brief = forum_client.get("/planner/forum-2025/briefing/1")
+    assert brief.status_code == 200 and "Why they should meet" in brief.text
+    assert forum_client.get("/planner/forum-2025/briefing/999").status_code == 404
+
+    tables = forum_client.post("/forums/forum-2025/roundtables", json={"size": 4}).json()["tables"]
+    assert sum(len(t["members"]) for t in tables) == 10 and all(len(t["members"]) <= 4 for t in tables)
+
+    newcomer = seed_ids(forum_client, 11)[10]
+    added = forum_client.post("/forums/forum-2025/participants", json={"stakeholder": newcomer}).json()
+    assert newcomer in [p["stakeholder"] for p in added["participants"]]
+    removed = forum_client.delete(f"/forums/forum-2025/participants/{who}").json()
+    assert who not in [p["stakeholder"] for p in removed["participants"]]
+    left = forum_client.get("/forums/forum-2025/schedule").json()
+    assert all(who not in (m["a"]["id"], m["b"]["id"]) for m in left["meetings"])
+    assert forum_client.delete("/forums/forum-2025").status_code == 204
