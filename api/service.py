@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -52,9 +53,10 @@ from embeddings.base import Embedder
 from embeddings.index import Manifest, VectorIndex, content_version, now_iso
 from embeddings.texts import project_text, stakeholder_text, text_hash
 from api import intake
+from api.corpus import Corpus
 from api.forums import Forums
 from matcher.dedupe import Candidate, find_duplicates
-from matcher.rank import Filters, Match, Place, Profile, rank
+from matcher.rank import Filters, Match, Place, Profile, Ranking, rank
 from matcher.text import keyword_hits, normalise_place, sentences
 from matcher.themes import Theme, ThemeAssignment, assign_themes, merge_assignments
 from matcher.vocab import COUNTRIES, infer_needs
@@ -127,6 +129,8 @@ class DLDMatch:
         self.generation = 0  # bumped on every write: caches of derived views key on it
         self._cache: dict[str, tuple[int, Any]] = {}
         self.forums = Forums(self)
+        self.ranking = (Ranking.from_file(settings.ranker_path)
+                        if settings.ranker_path and settings.ranker_path.exists() else Ranking())
         self.ready = False
         self.start_error: str | None = None
         self.start_report: dict[str, Any] = {}
@@ -764,15 +768,79 @@ class DLDMatch:
         return np.frombuffer(stored[entity_id].vector, dtype=np.float32)
 
     def _run(self, session: Session, query: Profile, vector: np.ndarray, entity_type: str, *, k: int,
-             intent: str, filters: Filters) -> list[MatchOut]:
+             intent: str, filters: Filters, text: str = "") -> list[MatchOut]:
         filtered = bool(filters.countries or filters.kinds or filters.themes or filters.resources
                         or filters.min_shared_themes)
-        profiles, hits = self._candidates(session, entity_type, vector, k + len(filters.exclude) + 1, filtered)
-        by_key = {p.key: p for p in profiles.values()}
-        sims = {profiles[i].key: s for i, s in hits.items() if i in profiles}
+        if entity_type == "stakeholder":
+            by_key, sims, signals = self._stakeholder_candidates(query, vector, text, k + len(filters.exclude) + 1,
+                                                                 filtered)
+        else:
+            profiles, hits = self._candidates(session, entity_type, vector, k + len(filters.exclude) + 1, filtered)
+            by_key = {p.key: p for p in profiles.values()}
+            sims = {profiles[i].key: s for i, s in hits.items() if i in profiles}
+            signals = {}
         matches = rank(query, by_key.values(), sims, k=k, intent=intent, filters=filters,
-                       vocabulary=self.vocabulary)
+                       vocabulary=self.vocabulary, ranking=self.ranking, signals=signals)
         return self._render(session, matches, by_key, entity_type)
+
+    def _stakeholder_candidates(self, query: Profile, vector: np.ndarray, text: str, k: int, filtered: bool
+                                ) -> tuple[dict[str, Profile], dict[str, float], dict[str, dict[str, float]]]:
+        """Candidates from the dense index, the lexical index and the collaboration graph, with their
+        signals; every stakeholder when filters could leave too few."""
+        corpus = self._corpus()
+        index = self._index("stakeholder")
+        fetch = max(k * _OVERFETCH, _MIN_FETCH)
+        lexical = corpus.lexical(text or " ".join((query.name, *query.sentences)))
+        if filtered:
+            keys = set(corpus.keys)
+        else:
+            keys = {corpus.key_of_id[i] for i, _ in index.search(vector, fetch) if i in corpus.key_of_id}
+            keys |= set(corpus.lexical_top(lexical, fetch))
+            keys |= set(corpus.graph_candidates(query, fetch))
+        sims, signals = corpus.signals(vector, sorted(keys), lexical)
+        return {key: corpus.profiles[key] for key in sims}, sims, signals
+
+    def _corpus(self) -> Corpus:
+        return self._cached("corpus", self._build_corpus)  # type: ignore[no-any-return]
+
+    def _build_corpus(self) -> Corpus:
+        with Session(self.engine) as session:
+            rows = list(session.exec(select(Stakeholder).order_by(Stakeholder.id)).all())
+            profiles = self._stakeholder_profiles(session, rows)
+            s_ids, s_matrix = repo.vectors(session, entity_type="stakeholder", model_id=self.embedder.model_id)
+            p_ids, p_matrix = repo.vectors(session, entity_type="project", model_id=self.embedder.model_id)
+            links = repo.participations(session)
+            projects = {p.id: p for p in session.exec(select(Project)).all()}
+        vector_row = {int(i): n for n, i in enumerate(s_ids)}
+        project_row = {int(i): n for n, i in enumerate(p_ids)}
+        kept = [r for r in rows if r.id in vector_row]
+        own: dict[int, list[int]] = defaultdict(list)
+        texts: dict[int, list[str]] = defaultdict(list)
+        for link in links:
+            if link.project_id in project_row:
+                own[link.stakeholder_id].append(project_row[link.project_id])
+            p = projects[link.project_id]
+            texts[link.stakeholder_id].append(f"{p.title}. {p.description}")
+        key_of = {r.id: profiles[r.id].key for r in kept}  # type: ignore[index]
+        partner_sets = {key_of[r.id]: profiles[r.id].partners for r in kept}  # type: ignore[index]
+        ordered = []
+        for r in kept:
+            p = profiles[r.id]  # type: ignore[index]
+            second = frozenset(q for partner in p.partners for q in partner_sets.get(partner, ())) - p.partners - {p.key}
+            ordered.append(replace(p, partners2=second))
+        corpus = Corpus.build(
+            ordered, s_matrix[[vector_row[r.id] for r in kept]] if kept else np.zeros((0, 1), dtype=np.float32),  # type: ignore[index]
+            [" ".join([r.name, r.description, *texts[r.id]]) for r in kept],  # type: ignore[index]
+            p_matrix if len(p_ids) else np.zeros((0, s_matrix.shape[1] if len(s_ids) else 1), dtype=np.float32),
+            [np.array(sorted(own[r.id]), dtype=np.int64) for r in kept])  # type: ignore[index]
+        corpus.key_of_id = {r.id: key_of[r.id] for r in kept}  # type: ignore[attr-defined,index]
+        return corpus
+
+    def _with_second_partners(self, query: Profile) -> Profile:
+        """The query with the partners of its partners, from the corpus."""
+        corpus = self._corpus()
+        second = frozenset(q for partner in query.partners for q in corpus.profiles.get(partner, query).partners)
+        return replace(query, partners2=second - query.partners - {query.key})
 
     def _render(self, session: Session, matches: list[Match], by_key: dict[str, Profile],
                 entity_type: str) -> list[MatchOut]:
@@ -810,7 +878,7 @@ class DLDMatch:
         row = self._row("stakeholder", external_id)
         with Session(self.engine) as session:
             vector = self._stored_vector(session, "stakeholder", row.id)
-            query = self._stakeholder_profiles(session, [row])[row.id]
+            query = self._with_second_partners(self._stakeholder_profiles(session, [row])[row.id])
             filters = Filters(countries=frozenset(countries), kinds=frozenset(kinds), themes=frozenset(themes),
                               resources=frozenset(resources), exclude=frozenset({query.key}),
                               min_shared_themes=min_shared_themes)
@@ -841,7 +909,7 @@ class DLDMatch:
         row = self._row("project", external_id)
         with Session(self.engine) as session:
             vector = self._stored_vector(session, "project", row.id)
-            query = self._project_profiles(session, [row])[row.id]
+            query = self._with_second_partners(self._project_profiles(session, [row])[row.id])
             filters = Filters(countries=frozenset(countries), kinds=frozenset(kinds), exclude=query.partners,
                               min_shared_themes=min_shared_themes)
             results = self._run(session, query, vector, "stakeholder", k=k, intent=intent, filters=filters)
@@ -872,10 +940,11 @@ class DLDMatch:
             query = Profile(key="q:draft", name=title, kind="project", countries=tuple(request.countries),
                             places=tuple(places), themes=tuple(themes), needs=tuple(needs), partners=members,
                             sentences=tuple(sentences(request.text)))
+            query = self._with_second_partners(query)
             vector = self.embedder.embed([text])[0]
             s_filters = Filters(kinds=frozenset(request.kinds), exclude=members)
             stakeholders = self._run(session, query, vector, "stakeholder", k=request.k, intent=request.intent,
-                                     filters=s_filters)
+                                     filters=s_filters, text=text)
             projects = self._run(session, query, vector, "project", k=request.k, intent="any", filters=Filters())
         return MatchResponse(query={"type": "draft", "name": title, "themes": themes, "needs": needs,
                                     "places": [p.name for p in places]},

@@ -9,22 +9,34 @@ A score is the sum of its components; each component is ``weight * value`` with 
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Iterable
 
 from matcher.text import normalise_place
 from matcher.themes import Evidence, Theme, best_evidence
 from matcher.vocab import INTENT_RESOURCES
 
-COMPONENTS = ("semantic", "themes", "complementarity", "geography", "kinds", "network", "intent")
+COMPONENTS = ("semantic", "past_projects", "lexical", "themes", "complementarity", "geography", "kinds", "network",
+              "network2", "popularity", "intent")
+
+SIGNALS = ("semantic", "past_projects", "lexical", "popularity")
+"""Components whose values the caller computes (they need vectors or a text index); the others come
+from the two profiles."""
 
 DEFAULT_WEIGHTS: dict[str, float] = {
-    "semantic": 0.40,
-    "themes": 0.20,
-    "complementarity": 0.20,
-    "geography": 0.10,
-    "kinds": 0.05,
-    "network": 0.05,
+    "semantic": 0.28,
+    "past_projects": 0.08,
+    "lexical": 0.08,
+    "themes": 0.16,
+    "complementarity": 0.16,
+    "geography": 0.08,
+    "kinds": 0.04,
+    "network": 0.08,
+    "network2": 0.04,
+    "popularity": 0.0,
 }
 INTENT_WEIGHT = 0.15
 """Share of the score given to "does the candidate offer what this search is for" when an intent
@@ -88,6 +100,7 @@ class Profile:
     needs: tuple[str, ...] = ()
     partners: frozenset[str] = frozenset()
     sentences: tuple[str, ...] = ()
+    partners2: frozenset[str] = frozenset()  # partners of partners (not partners themselves)
 
 
 @dataclass(frozen=True)
@@ -135,6 +148,7 @@ class Explanation:
     shared_partners: tuple[str, ...]
     worked_together: bool
     intent_resources: tuple[str, ...]  # what the candidate offers of what the intent is after
+    partners_of_partners: int = 0  # how many of the query's partners' partners the candidate worked with
 
 
 @dataclass(frozen=True)
@@ -149,6 +163,21 @@ class Match:
 class Ranking:
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     intent_weight: float = INTENT_WEIGHT
+
+    source: str = "default"
+
+    @classmethod
+    def from_file(cls, path: Path) -> "Ranking":
+        """Learned weights (``dldmatch train``) for the components the training data has, merged with
+        the defaults for the ones it lacks (themes, needs and offers, ...), so that one model serves
+        both the evaluation data and the seed profiles. The merged weights sum to 1."""
+        data = json.loads(Path(path).read_text())
+        learned = {k: float(v) for k, v in data["weights"].items() if k in DEFAULT_WEIGHTS}
+        untrained = {k: v for k, v in DEFAULT_WEIGHTS.items() if k not in learned}
+        share = 1.0 - sum(untrained.values())
+        total = sum(learned.values()) or 1.0
+        weights = {**{k: share * v / total for k, v in learned.items()}, **untrained}
+        return cls(weights=weights, source=str(path))
 
     def weights_for(self, intent: str) -> dict[str, float]:
         if intent not in INTENT_RESOURCES:
@@ -201,6 +230,7 @@ def score_pair(
     ranking: Ranking | None = None,
     vocabulary: dict[str, Theme] | None = None,
     evidence: bool = True,
+    signals: dict[str, float] | None = None,
 ) -> Match:
     """Score one candidate for the query and explain the score.
 
@@ -224,6 +254,9 @@ def score_pair(
     partners = tuple(sorted((query.partners & candidate.partners) - {query.key, candidate.key}))
     worked_together = candidate.key in query.partners or query.key in candidate.partners
     network_value = min(1.0, len(partners) / 3.0)
+    second = len(query.partners2 & candidate.partners) if query.partners2 else 0
+    network2_value = 1.0 - math.exp(-second / 3.0)
+    signals = signals or {}
 
     wanted = INTENT_RESOURCES[intent]
     intent_hits = tuple(sorted(wanted & set(candidate.offers)))
@@ -236,7 +269,9 @@ def score_pair(
         "geography": geo_value,
         "kinds": kind_fit(query.kind, candidate.kind),
         "network": network_value,
+        "network2": network2_value,
         "intent": intent_value,
+        **{name: min(1.0, max(0.0, signals.get(name, 0.0))) for name in SIGNALS if name != "semantic"},
     }
     components = {name: round(weights.get(name, 0.0) * values[name], 6) for name in COMPONENTS}
     score = round(sum(components.values()), 6)
@@ -263,6 +298,7 @@ def score_pair(
             shared_partners=partners,
             worked_together=worked_together,
             intent_resources=intent_hits,
+            partners_of_partners=second,
         ),
     )
 
@@ -277,6 +313,7 @@ def rank(
     filters: Filters | None = None,
     ranking: Ranking | None = None,
     vocabulary: dict[str, Theme] | None = None,
+    signals: dict[str, dict[str, float]] | None = None,
 ) -> list[Match]:
     """Rank candidates for a query: best first, ties broken by key, the query itself left out.
 
@@ -286,7 +323,9 @@ def rank(
         similarities: cosine similarity of each candidate's vector to the query's (missing: 0).
         k: how many matches to return at most.
         intent: ``any``, ``co_funding`` or ``implementation``.
+        signals: per candidate, the caller-computed values (see :func:`score_pair`).
     """
+    signals = signals or {}
     if k < 1:
         raise ValueError("k must be at least 1")
     filters = filters or Filters()
@@ -294,12 +333,13 @@ def rank(
         filters = replace(filters, query_themes=frozenset(query.themes))
     admitted = {c.key: c for c in candidates if c.key != query.key and filters.admits(c)}
     scored = [
-        score_pair(query, c, similarities.get(key, 0.0), intent=intent, ranking=ranking, evidence=False)
+        score_pair(query, c, similarities.get(key, 0.0), intent=intent, ranking=ranking, evidence=False,
+                   signals=signals.get(key))
         for key, c in admitted.items()
     ]
     scored.sort(key=lambda m: (-m.score, m.key))
     return [
         score_pair(query, admitted[m.key], similarities.get(m.key, 0.0), intent=intent, ranking=ranking,
-                   vocabulary=vocabulary)
+                   vocabulary=vocabulary, signals=signals.get(m.key))
         for m in scored[:k]
     ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from matcher.rank import DEFAULT_WEIGHTS, Filters, Place, Profile, Ranking, complementarity, rank, score_pair
@@ -36,15 +38,19 @@ def test_scores_stay_in_range_and_components_add_up() -> None:
     best = profile("best", kind="funder", countries=("MN",), places=(Place("Gobi Desert"),), themes=("sand", "trees"),
                    offers=("funding",), needs=("volunteers",), partners=frozenset({"a", "b", "c"}))
     query = profile("q2", **{**{k: getattr(QUERY, k) for k in ("countries", "places", "themes", "offers", "needs")},
-                             "partners": frozenset({"a", "b", "c"})})
+                             "partners": frozenset({"a", "b", "c"}), "partners2": frozenset({"a", "b", "c"})})
+    full = {"past_projects": 1.0, "lexical": 1.0, "popularity": 1.0}
     for intent in ("any", "co_funding", "implementation"):
         for sim in (-1.0, 0.0, 0.5, 1.0, 2.0):
-            m = score_pair(query, best, sim, intent=intent)
-            assert 0.0 <= m.score <= 1.0
-            assert m.score == pytest.approx(sum(m.components.values()), abs=1e-5)
-    perfect = score_pair(query, best, 1.0, intent="co_funding")
+            for signals in ({}, full, {"lexical": 7.0, "past_projects": -2.0}):
+                m = score_pair(query, best, sim, intent=intent, signals=signals)
+                assert 0.0 <= m.score <= 1.0
+                assert m.score == pytest.approx(sum(m.components.values()), abs=1e-5)
+    perfect = score_pair(query, best, 1.0, intent="co_funding", signals=full)
     assert perfect.components["kinds"] > 0
-    assert perfect.score == pytest.approx(1.0, abs=1e-5)
+    # every value is 1 but network2, which saturates: three partners of partners give 1 - e^-1
+    weight2 = Ranking().weights_for("co_funding")["network2"]
+    assert perfect.score == pytest.approx(1.0 - weight2 * math.exp(-1), abs=1e-5)
 
 
 def test_k_larger_than_corpus_returns_everything_but_the_query() -> None:

@@ -1,0 +1,106 @@
+"""Everything a partner search needs about the stakeholders, held in memory between writes.
+
+Profiles, stakeholder and project vectors, each stakeholder's projects, a TF-IDF index of their texts
+and the co-participation graph: built in a few batch queries after each change of the data, so that a
+search does no per-candidate database work. Candidates come from three sources, so that a partner the
+text search would miss can still be found: the FAISS index (dense), the TF-IDF index (lexical), and
+the collaboration graph (partners and partners of partners of the query's participants).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from matcher.rank import Profile
+
+
+@dataclass
+class Corpus:
+    keys: list[str]  # "s:<id>", row order
+    row: dict[str, int]
+    profiles: dict[str, Profile]
+    vectors: np.ndarray  # stakeholder vectors, rows as keys
+    project_vectors: np.ndarray
+    projects_of: list[np.ndarray]  # per stakeholder row: its rows in project_vectors
+    tfidf: TfidfVectorizer | None
+    lexicon: csr_matrix | None  # stakeholder texts, TF-IDF rows as keys
+    popularity: np.ndarray  # in [0, 1]: log of the number of projects, scaled
+    key_of_id: dict[int, str] | None = None  # database id -> key, for hits from the FAISS index
+
+    @classmethod
+    def build(cls, profiles: list[Profile], vectors: np.ndarray, texts: list[str], project_vectors: np.ndarray,
+              projects_of: list[np.ndarray]) -> "Corpus":
+        keys = [p.key for p in profiles]
+        tfidf: TfidfVectorizer | None = None
+        lexicon = None
+        if any(t.strip() for t in texts):
+            tfidf = TfidfVectorizer(sublinear_tf=True, min_df=1, max_df=0.5, stop_words="english",
+                                    ngram_range=(1, 2), max_features=200_000, dtype=np.float32)
+            try:
+                lexicon = tfidf.fit_transform(texts).tocsr()
+            except ValueError:  # every word is a stop word or too common
+                tfidf, lexicon = None, None
+        counts = np.array([len(p) for p in projects_of], dtype=np.float32)
+        top = max(1.0, float(counts.max()) if len(counts) else 1.0)
+        popularity = np.log1p(counts) / math.log1p(top)
+        return cls(keys=keys, row={k: n for n, k in enumerate(keys)}, profiles={p.key: p for p in profiles},
+                   vectors=vectors, project_vectors=project_vectors, projects_of=projects_of, tfidf=tfidf,
+                   lexicon=lexicon, popularity=popularity)
+
+    def lexical(self, text: str) -> np.ndarray:
+        """TF-IDF cosine of a text to every stakeholder (rows as keys)."""
+        if self.tfidf is None or self.lexicon is None:
+            return np.zeros(len(self.keys), dtype=np.float32)
+        query = self.tfidf.transform([text])
+        return np.asarray((self.lexicon @ query.T).todense()).ravel()
+
+    def graph_candidates(self, query: Profile, limit: int) -> list[str]:
+        """Partners of the query's partners, then their partners, by how many links lead to them."""
+        direct = query.partners | query.partners2
+        counts: dict[str, int] = {}
+        for partner in query.partners:
+            p = self.profiles.get(partner)
+            if p is None:
+                continue
+            for q in p.partners:
+                counts[q] = counts.get(q, 0) + 2
+        for k in query.partners2:
+            counts[k] = counts.get(k, 0) + 1
+        ranked = sorted(counts, key=lambda k: (-counts[k], k))
+        return [k for k in [*sorted(direct), *ranked] if k in self.row][:limit]
+
+    def signals(self, query_vector: np.ndarray, keys: Iterable[str], lexical: np.ndarray,
+                exclude_projects: frozenset[int] = frozenset()) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+        """Dense similarity, best past-project similarity, lexical similarity and popularity per key."""
+        keys = [k for k in keys if k in self.row]
+        rows = np.array([self.row[k] for k in keys], dtype=np.int64)
+        dense = self.vectors[rows] @ query_vector if len(rows) else np.zeros(0)
+        by_project = self.project_vectors @ query_vector if len(self.project_vectors) else np.zeros(0)
+        sims: dict[str, float] = {}
+        extra: dict[str, dict[str, float]] = {}
+        for n, k in enumerate(keys):
+            r = rows[n]
+            own = self.projects_of[r]
+            if exclude_projects and len(own):
+                own = np.array([j for j in own if int(j) not in exclude_projects], dtype=np.int64)
+            best = float(by_project[own].max()) if len(own) else 0.0
+            sims[k] = float(dense[n])
+            extra[k] = {"past_projects": best, "lexical": float(lexical[r]), "popularity": float(self.popularity[r])}
+        return sims, extra
+
+    def nearest(self, query_vector: np.ndarray, limit: int) -> list[str]:
+        if not len(self.keys):
+            return []
+        scores = self.vectors @ query_vector
+        top = np.argsort(-scores, kind="stable")[:limit]
+        return [self.keys[i] for i in top]
+
+    def lexical_top(self, lexical: np.ndarray, limit: int) -> list[str]:
+        top = np.argsort(-lexical, kind="stable")[:limit]
+        return [self.keys[i] for i in top if lexical[i] > 0]
