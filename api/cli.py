@@ -275,6 +275,72 @@ def bench_schedule_command(
         raise typer.Exit(1)
 
 
+DEFAULT_EVAL = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "cordis-h2020-dev"
+
+
+def _eval_embedder(ctx: typer.Context) -> Any:
+    from api.service import make_embedder
+
+    return make_embedder(_settings(ctx))
+
+
+@cli.command()
+def evaluate(
+    ctx: typer.Context,
+    data: Path = typer.Option(DEFAULT_EVAL, help="folder with projects.jsonl and organisations.jsonl"),
+    cutoff: str = typer.Option("2018-01-01", help="profiles before, queries from this date"),
+    queries: Optional[int] = typer.Option(None, help="at most this many leave-one-out queries (default: all)"),
+    cache: Path = typer.Option(Path("data/eval"), help="evaluation databases and vectors, reused between runs"),
+    report: Path = typer.Option(Path("bench-results/evaluation.json"), help="JSON report"),
+    ranker: Optional[Path] = typer.Option(None, help="weights to evaluate (default: the service's own)"),
+    defaults: bool = typer.Option(False, "--default-weights", help="evaluate the hand-set default weights"),
+) -> None:
+    """Recall@10, recall@50 and MRR on real consortia, next to a TF-IDF baseline of the same run."""
+    from api.evaluate import evaluate as run
+
+    if not (data / "projects.jsonl").exists():
+        typer.echo(f"error: no projects.jsonl in {data}", err=True)
+        raise typer.Exit(2)
+    bars = _Bars()
+    chosen = None if defaults else (ranker or _settings(ctx).ranker_path)
+    result = run(data, cutoff=cutoff, limit=queries, cache=cache, embedder=_eval_embedder(ctx), progress=bars,
+                 report_path=report, ranker=chosen if chosen and chosen.exists() else None,
+                 log=lambda m: typer.echo(m, err=True))
+    bars.close()
+    typer.echo(f"\n{'':<10} {'scope':<9} {'queries':>7} {'recall@10':>9} {'recall@50':>9} {'MRR':>7}")
+    for name in ("dldmatch", "tfidf"):
+        for scope in ("all", "findable"):
+            r = result["results"][name][scope]
+            typer.echo(f"{name:<10} {scope:<9} {r['queries']:>7} {r['recall@10']:>9.4f} {r['recall@50']:>9.4f} "
+                       f"{r['mrr']:>7.4f}")
+    for scope in ("all", "findable"):
+        ratio = result["ratio_to_tfidf"][scope]
+        typer.echo(f"ratio to TF-IDF ({scope}): recall@10 x{ratio['recall@10']}, recall@50 x{ratio['recall@50']}, "
+                   f"MRR x{ratio['mrr']}")
+    typer.echo(f"{result['coverage_top10']} distinct organisations in the top 10s; "
+               f"{result['seconds']['total']} s; report: {report}")
+
+
+@cli.command()
+def train(
+    ctx: typer.Context,
+    data: Path = typer.Option(DEFAULT_EVAL, help="folder with projects.jsonl and organisations.jsonl"),
+    cutoff: str = typer.Option("2018-01-01", help="only data before this date is used"),
+    queries: Optional[int] = typer.Option(None, help="at most this many training queries"),
+    cache: Path = typer.Option(Path("data/eval")),
+    output: Path = typer.Option(Path(__file__).resolve().parent.parent / "matcher" / "ranker.json",
+                                help="where the service loads the weights from"),
+) -> None:
+    """Learn the ranking weights from the period before the cut-off (reproducible) and save them."""
+    from api.evaluate import train as run
+
+    bars = _Bars()
+    result = run(data, cutoff=cutoff, cache=cache, embedder=_eval_embedder(ctx), progress=bars, output=output,
+                 limit=queries, log=lambda m: typer.echo(m, err=True))
+    bars.close()
+    typer.echo(json.dumps(result, indent=2))
+
+
 def _check_intent(intent: str) -> None:
     if intent not in ("co_funding", "implementation", "any"):
         typer.echo("error: --intent must be co_funding, implementation or any", err=True)

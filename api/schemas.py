@@ -285,6 +285,7 @@ class MatchRequest(_WithCountries):
     intent: Intent = "any"
     k: int = Field(default=10, ge=1, le=200)
     kinds: list[KindCode] = Field(default_factory=list)
+    include_projects: bool = True
 
 
 class MatchResponse(BaseModel):

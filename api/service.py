@@ -351,7 +351,8 @@ class DLDMatch:
     def import_files(self, paths: Sequence[Path], progress: Progress = _no_progress) -> ImportReport:
         lines: list[str] = []
         for path in paths:
-            lines.extend(path.read_text(encoding="utf-8").splitlines())
+            # JSON Lines are separated by newlines only: splitlines() would also split at U+2028 in a string.
+            lines.extend(path.read_text(encoding="utf-8").split("\n"))
         return self.import_lines(lines, progress)
 
     def import_upload(self, filename: str, data: bytes, *, dry_run: bool = False,
@@ -359,7 +360,7 @@ class DLDMatch:
         """Import an uploaded file by its kind: JSON Lines, or a questionnaire as .xlsx or .csv."""
         suffix = Path(filename).suffix.lower()
         if suffix in (".jsonl", ".json", ".ndjson"):
-            lines = _decode(data).splitlines()
+            lines = _decode(data).split("\n")
             stakeholders, projects = self.parse_lines(lines)
             imported = None if dry_run else self._write(stakeholders, projects, progress)
             return IntakeReport(rows=len(stakeholders) + len(projects), dry_run=dry_run, imported=imported, flagged=[])
@@ -483,6 +484,7 @@ class DLDMatch:
         with self._lock, Session(self.engine) as session:
             touched: dict[str, set[int]] = {"stakeholder": set(), "project": set()}
             existing_s = repo.stakeholders_by_external_id(session, external_ids=[r.id for r in stakeholders])
+            changed_s: list[Stakeholder] = []
             for done, rec in enumerate(stakeholders, start=1):
                 manual = [t.id for t in rec.themes if t.source == "manual"]
                 values = self._stakeholder_values(rec, self._themes_for(f"{rec.name}. {rec.description}", manual))
@@ -500,11 +502,11 @@ class DLDMatch:
                         row.updated_at = _utc(rec.updated_at) or now
                         counts["stakeholders_updated"] += 1
                     session.add(row)
-                    session.flush()
-                    touched["stakeholder"].add(row.id)  # type: ignore[arg-type]
+                    changed_s.append(row)
                 if done % 500 == 0 or done == total:
                     progress("import", done, total)
-            session.flush()
+            session.flush()  # once for all: ids for the new rows
+            touched["stakeholder"] |= {row.id for row in changed_s}  # type: ignore[misc]
 
             participant_rows = repo.stakeholders_by_external_id(
                 session, external_ids=[p.stakeholder for r in projects for p in r.participants])
@@ -512,7 +514,10 @@ class DLDMatch:
             old_links: dict[int, list[tuple[int, str]]] = defaultdict(list)
             for link in repo.participations(session, project_ids=[p.id for p in existing_p.values()]):
                 old_links[link.project_id].append((link.stakeholder_id, link.role))
+            changed_p: list[tuple[Project, list[tuple[int, str]], list[tuple[int, str]], bool]] = []
             for done, rec in enumerate(projects, start=len(stakeholders) + 1):
+                if done % 500 == 0 or done == total:
+                    progress("import", done, total)
                 manual = [t.id for t in rec.themes if t.source == "manual"]
                 values = self._project_values(rec, self._themes_for(f"{rec.title}. {rec.description}", manual))
                 links = [(participant_rows[p.stakeholder].id, p.role) for p in rec.participants]
@@ -532,16 +537,17 @@ class DLDMatch:
                     row.updated_at = _utc(rec.updated_at) or now
                     counts["projects_updated"] += 1
                 session.add(row)
-                session.flush()
+                changed_p.append((row, old, links, text_changed))
+            session.flush()  # once for all: ids for the new rows
+            for row, old, links, text_changed in changed_p:
                 touched["project"].add(row.id)  # type: ignore[arg-type]
                 if old != links:
-                    repo.replace_participants(session, project_id=row.id, participants=links)  # type: ignore[arg-type]
+                    repo.replace_participants(session, project_id=row.id, participants=links,  # type: ignore[arg-type]
+                                              replace=bool(old))
                 # A stakeholder's text includes its projects: those whose project list or project
                 # text changed must be re-hashed and possibly re-embedded.
                 if old != links or text_changed:
                     touched["stakeholder"] |= {s for s, _ in old} | {s for s, _ in links}
-                if done % 500 == 0 or done == total:
-                    progress("import", done, total)
             session.flush()
             counts["embedded"] = self._rehash_and_embed(session, touched, progress)
             session.commit()
@@ -945,7 +951,8 @@ class DLDMatch:
             s_filters = Filters(kinds=frozenset(request.kinds), exclude=members)
             stakeholders = self._run(session, query, vector, "stakeholder", k=request.k, intent=request.intent,
                                      filters=s_filters, text=text)
-            projects = self._run(session, query, vector, "project", k=request.k, intent="any", filters=Filters())
+            projects = (self._run(session, query, vector, "project", k=request.k, intent="any", filters=Filters())
+                        if request.include_projects else [])
         return MatchResponse(query={"type": "draft", "name": title, "themes": themes, "needs": needs,
                                     "places": [p.name for p in places]},
                              intent=request.intent, stakeholders=stakeholders, projects=projects)

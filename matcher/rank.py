@@ -155,8 +155,9 @@ class Explanation:
 class Match:
     key: str
     score: float
-    components: dict[str, float]
+    components: dict[str, float]  # weight × value, adding up to the score
     explanation: Explanation
+    values: dict[str, float] = field(default_factory=dict)  # each component's value in [0, 1], unweighted
 
 
 @dataclass(frozen=True)
@@ -289,6 +290,7 @@ def score_pair(
         key=candidate.key,
         score=score,
         components=components,
+        values=values,
         explanation=Explanation(
             shared_themes=shared_themes,
             query_needs_met=q_met,

@@ -54,8 +54,11 @@ def participations(
     return list(session.exec(query.order_by(Participation.project_id, Participation.position)).all())
 
 
-def replace_participants(session: Session, *, project_id: int, participants: Sequence[tuple[int, str]]) -> None:
-    session.exec(delete(Participation).where(col(Participation.project_id) == project_id))  # type: ignore[call-overload]
+def replace_participants(session: Session, *, project_id: int, participants: Sequence[tuple[int, str]],
+                         replace: bool = True) -> None:
+    """Set a project's participants, in order (``replace=False`` for a project that has none yet)."""
+    if replace:
+        session.exec(delete(Participation).where(col(Participation.project_id) == project_id))  # type: ignore[call-overload]
     for position, (stakeholder_id, role) in enumerate(participants):
         session.add(Participation(project_id=project_id, stakeholder_id=stakeholder_id, role=role,
                                   position=position))
