@@ -407,3 +407,8 @@ def _add_error_handlers(app: FastAPI, templates: Any) -> None:
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error")
         return render(request, 500, {"error": "internal_error", "message": "An unexpected error occurred."})
+
+
+def app_from_env() -> FastAPI:
+    """For ``uvicorn api.app:app_from_env --factory --workers N``: settings from the environment."""
+    return create_app(Settings())

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import random
 import time
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -51,3 +52,316 @@ def bench_schedule(participants: int, slots: int, tables: int, *, method: str = 
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(report, indent=2))
     return report
+
+
+# ---- dldmatch bench: ingest, index, latency, memory, cold start ------------------------------------
+
+SYNTHETIC_PLACES = ["Gobi", "Kubuqi Desert", "Alxa", "Tengger Desert", "Horqin Sandy Land", "Mu Us Sandy Land",
+                    "Ordos", "Inner Mongolia", "Loess Plateau", "Ulaanbaatar", "Dornogovi", "Zamyn-Uud",
+                    "Hunshandake", "Beijing", "Seoul", "Incheon", "Tumen River", "Khovd", "Uvs Lake", "Kalmykia"]
+TEMPLATES = [
+    "We work on {label} in {place}, with a focus on {k1} and {k2}.",
+    "Our teams combine {k1} with {k3} to support communities near {place}.",
+    "Since {year} we have run programmes on {label} across {country}.",
+    "We look for partners in {k2} and share our experience of {k3}.",
+]
+
+
+def synthetic_records(count: int, vocabulary: dict[str, Any], *, seed: int = 1, start: int = 0) -> list[dict[str, Any]]:
+    """Realistic synthetic stakeholder records built from the theme vocabulary. Clearly marked: ids
+    ``synthetic-…``, ``outside_seed``, a ``synthetic:`` source. Never mixed into the seed data."""
+    from matcher.vocab import COUNTRIES, RESOURCE_KINDS, STAKEHOLDER_KINDS
+
+    rng = random.Random(seed + start)
+    themes = list(vocabulary.values())
+    kinds = list(STAKEHOLDER_KINDS)
+    resources = list(RESOURCE_KINDS)
+    out = []
+    for i in range(start, start + count):
+        chosen = rng.sample(themes, 3)
+        place = rng.choice(SYNTHETIC_PLACES)
+        countries = rng.sample(list(COUNTRIES), rng.choice((1, 1, 2)))
+        sentences = []
+        for n, theme in enumerate(chosen):
+            keys = list(theme.keywords)
+            sentences.append(TEMPLATES[n % len(TEMPLATES)].format(
+                label=theme.label.lower(), place=place, k1=rng.choice(keys), k2=rng.choice(keys), k3=rng.choice(keys),
+                year=rng.randint(1995, 2024), country=COUNTRIES[countries[0]]))
+        sentences.append(TEMPLATES[3].format(k2=rng.choice(chosen[0].keywords), k3=rng.choice(chosen[1].keywords)))
+        kind = rng.choice(kinds)
+        out.append({"type": "stakeholder", "id": f"synthetic-{i:07d}", "name": f"Synthetic {kind} {i}", "kind": kind,
+                    "countries": countries, "places": [place], "description": " ".join(sentences),
+                    "offers": rng.sample(resources, 2), "needs": rng.sample(resources, 1),
+                    "themes": [{"id": t.id, "confidence": 0.7, "source": "auto"} for t in chosen],
+                    "outside_seed": True, "sources": [{"url": "synthetic:dldmatch-bench", "supports": ["name"]}]})
+    return out
+
+
+def _rss() -> int:
+    import psutil
+
+    return int(psutil.Process().memory_info().rss)
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    values = np.array(samples) * 1000
+    return {"p50_ms": round(float(np.percentile(values, 50)), 2), "p99_ms": round(float(np.percentile(values, 99)), 2),
+            "n": len(samples)}
+
+
+def bench_ingest(embedder: Any, vocabulary: dict[str, Any], count: int, workdir: Path) -> tuple[dict[str, Any],
+                                                                                              list[dict[str, Any]],
+                                                                                              np.ndarray]:
+    """Profiles embedded per second through the import path, next to raw encode of the same texts."""
+    import torch
+
+    from api.service import DLDMatch
+    from api.settings import Settings
+    from embeddings.texts import stakeholder_text
+
+    records = synthetic_records(count, vocabulary)
+    texts = [stakeholder_text(r["name"], r["description"], []) for r in records]
+    model = embedder._load()
+    model.encode(texts[:16], batch_size=embedder.batch_size)  # warm-up
+    started = time.perf_counter()
+    raw = model.encode(texts, batch_size=embedder.batch_size, convert_to_numpy=True, normalize_embeddings=True)
+    raw_seconds = time.perf_counter() - started
+    import copy
+
+    half = copy.deepcopy(model).to(torch.bfloat16)  # the whole model in bfloat16, as a faster backend would run
+    half.encode(texts[:16], batch_size=embedder.batch_size)
+    started = time.perf_counter()
+    fast = half.encode(texts, batch_size=embedder.batch_size, convert_to_tensor=True, normalize_embeddings=True)
+    bf16_seconds = time.perf_counter() - started
+    fast = fast.float().cpu().numpy()
+    del half
+    cosine = np.sum(fast / np.linalg.norm(fast, axis=1, keepdims=True) * raw, axis=1)
+
+    db = workdir / "ingest.db"
+    db.unlink(missing_ok=True)
+    service = DLDMatch(Settings(database_url=f"sqlite:///{db}", index_dir=workdir / "ingest-index", seed_dir=None),
+                       embedder)
+    service.start()
+    lines = [json.dumps(r) for r in records]
+    started = time.perf_counter()
+    service.import_lines(lines)
+    pipeline_seconds = time.perf_counter() - started
+    report = {
+        "profiles": count,
+        "raw_encode_per_s": round(count / raw_seconds, 1),
+        "pipeline_per_s": round(count / pipeline_seconds, 1),
+        "overhead": round(pipeline_seconds / raw_seconds - 1, 4),
+        "bf16_encode_per_s": round(count / bf16_seconds, 1),
+        "bf16_cosine_to_fp32": {"mean": round(float(cosine.mean()), 4), "min": round(float(cosine.min()), 4)},
+        "tokens_per_text_mean": round(float(np.mean([len(model.tokenizer(t)["input_ids"]) for t in texts[:200]])), 1),
+    }
+    return report, records, np.asarray(raw, dtype=np.float32)
+
+
+def populate(db: Path, size: int, records: list[dict[str, Any]], vectors: np.ndarray, vocabulary: dict[str, Any],
+             model_id: str, *, seed: int = 3) -> None:
+    """A database of ``size`` synthetic stakeholders. The first ones carry really embedded vectors; the
+    rest are generated from them with noise (so that a million fits in minutes). Bulk inserts."""
+    from sqlalchemy import insert
+    from sqlmodel import Session
+
+    from embeddings.texts import stakeholder_text, text_hash
+    from store.db import make_engine
+    from store.models import Embedding, Stakeholder
+
+    db.unlink(missing_ok=True)
+    engine = make_engine(f"sqlite:///{db}")
+    rng = np.random.default_rng(seed)
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    batch = 20_000
+    for start in range(0, size, batch):
+        chunk = records[start:start + batch] if start < len(records) else []
+        if len(chunk) < min(batch, size - start):
+            chunk = chunk + synthetic_records(min(batch, size - start) - len(chunk), vocabulary,
+                                              start=start + len(chunk))
+        if start < len(vectors):
+            base = vectors[start:start + len(chunk)]
+            if len(base) < len(chunk):
+                extra = vectors[rng.integers(0, len(vectors), len(chunk) - len(base))]
+                base = np.vstack([base, extra + rng.normal(scale=0.04, size=extra.shape).astype(np.float32)])
+        else:
+            picked = vectors[rng.integers(0, len(vectors), len(chunk))]
+            base = picked + rng.normal(scale=0.04, size=picked.shape).astype(np.float32)
+        base = base / np.linalg.norm(base, axis=1, keepdims=True)
+        rows = []
+        for r in chunk:
+            text = stakeholder_text(r["name"], r["description"], [])
+            rows.append({"external_id": r["id"], "name": r["name"], "original_name": None, "aliases": [],
+                         "kind": r["kind"], "countries": r["countries"], "places": [{"name": p} for p in r["places"]],
+                         "description": r["description"], "themes": r["themes"],
+                         "offers": [{"kind": o, "detail": ""} for o in r["offers"]],
+                         "needs": [{"kind": o, "detail": ""} for o in r["needs"]], "languages": [], "website": None,
+                         "contact": None, "sources": r["sources"], "outside_seed": True, "text_hash": text_hash(text),
+                         "created_at": now, "updated_at": now})
+        with Session(engine) as session:
+            first_id = (session.connection().exec_driver_sql("SELECT COALESCE(MAX(id), 0) FROM stakeholder")
+                        .scalar() or 0) + 1
+            session.execute(insert(Stakeholder), rows)
+            session.execute(insert(Embedding), [
+                {"entity_type": "stakeholder", "entity_id": first_id + n, "model_id": model_id,
+                 "text_hash": rows[n]["text_hash"], "dim": base.shape[1], "vector": base[n].tobytes()}
+                for n in range(len(rows))])
+            session.commit()
+    engine.dispose()
+
+
+def bench_size(size: int, workdir: Path, records: list[dict[str, Any]], vectors: np.ndarray, embedder: Any,
+               vocabulary: dict[str, Any], *, queries: int, http_clients: int, http_requests: int,
+               log: Callable[[str], None]) -> dict[str, Any]:
+    from api.service import DLDMatch
+    from api.settings import Settings
+    from matcher.rank import Filters, rank
+
+    db = workdir / f"bench-{size}.db"
+    log(f"[{size}] writing {size} synthetic profiles")
+    started = time.perf_counter()
+    populate(db, size, records, vectors, vocabulary, embedder.model_id)
+    populate_seconds = time.perf_counter() - started
+    settings = Settings(database_url=f"sqlite:///{db}", index_dir=workdir / f"index-{size}", seed_dir=None)
+    for old in settings.index_dir.glob("*"):
+        old.unlink()
+    before = _rss()
+    started = time.perf_counter()
+    service = DLDMatch(settings, embedder)
+    report_start = service.start()
+    build_seconds = time.perf_counter() - started
+    index_rss = _rss() - before
+    started = time.perf_counter()
+    corpus = service._corpus()
+    corpus_seconds = time.perf_counter() - started
+    total_rss = _rss() - before
+    log(f"[{size}] index {service._indexes['stakeholder'].index_type} in {build_seconds:.1f} s; "
+        f"corpus in {corpus_seconds:.1f} s")
+
+    rng = random.Random(5)
+    ids = [corpus.keys[rng.randrange(len(corpus.keys))][2:] for _ in range(queries)]
+    partner_times = []
+    for i in ids:
+        t = time.perf_counter()
+        service.partners_for_stakeholder(i, k=10, min_shared_themes=0)
+        partner_times.append(time.perf_counter() - t)
+
+    naive_times = []
+    for i in ids:
+        t = time.perf_counter()
+        query = service._with_second_partners(corpus.profiles[f"s:{i}"])
+        v = corpus.vectors[corpus.row[query.key]]
+        sims_all = corpus.vectors @ v
+        top = np.argpartition(-sims_all, min(250, len(sims_all) - 1))[:250]
+        keys = [corpus.keys[j] for j in top]
+        sims, signals = corpus.signals(v, keys, corpus.lexical(" ".join((query.name, *query.sentences))))
+        rank(query, [corpus.profiles[k] for k in keys], sims, k=10, filters=Filters(exclude=frozenset({query.key})),
+             vocabulary=service.vocabulary, ranking=service.ranking, signals=signals)
+        naive_times.append(time.perf_counter() - t)
+
+    texts = [synthetic_records(1, vocabulary, seed=99, start=n)[0]["description"] for n in range(queries)]
+    embed_times, match_times = [], []
+    from api.schemas import MatchRequest
+
+    for text in texts:
+        t = time.perf_counter()
+        service.embedder.embed([text])
+        embed_times.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        service.match(MatchRequest(text=text, k=10))
+        match_times.append(time.perf_counter() - t)
+
+    recall = None
+    index = service._indexes["stakeholder"]
+    if not index.index_type.startswith("IDMap2"):
+        hits = []
+        for i in ids[:200]:
+            v = corpus.vectors[corpus.row[f"s:{i}"]] + np.random.default_rng(len(hits)).normal(
+                scale=0.03, size=corpus.vectors.shape[1]).astype(np.float32)
+            exact = np.argsort(-(corpus.vectors @ v))[:10]
+            exact_ids = {k for k, key in corpus.key_of_id.items() if corpus.row[key] in set(exact.tolist())} \
+                if corpus.key_of_id else set()
+            found = {hit for hit, _ in index.search(v, 10)}
+            hits.append(len(found & exact_ids) / 10)
+        recall = round(float(np.mean(hits)), 4)
+
+    started = time.perf_counter()
+    cold = DLDMatch(settings, embedder)
+    cold_report = cold.start()
+    cold_seconds = time.perf_counter() - started
+
+    http = bench_http(settings, ids, http_clients, http_requests, log) if http_clients else None
+    raw_bytes = size * vectors.shape[1] * 4
+    result = {
+        "size": size, "index_type": index.index_type, "populate_seconds": round(populate_seconds, 1),
+        "index_build_seconds": round(build_seconds, 2), "index_state": report_start["index"],
+        "corpus_build_seconds": round(corpus_seconds, 2),
+        "memory": {"index_bytes_per_profile": round(index_rss / size, 1),
+                   "service_bytes_per_profile": round(total_rss / size, 1),
+                   "raw_vector_bytes_per_profile": vectors.shape[1] * 4,
+                   "ratio_to_raw_vectors": round(total_rss / raw_bytes, 2),
+                   "database_bytes": db.stat().st_size},
+        "partners": _percentiles(partner_times), "partners_naive": _percentiles(naive_times),
+        "match": _percentiles(match_times), "query_embedding": _percentiles(embed_times),
+        "recall_at_10_vs_exact": recall,
+        "cold_start_seconds": round(cold_seconds, 2), "cold_start_index": cold_report["index"],
+        "http": http,
+    }
+    result["partners_ratio_to_naive"] = round(result["partners"]["p99_ms"] / result["partners_naive"]["p99_ms"], 2)
+    return result
+
+
+def bench_http(settings: Any, ids: list[str], clients: int, requests: int, log: Callable[[str], None]) -> dict[str, Any]:
+    """Requests per second and latency over HTTP on loopback, two server workers, concurrent clients."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import threading
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "DLDMATCH_DATABASE_URL": settings.database_url, "DLDMATCH_INDEX_DIR": str(settings.index_dir),
+           "DLDMATCH_SEED_DIR": "", "HF_HUB_OFFLINE": "1"}
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:app_from_env", "--factory", "--workers", "2",
+                               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"], env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 600
+        ready = 0
+        while time.time() < deadline and ready < 6:  # both workers answer "ok" several times in a row
+            try:
+                ready = ready + 1 if httpx.get(f"{base}/health", timeout=5).json()["status"] == "ok" else 0
+            except (httpx.HTTPError, ValueError):
+                ready = 0
+            time.sleep(0.5)
+        with httpx.Client(timeout=30) as warm:
+            for i in ids[:20]:
+                warm.get(f"{base}/stakeholders/{i}/partners", params={"min_shared_themes": 0})
+        latencies: list[float] = []
+        lock = threading.Lock()
+
+        def client(n: int) -> None:
+            with httpx.Client(timeout=60) as c:
+                for j in range(requests):
+                    i = ids[(n * requests + j) % len(ids)]
+                    t = time.perf_counter()
+                    c.get(f"{base}/stakeholders/{i}/partners", params={"min_shared_themes": 0}).raise_for_status()
+                    with lock:
+                        latencies.append(time.perf_counter() - t)
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        seconds = time.perf_counter() - started
+        return {"clients": clients, "workers": 2, "requests": len(latencies),
+                "requests_per_s": round(len(latencies) / seconds, 1), **_percentiles(latencies)}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -252,6 +252,74 @@ def pool(
             typer.echo(f"   funding sought: {money.amount:,.0f} {money.currency}")
 
 
+def _size(text: str) -> int:
+    text = text.strip().lower()
+    factor = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
+    return int(float(text.rstrip("km")) * factor)
+
+
+@cli.command()
+def bench(
+    ctx: typer.Context,
+    sizes: str = typer.Option("1k,10k,100k", help="collection sizes, e.g. 1k,10k,100k,1m"),
+    ingest: int = typer.Option(1000, help="profiles really embedded through the import path"),
+    queries: int = typer.Option(200, help="queries per latency figure"),
+    http_clients: int = typer.Option(4, help="concurrent HTTP clients (0: skip the HTTP figures)"),
+    http_requests: int = typer.Option(50, help="requests per HTTP client"),
+    workdir: Path = typer.Option(Path("data/bench"), help="benchmark databases (synthetic, never the service's)"),
+    output: Path = typer.Option(Path("bench-results/bench.json")),
+) -> None:
+    """Ingest, index, latency, memory and cold-start figures, each next to a naive baseline."""
+    import platform
+
+    import psutil
+
+    from api.bench import bench_ingest, bench_size
+    from api.service import load_vocabulary, make_embedder
+
+    settings = _settings(ctx)
+    embedder = make_embedder(settings)
+    if settings.embedder == "fake":
+        typer.echo("error: the benchmark measures the real model; unset DLDMATCH_EMBEDDER=fake", err=True)
+        raise typer.Exit(2)
+    vocabulary = load_vocabulary(settings.themes_file)
+    workdir.mkdir(parents=True, exist_ok=True)
+    log = lambda m: typer.echo(m, err=True)  # noqa: E731
+    log(f"ingest: embedding {ingest} synthetic profiles through the import path and with raw encode ...")
+    ingest_report, records, vectors = bench_ingest(embedder, vocabulary, ingest, workdir)
+    results = []
+    for size in sorted(_size(s) for s in sizes.split(",")):
+        results.append(bench_size(size, workdir, records, vectors, embedder, vocabulary, queries=queries,
+                                  http_clients=http_clients, http_requests=http_requests, log=log))
+    machine = {"cpus": psutil.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+               "processor": platform.processor() or platform.machine(), "python": platform.python_version()}
+    report = {"machine": machine, "model": embedder.model_id, "ingest": ingest_report, "sizes": results}
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2))
+    i = ingest_report
+    typer.echo(f"\nmachine: {machine['cpus']} cores, {machine['memory_gb']} GB, {machine['processor']}")
+    typer.echo(f"ingest ({i['profiles']} profiles, ~{i['tokens_per_text_mean']} tokens): pipeline "
+               f"{i['pipeline_per_s']}/s vs raw encode {i['raw_encode_per_s']}/s (overhead "
+               f"{100 * i['overhead']:.1f} %); bf16 autocast {i['bf16_encode_per_s']}/s, cosine to fp32 "
+               f"mean {i['bf16_cosine_to_fp32']['mean']} min {i['bf16_cosine_to_fp32']['min']}")
+    head = (f"{'size':>8} {'index':>22} {'build s':>8} {'B/profile':>9} {'x raw':>6} {'partners p50/p99':>17} "
+            f"{'naive p50/p99':>15} {'x naive':>7} {'match p50/p99':>15} {'embed p50':>9} {'recall@10':>9} "
+            f"{'http rps':>8} {'http p50/p99':>14} {'cold s':>6}")
+    typer.echo(head)
+    for r in results:
+        h = r["http"] or {}
+        typer.echo(
+            f"{r['size']:>8} {r['index_type']:>22} {r['index_build_seconds']:>8.1f} "
+            f"{r['memory']['service_bytes_per_profile']:>9.0f} {r['memory']['ratio_to_raw_vectors']:>6.2f} "
+            f"{r['partners']['p50_ms']:>7.1f}/{r['partners']['p99_ms']:<7.1f}ms "
+            f"{r['partners_naive']['p50_ms']:>6.1f}/{r['partners_naive']['p99_ms']:<6.1f}ms "
+            f"{r['partners_ratio_to_naive']:>7.2f} {r['match']['p50_ms']:>6.1f}/{r['match']['p99_ms']:<6.1f}ms "
+            f"{r['query_embedding']['p50_ms']:>7.1f}ms {str(r['recall_at_10_vs_exact'] or 'exact'):>9} "
+            f"{h.get('requests_per_s', '-'):>8} {str(h.get('p50_ms', '-')) + '/' + str(h.get('p99_ms', '-')):>14} "
+            f"{r['cold_start_seconds']:>6.1f}")
+    typer.echo(f"report: {output}")
+
+
 @cli.command("bench-schedule")
 def bench_schedule_command(
     participants: int = typer.Option(300, min=2), slots: int = typer.Option(12, min=1),

@@ -33,7 +33,9 @@ from matcher.rank import DEFAULT_WEIGHTS, score_pair
 
 KINDS = {"HES": "academia", "REC": "academia", "PRC": "private", "PUB": "government", "OTH": "cso"}
 ROLES = {"coordinator": "lead", "participant": "implementer"}
-LEARNED = ("semantic", "past_projects", "lexical", "themes", "geography", "kinds", "network", "network2", "popularity")
+LEARNED = ("semantic", "past_projects", "lexical", "geography", "kinds", "network", "network2", "popularity")
+"""Components the training data can teach. DLD themes, needs and offers and the intent are not in it
+(CORDIS has no DLD vocabulary, no needs, no offers): they keep their default weights."""
 POPULARITY_CAP = 0.08  # at most this share of the score, so that the same few actors are not everyone's answer
 
 

@@ -207,7 +207,7 @@ class DLDMatch:
             progress(f"index {entity_type}s", 0, len(entries))
             ids, matrix = repo.vectors(session, entity_type=entity_type, model_id=self.embedder.model_id)
             dim = matrix.shape[1] if len(ids) else self.embedder.dim
-            index = VectorIndex(dim)
+            index = VectorIndex.for_size(dim, matrix, exact_limit=self.settings.exact_index_limit)
             index.upsert(ids, matrix)
             index.save(self.settings.index_dir, self._manifest(session, entity_type, index))
             progress(f"index {entity_type}s", len(ids), len(entries))
@@ -270,6 +270,13 @@ class DLDMatch:
             auto = [self._nearest_theme(text)]
         return [{"id": a.theme, "confidence": a.confidence, "source": a.source}
                 for a in merge_assignments(manual, auto)]
+
+    def _themes_unless_same(self, row: Any, text: str, key: tuple[str, str], manual: list[str]) -> list[dict[str, Any]]:
+        """The stored themes when the text and the manual themes are unchanged (re-imports are cheap)."""
+        if row is not None and (getattr(row, "name", None) or row.title, row.description) == key and \
+                [t["id"] for t in row.themes if t["source"] == "manual"] == manual:
+            return list(row.themes)
+        return self._themes_for(text, manual)
 
     def _nearest_theme(self, text: str) -> ThemeAssignment:
         if self._theme_vectors is None:  # embedded on first need only: most profiles never need it
@@ -487,8 +494,9 @@ class DLDMatch:
             changed_s: list[Stakeholder] = []
             for done, rec in enumerate(stakeholders, start=1):
                 manual = [t.id for t in rec.themes if t.source == "manual"]
-                values = self._stakeholder_values(rec, self._themes_for(f"{rec.name}. {rec.description}", manual))
                 row = existing_s.get(rec.id)
+                values = self._stakeholder_values(rec, self._themes_unless_same(
+                    row, f"{rec.name}. {rec.description}", (rec.name, rec.description), manual))
                 if row is not None and all(getattr(row, k) == v for k, v in values.items()):
                     counts["unchanged"] += 1
                 else:
@@ -519,9 +527,10 @@ class DLDMatch:
                 if done % 500 == 0 or done == total:
                     progress("import", done, total)
                 manual = [t.id for t in rec.themes if t.source == "manual"]
-                values = self._project_values(rec, self._themes_for(f"{rec.title}. {rec.description}", manual))
-                links = [(participant_rows[p.stakeholder].id, p.role) for p in rec.participants]
                 row = existing_p.get(rec.id)
+                values = self._project_values(rec, self._themes_unless_same(
+                    row, f"{rec.title}. {rec.description}", (rec.title, rec.description), manual))
+                links = [(participant_rows[p.stakeholder].id, p.role) for p in rec.participants]
                 text_changed = row is None or (row.title, row.description) != (values["title"], values["description"])
                 old = old_links.get(row.id, []) if row is not None and row.id is not None else []
                 if row is not None and old == links and all(getattr(row, k) == v for k, v in values.items()):

@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     themes_file: Path = ROOT / "seed_profiles" / "themes.json"
     seed_dir: Path | None = ROOT / "seed_profiles"  # loaded at start when the database is empty
     ranker_path: Path | None = ROOT / "matcher" / "ranker.json"  # learned weights (dldmatch train); else defaults
+    exact_index_limit: int = 50_000  # above this many vectors the index is IVF (approximate), below exact
     max_body_bytes: int = 2_000_000
     host: str = "127.0.0.1"
     port: int = 8000

@@ -46,14 +46,50 @@ def content_version(entries: Iterable[tuple[int, str]]) -> str:
     return digest.hexdigest()
 
 
+EXACT_LIMIT = 50_000
+"""Below this many vectors the index is exact (``IDMap2,Flat``): fast enough and never wrong. Above,
+an inverted-file index (``IVF,Flat``): k-means cells, ``nprobe`` of them searched per query."""
+
+
+def ivf_params(count: int) -> tuple[int, int]:
+    """Cells and cells searched for a collection size: about 4·√n cells; nprobe chosen so that
+    recall@10 against exact search stays ≥ 0.95 on real-like vectors (measured by ``dldmatch bench``)."""
+    nlist = max(64, int(4 * count ** 0.5))
+    return nlist, max(16, nlist // 40)
+
+
 class VectorIndex:
-    """Exact inner-product search over int64 ids, updatable in place."""
+    """Inner-product search over int64 ids, updatable in place (add, replace, remove one vector)."""
 
-    index_type = "IDMap2,Flat"
-
-    def __init__(self, dim: int) -> None:
+    def __init__(self, dim: int, *, kind: str = "flat", train: np.ndarray | None = None) -> None:
         self.dim = dim
-        self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        if kind == "flat":
+            self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+            self.index_type = "IDMap2,Flat"
+        elif kind == "ivf":
+            if train is None or len(train) == 0:
+                raise ValueError("an IVF index needs vectors to train on")
+            nlist, nprobe = ivf_params(len(train))
+            nlist = min(nlist, max(1, len(train) // 39))  # k-means needs some points per cell
+            quantizer = faiss.IndexFlatIP(dim)
+            ivf = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+            ivf.train(np.ascontiguousarray(train, dtype=np.float32))
+            ivf.nprobe = min(nprobe, nlist)
+            ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct() and remove_ids() by any id
+            self._index = ivf
+            self._quantizer = quantizer  # the IVF index does not own it: keep it alive
+            self.index_type = f"IVF{nlist},Flat,nprobe={ivf.nprobe}"
+        else:
+            raise ValueError(f"unknown index kind {kind!r}")
+
+    @classmethod
+    def for_size(cls, dim: int, vectors: np.ndarray, *, exact_limit: int = EXACT_LIMIT) -> "VectorIndex":
+        """Exact below ``exact_limit`` vectors, IVF above (trained on a sample of the vectors)."""
+        if len(vectors) < exact_limit:
+            return cls(dim)
+        rng = np.random.default_rng(0)
+        sample = vectors[rng.choice(len(vectors), size=min(len(vectors), 100_000), replace=False)]
+        return cls(dim, kind="ivf", train=sample)
 
     def __len__(self) -> int:
         return int(self._index.ntotal)
@@ -94,7 +130,12 @@ class VectorIndex:
         return out
 
     def ids(self) -> np.ndarray:
-        return faiss.vector_to_array(self._index.id_map).astype(np.int64)
+        if hasattr(self._index, "id_map"):
+            return faiss.vector_to_array(self._index.id_map).astype(np.int64)
+        invlists = faiss.extract_index_ivf(self._index).invlists
+        out = [faiss.rev_swig_ptr(invlists.get_ids(n), invlists.list_size(n)).copy()
+               for n in range(invlists.nlist) if invlists.list_size(n)]
+        return np.concatenate(out).astype(np.int64) if out else np.zeros(0, dtype=np.int64)
 
     def save(self, directory: Path, manifest: Manifest) -> None:
         """Write index and manifest so that a reader sees either the old pair or the new one.
@@ -128,6 +169,11 @@ class VectorIndex:
             return None
         index = cls(manifest.dim)
         index._index = raw
+        index.index_type = manifest.index_type
+        if manifest.index_type.startswith("IVF"):
+            ivf = faiss.extract_index_ivf(raw)
+            ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
+            ivf.nprobe = int(manifest.index_type.rsplit("nprobe=", 1)[-1])
         return index, manifest
 
 
