@@ -33,9 +33,10 @@ from matcher.rank import DEFAULT_WEIGHTS, score_pair
 
 KINDS = {"HES": "academia", "REC": "academia", "PRC": "private", "PUB": "government", "OTH": "cso"}
 ROLES = {"coordinator": "lead", "participant": "implementer"}
-LEARNED = ("semantic", "past_projects", "lexical", "geography", "kinds", "network", "network2", "popularity")
-"""Components the training data can teach. DLD themes, needs and offers and the intent are not in it
-(CORDIS has no DLD vocabulary, no needs, no offers): they keep their default weights."""
+LEARNED = ("semantic", "past_projects", "lexical", "themes", "geography", "kinds", "network", "network2",
+           "popularity")
+"""Components the training data can teach. Needs and offers and the intent are not in it (CORDIS has
+no needs and no offers): they keep their default weights."""
 POPULARITY_CAP = 0.08  # at most this share of the score, so that the same few actors are not everyone's answer
 
 
@@ -135,11 +136,14 @@ def service_for(cache: Path, cutoff: str, embedder: Embedder, records: list[str]
     return service
 
 
-def rank_service(service: DLDMatch, q: Query, k: int) -> list[str]:
+def _request(q: Query, k: int) -> MatchRequest:
+    return MatchRequest(text=q.text[:20_000], participants=list(q.participants), countries=list(q.countries), k=k,
+                        include_projects=False)
+
+
+def rank_service(service: DLDMatch, q: Query, k: int, vector: np.ndarray | None = None) -> list[str]:
     """The same code path as POST /match: free text plus current participants."""
-    request = MatchRequest(text=q.text[:20_000], participants=list(q.participants), countries=list(q.countries),
-                           k=k, include_projects=False)
-    return [m.id for m in service.match(request).stakeholders]
+    return [m.id for m in service.match(_request(q, k), vector=vector).stakeholders]
 
 
 class TfidfBaseline:
@@ -182,8 +186,9 @@ def evaluate(folder: Path, *, cutoff: str = "2018-01-01", limit: int | None = No
     baseline = TfidfBaseline(projects, orgs, cutoff)
     ranks: dict[str, list[int | None]] = {"dldmatch": [], "tfidf": []}
     recommended: set[str] = set()
-    for n, q in enumerate(qs, start=1):
-        ours = rank_service(service, q, k)
+    vectors = _embed_queries(service, qs, progress)
+    for n, (q, vector) in enumerate(zip(qs, vectors), start=1):
+        ours = rank_service(service, q, k, vector)
         recommended |= set(ours[:10])
         ranks["dldmatch"].append(ours.index(q.target) + 1 if q.target in ours else None)
         theirs = baseline.rank(q)
@@ -208,6 +213,17 @@ def evaluate(folder: Path, *, cutoff: str = "2018-01-01", limit: int | None = No
         report_path.parent.mkdir(parents=True, exist_ok=True)
         report_path.write_text(json.dumps(report, indent=2))
     return report
+
+
+def _embed_queries(service: DLDMatch, qs: list[Query], progress: Progress) -> np.ndarray:
+    """Each query project's text, embedded once (queries from one project share it), with progress."""
+    texts = sorted({q.text[:20_000] for q in qs})
+    vectors: dict[str, np.ndarray] = {}
+    for start in range(0, len(texts), 64):
+        batch = texts[start:start + 64]
+        vectors.update(zip(batch, service.embedder.embed(batch)))
+        progress("embed queries", start + len(batch), len(texts))
+    return np.array([vectors[q.text[:20_000]] for q in qs]) if qs else np.zeros((0, 1))
 
 
 def _ratio(a: float, b: float) -> float:
@@ -237,7 +253,7 @@ def train(folder: Path, *, cutoff: str = "2018-01-01", cache: Path, embedder: Em
     rows: list[list[float]] = []
     labels: list[int] = []
     found = 0
-    vectors = service.embedder.embed([q.text for q in qs]) if qs else np.zeros((0, 1))
+    vectors = _embed_queries(service, qs, progress)
     for n, (q, vector) in enumerate(zip(qs, vectors), start=1):
         for values, label in candidate_rows(service, q, vector):
             rows.append([values[c] for c in LEARNED])
@@ -271,16 +287,13 @@ def train(folder: Path, *, cutoff: str = "2018-01-01", cache: Path, embedder: Em
 
 
 def candidate_rows(service: DLDMatch, q: Query, vector: np.ndarray) -> Iterable[tuple[dict[str, float], int]]:
-    """Component values of every candidate the service would consider for a query, with its label."""
-    from matcher.rank import Profile
-
-    members = frozenset(f"s:{p}" for p in q.participants)
-    query = service._with_second_partners(Profile(key="q:draft", name="draft", kind="project",
-                                                  countries=q.countries, partners=members))
-    by_key, sims, signals = service._stakeholder_candidates(query, vector, q.text, 50, False)
+    """Component values of every candidate the service would consider for a query, with its label.
+    The query is built by the same code as ``POST /match``."""
+    query, text = service.draft_query(_request(q, 50))
+    by_key, sims, signals = service._stakeholder_candidates(query, vector, text, 50, False)
     target = f"s:{q.target}"
     for key, candidate in by_key.items():
-        if key in members:
+        if key in query.partners:
             continue
         match = score_pair(query, candidate, sims.get(key, 0.0), evidence=False, signals=signals.get(key))
         yield match.values, int(key == target)

@@ -931,40 +931,47 @@ class DLDMatch:
         return MatchList(query={"type": "project", "id": external_id, "name": row.title}, intent=intent,
                          results=results)
 
-    def match(self, request: MatchRequest) -> MatchResponse:
-        """Rank stakeholders and projects for free text or a draft project."""
-        unknown = [t for t in request.themes if t not in self.vocabulary]
-        if unknown:
-            raise InvalidInput("unknown theme", errors=[{"field": "themes", "message": f"unknown theme {t!r}"}
-                                                        for t in unknown])
+    def match(self, request: MatchRequest, *, vector: np.ndarray | None = None) -> MatchResponse:
+        """Rank stakeholders and projects for free text or a draft project (``vector``: the text's,
+        when the caller has it already)."""
+        query, text = self.draft_query(request)
         self._index("stakeholder")
         with Session(self.engine) as session:
-            found = repo.stakeholders_by_external_id(session, external_ids=request.participants)
-            missing = [p for p in request.participants if p not in found]
-            if missing:
-                raise InvalidInput("unknown participant", errors=[
-                    {"field": f"participants.{request.participants.index(p)}",
-                     "message": f"no stakeholder with id {p!r}"} for p in missing])
-            title = request.title or "Draft project"
-            text = project_text(title, request.text) if request.title else request.text
-            themes = [t["id"] for t in self._themes_for(text, list(request.themes))]
-            needs = list(request.needs) if request.needs is not None else infer_needs(request.text)
-            places = [Place(p.name, p.lat, p.lon) for p in request.places] or [
-                Place(name) for name in self._places_in(request.text)]
-            members = frozenset(_key("stakeholder", p) for p in request.participants)
-            query = Profile(key="q:draft", name=title, kind="project", countries=tuple(request.countries),
-                            places=tuple(places), themes=tuple(themes), needs=tuple(needs), partners=members,
-                            sentences=tuple(sentences(request.text)))
-            query = self._with_second_partners(query)
-            vector = self.embedder.embed([text])[0]
-            s_filters = Filters(kinds=frozenset(request.kinds), exclude=members)
+            vector = self.embedder.embed([text])[0] if vector is None else vector
+            s_filters = Filters(kinds=frozenset(request.kinds), exclude=query.partners)
             stakeholders = self._run(session, query, vector, "stakeholder", k=request.k, intent=request.intent,
                                      filters=s_filters, text=text)
             projects = (self._run(session, query, vector, "project", k=request.k, intent="any", filters=Filters())
                         if request.include_projects else [])
-        return MatchResponse(query={"type": "draft", "name": title, "themes": themes, "needs": needs,
-                                    "places": [p.name for p in places]},
+        return MatchResponse(query={"type": "draft", "name": query.name, "themes": list(query.themes),
+                                    "needs": list(query.needs), "places": [p.name for p in query.places]},
                              intent=request.intent, stakeholders=stakeholders, projects=projects)
+
+    def draft_query(self, request: MatchRequest) -> tuple[Profile, str]:
+        """The profile and the text a free-text query stands for: themes and needs read from the text
+        (unless given), places it names, its participants and their partners."""
+        unknown = [t for t in request.themes if t not in self.vocabulary]
+        if unknown:
+            raise InvalidInput("unknown theme", errors=[{"field": "themes", "message": f"unknown theme {t!r}"}
+                                                        for t in unknown])
+        with Session(self.engine) as session:
+            found = repo.stakeholders_by_external_id(session, external_ids=request.participants)
+        missing = [p for p in request.participants if p not in found]
+        if missing:
+            raise InvalidInput("unknown participant", errors=[
+                {"field": f"participants.{request.participants.index(p)}",
+                 "message": f"no stakeholder with id {p!r}"} for p in missing])
+        title = request.title or "Draft project"
+        text = project_text(title, request.text) if request.title else request.text
+        themes = [t["id"] for t in self._themes_for(text, list(request.themes))]
+        needs = list(request.needs) if request.needs is not None else infer_needs(request.text)
+        places = [Place(p.name, p.lat, p.lon) for p in request.places] or [
+            Place(name) for name in self._places_in(request.text)]
+        members = frozenset(_key("stakeholder", p) for p in request.participants)
+        query = Profile(key="q:draft", name=title, kind="project", countries=tuple(request.countries),
+                        places=tuple(places), themes=tuple(themes), needs=tuple(needs), partners=members,
+                        sentences=tuple(sentences(request.text)))
+        return self._with_second_partners(query), text
 
     def past_partners(self, external_id: str) -> list[StakeholderRef]:
         """Stakeholders this one shares a project with, by name."""

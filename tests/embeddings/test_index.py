@@ -73,3 +73,29 @@ def test_stakeholder_text_includes_projects_deterministically() -> None:
     assert "More text" not in text
     assert text_hash(text) == text_hash(stakeholder_text("Org", "We plant.", [("A project", "First one."),
                                                                               ("B project", "The second project plants trees. More text follows.")]))
+
+
+def test_index_type_follows_size_and_ivf_keeps_recall(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    base = rng.normal(size=(500, 32)).astype(np.float32)
+    n = 6000
+    vectors = base[rng.integers(0, 500, n)] + rng.normal(scale=0.08, size=(n, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    assert VectorIndex.for_size(32, vectors[:100], exact_limit=1000).index_type == "IDMap2,Flat"
+    ivf = VectorIndex.for_size(32, vectors, exact_limit=1000)
+    assert ivf.index_type.startswith("IVF") and "nprobe=" in ivf.index_type
+    ivf.upsert(np.arange(n), vectors)
+    exact = VectorIndex(32)
+    exact.upsert(np.arange(n), vectors)
+    queries = vectors[:100] + rng.normal(scale=0.05, size=(100, 32)).astype(np.float32)
+    recall = np.mean([len({i for i, _ in ivf.search(q, 10)} & {i for i, _ in exact.search(q, 10)}) / 10
+                      for q in queries])
+    assert recall >= 0.95
+    ivf.remove([3])
+    ivf.upsert([4], vectors[10:11])
+    assert len(ivf) == n - 1 and ivf.search(vectors[10], 2)[0][0] in (4, 10)
+    ivf.save(tmp_path, _manifest(ivf))
+    loaded, manifest = VectorIndex.load(tmp_path, "stakeholders")  # type: ignore[misc]
+    assert manifest.index_type == ivf.index_type == loaded.index_type and len(loaded) == n - 1
+    loaded.remove([5])  # still updatable in place after loading
+    assert len(loaded) == n - 2 and sorted(loaded.ids().tolist())[:3] == [0, 1, 2]

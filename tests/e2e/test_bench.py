@@ -1,0 +1,31 @@
+"""`dldmatch bench` runs end to end on the real model (tiny sizes) and prints every figure."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import cli
+
+pytestmark = pytest.mark.e2e
+
+
+def test_bench_prints_every_figure(tmp_path: Path) -> None:
+    output = tmp_path / "bench.json"
+    result = CliRunner().invoke(cli, ["bench", "--sizes", "300,600", "--ingest", "60", "--queries", "8",
+                                      "--http-clients", "1", "--http-requests", "4", "--workdir",
+                                      str(tmp_path / "w"), "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(output.read_text())
+    ingest = report["ingest"]
+    assert ingest["pipeline_per_s"] > 0 and ingest["raw_encode_per_s"] > 0 and ingest["bf16_cosine_to_fp32"]["mean"] > 0.9
+    assert [r["size"] for r in report["sizes"]] == [300, 600]
+    for r in report["sizes"]:
+        assert r["partners"]["p99_ms"] > 0 and r["partners_naive"]["p99_ms"] > 0 and r["partners_ratio_to_naive"] > 0
+        assert r["match"]["p99_ms"] >= r["query_embedding"]["p50_ms"] * 0.5
+        assert r["memory"]["database_bytes"] > 0 and r["cold_start_index"]["stakeholder"] == "loaded"
+        assert r["http"]["requests"] == 4 and r["http"]["requests_per_s"] > 0
+    assert "x naive" in result.stdout and "overhead" in result.stdout
