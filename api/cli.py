@@ -298,10 +298,10 @@ def bench(
     output.write_text(json.dumps(report, indent=2))
     i = ingest_report
     typer.echo(f"\nmachine: {machine['cpus']} cores, {machine['memory_gb']} GB, {machine['processor']}")
-    typer.echo(f"ingest ({i['profiles']} profiles, ~{i['tokens_per_text_mean']} tokens): pipeline "
+    typer.echo(f"ingest ({i['profiles']} profiles, ~{i['tokens_per_text_mean']} tokens, {i['backend']}): pipeline "
                f"{i['pipeline_per_s']}/s vs raw encode {i['raw_encode_per_s']}/s (overhead "
-               f"{100 * i['overhead']:.1f} %); bf16 autocast {i['bf16_encode_per_s']}/s, cosine to fp32 "
-               f"mean {i['bf16_cosine_to_fp32']['mean']} min {i['bf16_cosine_to_fp32']['min']}")
+               f"{100 * i['overhead']:.1f} %); float32 encode {i['float32_encode_per_s']}/s; cosine to float32 "
+               f"mean {i['cosine_to_float32']['mean']} min {i['cosine_to_float32']['min']}")
     head = (f"{'size':>8} {'index':>22} {'build s':>8} {'B/profile':>9} {'x raw':>6} {'partners p50/p99':>17} "
             f"{'naive p50/p99':>15} {'x naive':>7} {'match p50/p99':>15} {'embed p50':>9} {'recall@10':>9} "
             f"{'http rps':>8} {'http p50/p99':>14} {'cold s':>6}")

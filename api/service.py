@@ -84,7 +84,7 @@ def make_embedder(settings: Settings) -> Embedder:
         return FakeEmbedder()
     from embeddings.sentence import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder(settings.model_path)
+    return SentenceTransformerEmbedder(settings.model_path, precision=settings.precision)
 
 
 def load_vocabulary(path: Path) -> dict[str, Theme]:

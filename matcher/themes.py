@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from matcher.text import keyword_hits, sentences
+from matcher.text import any_keyword_pattern, keyword_hits, sentences
 
 
 @dataclass(frozen=True)
@@ -44,9 +44,13 @@ def assign_themes(text: str, vocabulary: list[Theme], *, min_confidence: float =
         >>> assign_themes("Dune fixing. Sand fixation in Kubuqi.", [t])[0].confidence
         0.78
     """
-    parts = sentences(text)
+    parts: list[str] | None = None
     out: list[ThemeAssignment] = []
     for theme in vocabulary:
+        # One search over the whole text first: most themes are absent from most texts.
+        if not any_keyword_pattern(theme.keywords).search(text):
+            continue
+        parts = parts if parts is not None else sentences(text)
         distinct: set[str] = set()
         showing = 0
         for sentence in parts:
