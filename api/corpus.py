@@ -40,7 +40,10 @@ class Corpus:
         tfidf: TfidfVectorizer | None = None
         lexicon = None
         if any(t.strip() for t in texts):
-            tfidf = TfidfVectorizer(sublinear_tf=True, min_df=1, max_df=0.5, stop_words="english",
+            # Dropping words used by over half the documents helps in a large corpus; in a small one
+            # (the seed profiles) it would drop the very words partners share.
+            tfidf = TfidfVectorizer(sublinear_tf=True, min_df=1, max_df=0.5 if len(texts) >= 200 else 1.0,
+                                    stop_words="english",
                                     ngram_range=(1, 2), max_features=200_000, dtype=np.float32)
             try:
                 lexicon = tfidf.fit_transform(texts).tocsr()
