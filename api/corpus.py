@@ -32,6 +32,7 @@ class Corpus:
     lexicon: csr_matrix | None  # stakeholder texts, TF-IDF rows as keys
     popularity: np.ndarray  # in [0, 1]: log of the number of projects, scaled
     key_of_id: dict[int, str] | None = None  # database id -> key, for hits from the FAISS index
+    floor: float = 0.0  # the embedder's cosine for unrelated texts: cosines are rescaled from it
 
     @classmethod
     def build(cls, profiles: list[Profile], vectors: np.ndarray, texts: list[str], project_vectors: np.ndarray,
@@ -93,8 +94,8 @@ class Corpus:
             if exclude_projects and len(own):
                 own = np.array([j for j in own if int(j) not in exclude_projects], dtype=np.int64)
             best = float(by_project[own].max()) if len(own) else 0.0
-            sims[k] = float(dense[n])
-            extra[k] = {"past_projects": best, "lexical": float(lexical[r]), "popularity": float(self.popularity[r])}
+            sims[k] = calibrate(float(dense[n]), self.floor)
+            extra[k] = {"past_projects": calibrate(best, self.floor), "lexical": float(lexical[r]), "popularity": float(self.popularity[r])}
         return sims, extra
 
     def nearest(self, query_vector: np.ndarray, limit: int) -> list[str]:
@@ -107,3 +108,8 @@ class Corpus:
     def lexical_top(self, lexical: np.ndarray, limit: int) -> list[str]:
         top = np.argsort(-lexical, kind="stable")[:limit]
         return [self.keys[i] for i in top if lexical[i] > 0]
+
+
+def calibrate(cosine: float, floor: float) -> float:
+    """A cosine rescaled so that the embedder's unrelated-text level maps to 0 and identity to 1."""
+    return cosine if floor == 0 else (cosine - floor) / (1.0 - floor)

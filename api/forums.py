@@ -189,7 +189,8 @@ class Forums:
     def _problem(self, session: Session, row: Forum) -> tuple[Problem, dict[str, Profile], dict[tuple[str, str], float]]:
         ids = [p["stakeholder"] for p in row.participants]
         profiles, matrix = self._profiles(session, ids)
-        sims = matrix @ matrix.T
+        floor = getattr(self.svc.embedder, "similarity_floor", 0.0)
+        sims = (matrix @ matrix.T - floor) / (1.0 - floor)
         scores: dict[tuple[str, str], float] = {}
         for i, a in enumerate(ids):
             for j in range(i + 1, len(ids)):
@@ -253,7 +254,8 @@ class Forums:
             partner_refs = {p.external_id: p for p in people.values()}
             for n, m in enumerate(row.schedule["meetings"], start=1):
                 a, b = profiles[m["a"]], profiles[m["b"]]
-                sim = float(matrix[position[m["a"]]] @ matrix[position[m["b"]]])
+                floor = getattr(self.svc.embedder, "similarity_floor", 0.0)
+                sim = (float(matrix[position[m["a"]]] @ matrix[position[m["b"]]]) - floor) / (1.0 - floor)
                 explained = score_pair(a, b, sim, vocabulary=self.svc.vocabulary)
                 slot = row.slots[m["slot"] - 1]
                 rendered = self.svc._render(session, [explained], {explained.key: b}, "stakeholder")[0]

