@@ -320,6 +320,27 @@ def bench(
     typer.echo(f"report: {output}")
 
 
+@cli.command("evaluate-languages")
+def evaluate_languages_command(
+    ctx: typer.Context,
+    cache: Path = typer.Option(Path("data/eval"), help="seed databases per model, reused between runs"),
+    report: Path = typer.Option(Path("bench-results/languages.json")),
+) -> None:
+    """Cross-lingual identification (top-1) and ranking stability (overlap@10) on the seed translations."""
+    from api.crosslingual import evaluate_languages
+
+    bars = _Bars()
+    result = evaluate_languages(_eval_embedder(ctx), cache=cache, progress=bars, log=lambda m: typer.echo(m, err=True))
+    bars.close()
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(json.dumps(result, indent=2))
+    typer.echo(f"model: {result['model']}")
+    typer.echo(f"{'language':>8} {'top-1':>6} {'overlap@10':>10}")
+    for lang, top1 in result["identification_top1"].items():
+        typer.echo(f"{lang:>8} {top1:>6.3f} {result['overlap_at_10'][lang]:>10.3f}")
+    typer.echo(f"mean overlap@10 {result['overlap_at_10_mean']:.3f}; report: {report}")
+
+
 @cli.command("bench-schedule")
 def bench_schedule_command(
     participants: int = typer.Option(300, min=2), slots: int = typer.Option(12, min=1),

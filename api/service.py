@@ -130,6 +130,7 @@ class DLDMatch:
         self._index_state: dict[str, str] = {t: "not built" for t in ENTITY_TYPES}
         self._lock = threading.RLock()
         self._theme_vectors: np.ndarray | None = None
+        self._nearest: dict[str, ThemeAssignment] = {}  # text -> nearest theme, for texts without keywords
         self.generation = 0  # bumped on every write: caches of derived views key on it
         self._cache: dict[str, tuple[int, Any]] = {}
         self.forums = Forums(self)
@@ -283,12 +284,41 @@ class DLDMatch:
         return self._themes_for(text, manual)
 
     def _nearest_theme(self, text: str) -> ThemeAssignment:
+        if text not in self._nearest:
+            self._prefetch_nearest([text])
+        return self._nearest[text]
+
+    def _prefetch_for(self, records: Sequence[Any], existing: dict[str, Any], key: Callable[[Any], tuple[str, str]]
+                      ) -> None:
+        """Batch the nearest-theme fallback for the new or changed records that will need it."""
+        vocabulary = list(self.vocabulary.values())
+        pending = []
+        for rec in records:
+            row = existing.get(rec.id)
+            title, description = key(rec)
+            if row is not None and key(row) == (title, description):
+                continue
+            text = f"{title}. {description}"
+            if not any(t.source == "manual" for t in rec.themes) and not assign_themes(text, vocabulary):
+                pending.append(text)
+        self._prefetch_nearest(pending)
+
+    def _prefetch_nearest(self, texts: list[str]) -> None:
+        """Nearest themes for texts without keyword themes, embedded in batches (an import of thousands
+        of such profiles must not embed them one by one)."""
+        todo = [t for t in dict.fromkeys(texts) if t not in self._nearest]
+        if not todo:
+            return
         if self._theme_vectors is None:  # embedded on first need only: most profiles never need it
             self._theme_vectors = self.embedder.embed(
                 [f"{t.label}. {t.definition} {', '.join(t.keywords)}" for t in self.vocabulary.values()])
-        sims = self._theme_vectors @ self.embedder.embed([text])[0]
-        best = int(np.argmax(sims))
-        return ThemeAssignment(list(self.vocabulary)[best], round(float(max(0.0, sims[best])), 2), "auto")
+        ids = list(self.vocabulary)
+        for start in range(0, len(todo), EMBED_BATCH):
+            batch = todo[start:start + EMBED_BATCH]
+            sims = self.embedder.embed(batch) @ self._theme_vectors.T
+            for text, row in zip(batch, sims):
+                best = int(np.argmax(row))
+                self._nearest[text] = ThemeAssignment(ids[best], round(float(max(0.0, row[best])), 2), "auto")
 
     # ---- validation and writes ----------------------------------------------------------------
 
@@ -492,9 +522,11 @@ class DLDMatch:
         counts = defaultdict(int)
         now = _utcnow()
         total = len(stakeholders) + len(projects)
+
         with self._lock, Session(self.engine) as session:
             touched: dict[str, set[int]] = {"stakeholder": set(), "project": set()}
             existing_s = repo.stakeholders_by_external_id(session, external_ids=[r.id for r in stakeholders])
+            self._prefetch_for(stakeholders, existing_s, lambda r: (r.name, r.description))
             changed_s: list[Stakeholder] = []
             for done, rec in enumerate(stakeholders, start=1):
                 manual = [t.id for t in rec.themes if t.source == "manual"]
@@ -523,6 +555,7 @@ class DLDMatch:
             participant_rows = repo.stakeholders_by_external_id(
                 session, external_ids=[p.stakeholder for r in projects for p in r.participants])
             existing_p = repo.projects_by_external_id(session, external_ids=[r.id for r in projects])
+            self._prefetch_for(projects, existing_p, lambda r: (r.title, r.description))
             old_links: dict[int, list[tuple[int, str]]] = defaultdict(list)
             for link in repo.participations(session, project_ids=[p.id for p in existing_p.values()]):
                 old_links[link.project_id].append((link.stakeholder_id, link.role))
@@ -790,9 +823,11 @@ class DLDMatch:
              intent: str, filters: Filters, text: str = "") -> list[MatchOut]:
         filtered = bool(filters.countries or filters.kinds or filters.themes or filters.resources
                         or filters.min_shared_themes)
+        ranking = self.ranking
         if entity_type == "stakeholder":
             by_key, sims, signals = self._stakeholder_candidates(query, vector, text, k + len(filters.exclude) + 1,
                                                                  filtered)
+
         else:
             profiles, hits = self._candidates(session, entity_type, vector, k + len(filters.exclude) + 1, filtered)
             by_key = {p.key: p for p in profiles.values()}
@@ -800,7 +835,7 @@ class DLDMatch:
             sims = {profiles[i].key: calibrate(s, floor) for i, s in hits.items() if i in profiles}
             signals = {}
         matches = rank(query, by_key.values(), sims, k=k, intent=intent, filters=filters,
-                       vocabulary=self.vocabulary, ranking=self.ranking, signals=signals)
+                       vocabulary=self.vocabulary, ranking=ranking, signals=signals)
         return self._render(session, matches, by_key, entity_type)
 
     def _stakeholder_candidates(self, query: Profile, vector: np.ndarray, text: str, k: int, filtered: bool

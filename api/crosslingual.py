@@ -1,0 +1,88 @@
+"""Cross-lingual measures on the seed profiles and their translations (``seed_profiles/translations/``).
+
+1. Identification: a stakeholder's description in language X is embedded and compared with every
+   English description; is its own English description the nearest?
+2. Stability: the same ``POST /match`` query asked in English and in language X; how much do the two
+   top-10 lists of stakeholders overlap?
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from api.schemas import MatchRequest
+from api.service import DLDMatch, Progress
+from api.settings import ROOT, Settings
+from embeddings.base import Embedder
+
+LANGUAGES = ("zh", "ko", "ja", "ru", "mn")
+TRANSLATIONS = ROOT / "seed_profiles" / "translations" / "descriptions.jsonl"
+
+
+def load_translations(path: Path = TRANSLATIONS) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = defaultdict(dict)
+    for line in path.read_text(encoding="utf-8").split("\n"):
+        if line.strip():
+            record = json.loads(line)
+            out[record["id"]][record["lang"]] = record["description"]
+    return dict(out)
+
+
+def identification(embedder: Embedder, english: dict[str, str], translated: dict[str, dict[str, str]]
+                   ) -> dict[str, float]:
+    ids = sorted(english)
+    base = embedder.embed([english[i] for i in ids])
+    result = {}
+    for lang in LANGUAGES:
+        have = [i for i in ids if lang in translated.get(i, {})]
+        vectors = embedder.embed([translated[i][lang] for i in have])
+        nearest = np.argmax(vectors @ base.T, axis=1)
+        result[lang] = round(float(np.mean([ids[n] == i for n, i in zip(nearest, have)])), 4)
+    return result
+
+
+def stability(service: DLDMatch, english: dict[str, str], translated: dict[str, dict[str, str]], k: int = 10,
+              progress: Progress | None = None) -> dict[str, float]:
+    def top(text: str) -> list[str]:
+        request = MatchRequest(text=text, k=k, include_projects=False)
+        return [m.id for m in service.match(request).stakeholders]
+
+    result: dict[str, float] = {}
+    ids = sorted(english)
+    done = 0
+    for lang in LANGUAGES:
+        overlaps = []
+        for i in ids:
+            if lang not in translated.get(i, {}):
+                continue
+            a, b = top(english[i]), top(translated[i][lang])
+            overlaps.append(len(set(a) & set(b)) / k)
+            done += 1
+            if progress:
+                progress("stability", done, len(ids) * len(LANGUAGES))
+        result[lang] = round(float(np.mean(overlaps)), 4)
+    return result
+
+
+def evaluate_languages(embedder: Embedder, *, cache: Path, progress: Progress,
+                       log: Callable[[str], None] = print) -> dict[str, Any]:
+    translated = load_translations()
+    seeds = ROOT / "seed_profiles"
+    english = {json.loads(line)["id"]: json.loads(line)["description"]
+               for line in (seeds / "stakeholders.jsonl").read_text(encoding="utf-8").split("\n") if line.strip()}
+    ident = identification(embedder, english, translated)
+    log(f"identification top-1: {ident}")
+    name = embedder.model_id.replace("/", "-").replace("@", "-")
+    settings = Settings(database_url=f"sqlite:///{cache / f'seeds-{name}.db'}", index_dir=cache / f"index-{name}",
+                        seed_dir=seeds)
+    service = DLDMatch(settings, embedder)
+    service.start(progress)
+    stable = stability(service, english, translated, progress=progress)
+    return {"model": embedder.model_id, "stakeholders": len(english),
+            "identification_top1": ident, "identification_min": min(ident.values()),
+            "overlap_at_10": stable, "overlap_at_10_mean": round(float(np.mean(list(stable.values()))), 4)}
