@@ -288,8 +288,8 @@ class DLDMatch:
             self._prefetch_nearest([text])
         return self._nearest[text]
 
-    def _prefetch_for(self, records: Sequence[Any], existing: dict[str, Any], key: Callable[[Any], tuple[str, str]]
-                      ) -> None:
+    def _prefetch_for(self, records: Sequence[Any], existing: dict[str, Any], key: Callable[[Any], tuple[str, str]],
+                      progress: Progress = _no_progress) -> None:
         """Batch the nearest-theme fallback for the new or changed records that will need it."""
         vocabulary = list(self.vocabulary.values())
         pending = []
@@ -301,9 +301,9 @@ class DLDMatch:
             text = f"{title}. {description}"
             if not any(t.source == "manual" for t in rec.themes) and not assign_themes(text, vocabulary):
                 pending.append(text)
-        self._prefetch_nearest(pending)
+        self._prefetch_nearest(pending, progress)
 
-    def _prefetch_nearest(self, texts: list[str]) -> None:
+    def _prefetch_nearest(self, texts: list[str], progress: Progress = _no_progress) -> None:
         """Nearest themes for texts without keyword themes, embedded in batches (an import of thousands
         of such profiles must not embed them one by one)."""
         todo = [t for t in dict.fromkeys(texts) if t not in self._nearest]
@@ -319,6 +319,7 @@ class DLDMatch:
             for text, row in zip(batch, sims):
                 best = int(np.argmax(row))
                 self._nearest[text] = ThemeAssignment(ids[best], round(float(max(0.0, row[best])), 2), "auto")
+            progress("themes without keywords", start + len(batch), len(todo))
 
     # ---- validation and writes ----------------------------------------------------------------
 
@@ -526,7 +527,7 @@ class DLDMatch:
         with self._lock, Session(self.engine) as session:
             touched: dict[str, set[int]] = {"stakeholder": set(), "project": set()}
             existing_s = repo.stakeholders_by_external_id(session, external_ids=[r.id for r in stakeholders])
-            self._prefetch_for(stakeholders, existing_s, lambda r: (r.name, r.description))
+            self._prefetch_for(stakeholders, existing_s, lambda r: (r.name, r.description), progress)
             changed_s: list[Stakeholder] = []
             for done, rec in enumerate(stakeholders, start=1):
                 manual = [t.id for t in rec.themes if t.source == "manual"]
@@ -555,7 +556,7 @@ class DLDMatch:
             participant_rows = repo.stakeholders_by_external_id(
                 session, external_ids=[p.stakeholder for r in projects for p in r.participants])
             existing_p = repo.projects_by_external_id(session, external_ids=[r.id for r in projects])
-            self._prefetch_for(projects, existing_p, lambda r: (r.title, r.description))
+            self._prefetch_for(projects, existing_p, lambda r: (r.title, r.description), progress)
             old_links: dict[int, list[tuple[int, str]]] = defaultdict(list)
             for link in repo.participations(session, project_ids=[p.id for p in existing_p.values()]):
                 old_links[link.project_id].append((link.stakeholder_id, link.role))
