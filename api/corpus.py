@@ -33,6 +33,7 @@ class Corpus:
     popularity: np.ndarray  # in [0, 1]: log of the number of projects, scaled
     key_of_id: dict[int, str] | None = None  # database id -> key, for hits from the FAISS index
     floor: float = 0.0  # the embedder's cosine for unrelated texts: cosines are rescaled from it
+    _by_term: csr_matrix | None = None  # the lexicon by column (term), built on first use
 
     @classmethod
     def build(cls, profiles: list[Profile], vectors: np.ndarray, texts: list[str], project_vectors: np.ndarray,
@@ -58,11 +59,19 @@ class Corpus:
                    lexicon=lexicon, popularity=popularity)
 
     def lexical(self, text: str) -> np.ndarray:
-        """TF-IDF cosine of a text to every stakeholder (rows as keys)."""
+        """TF-IDF cosine of a text to every stakeholder (rows as keys).
+
+        Only the columns of the query's own terms are read (an inverted index in effect), so the cost
+        follows the postings of those terms, not the size of the whole matrix.
+        """
         if self.tfidf is None or self.lexicon is None:
             return np.zeros(len(self.keys), dtype=np.float32)
+        if self._by_term is None:
+            self._by_term = self.lexicon.tocsc()
         query = self.tfidf.transform([text])
-        return np.asarray((self.lexicon @ query.T).todense()).ravel()
+        if not query.nnz:
+            return np.zeros(len(self.keys), dtype=np.float32)
+        return np.asarray(self._by_term[:, query.indices] @ query.data, dtype=np.float32).ravel()
 
     def graph_candidates(self, query: Profile, limit: int) -> list[str]:
         """Partners of the query's partners, then their partners, by how many links lead to them."""
@@ -106,8 +115,11 @@ class Corpus:
         return [self.keys[i] for i in top]
 
     def lexical_top(self, lexical: np.ndarray, limit: int) -> list[str]:
-        top = np.argsort(-lexical, kind="stable")[:limit]
-        return [self.keys[i] for i in top if lexical[i] > 0]
+        positive = np.flatnonzero(lexical > 0)
+        if len(positive) > limit:  # the top ones only, without sorting every profile
+            positive = positive[np.argpartition(-lexical[positive], limit - 1)[:limit]]
+        top = positive[np.lexsort((positive, -lexical[positive]))]
+        return [self.keys[i] for i in top]
 
 
 def calibrate(cosine: float, floor: float) -> float:
