@@ -157,6 +157,7 @@ class DLDMatch:
                 report["embedded"] = self._embed_stale(session, progress)
                 session.commit()
             report["index"] = {t: self._load_or_build(t, progress) for t in ENTITY_TYPES}
+            self._corpus()  # built now, so that no first search waits for it
             self.ready = True
             self.start_report = report
             return report
