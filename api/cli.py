@@ -192,8 +192,7 @@ def match(
     except DomainError as exc:
         _fail(exc)
         return
-    if as_json:
-        typer.echo(result.model_dump_json(indent=2))
+    if _printed_json(result, as_json):
         return
     if isinstance(result, MatchResponse):
         _print_matches("Stakeholders", result.stakeholders)
@@ -225,8 +224,7 @@ def pool(
     except DomainError as exc:
         _fail(exc)
         return
-    if as_json:
-        typer.echo(result.model_dump_json(indent=2))
+    if _printed_json(result, as_json):
         return
     if not groups:
         typer.echo("no pooling opportunity found")
@@ -428,6 +426,13 @@ def train(
                  limit=queries, log=lambda m: typer.echo(m, err=True))
     bars.close()
     typer.echo(json.dumps(result, indent=2))
+
+
+def _printed_json(result: Any, as_json: bool) -> bool:
+    """With --json, print the same JSON as the API and say so."""
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+    return as_json
 
 
 def _check_intent(intent: str) -> None:

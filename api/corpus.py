@@ -107,13 +107,6 @@ class Corpus:
             extra[k] = {"past_projects": calibrate(best, self.floor), "lexical": float(lexical[r]), "popularity": float(self.popularity[r])}
         return sims, extra
 
-    def nearest(self, query_vector: np.ndarray, limit: int) -> list[str]:
-        if not len(self.keys):
-            return []
-        scores = self.vectors @ query_vector
-        top = np.argsort(-scores, kind="stable")[:limit]
-        return [self.keys[i] for i in top]
-
     def lexical_top(self, lexical: np.ndarray, limit: int) -> list[str]:
         positive = np.flatnonzero(lexical > 0)
         if len(positive) > limit:  # the top ones only, without sorting every profile

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 from sqlmodel import Session, select
@@ -306,39 +306,41 @@ class Forums:
             session.commit()
             return self._out(session, row)
 
-    def unlock(self, forum_id: str, p: PairIn) -> ForumOut:
+    def _change(self, forum_id: str, change: Callable[[Forum], None]) -> ForumOut:
+        """Read a forum, apply a change to its row, save it, return it."""
         with Session(self.svc.engine) as session:
             row = self._row(session, forum_id)
-            row.locks = [lk for lk in row.locks if pair(lk["a"], lk["b"]) != pair(p.a, p.b)]
+            change(row)
             row.updated_at = _now()
             session.add(row)
             session.commit()
             return self._out(session, row)
+
+    def unlock(self, forum_id: str, p: PairIn) -> ForumOut:
+        def change(row: Forum) -> None:
+            row.locks = [lk for lk in row.locks if pair(lk["a"], lk["b"]) != pair(p.a, p.b)]
+
+        return self._change(forum_id, change)
 
     def remove_meeting(self, forum_id: str, p: PairIn) -> ForumOut:
         """Take a pair out: it is dropped from the schedule and never placed again until restored."""
-        with Session(self.svc.engine) as session:
-            row = self._row(session, forum_id)
-            key = list(pair(p.a, p.b))
-            if key not in row.removed:
-                row.removed = [*row.removed, key]
-            row.locks = [lk for lk in row.locks if pair(lk["a"], lk["b"]) != tuple(key)]
+        key = pair(p.a, p.b)
+
+        def change(row: Forum) -> None:
+            if list(key) not in row.removed:
+                row.removed = [*row.removed, list(key)]
+            row.locks = [lk for lk in row.locks if pair(lk["a"], lk["b"]) != key]
             if row.schedule:
                 row.schedule = {**row.schedule, "meetings": [m for m in row.schedule["meetings"]
-                                                             if pair(m["a"], m["b"]) != tuple(key)]}
-            row.updated_at = _now()
-            session.add(row)
-            session.commit()
-            return self._out(session, row)
+                                                             if pair(m["a"], m["b"]) != key]}
+
+        return self._change(forum_id, change)
 
     def restore_meeting(self, forum_id: str, p: PairIn) -> ForumOut:
-        with Session(self.svc.engine) as session:
-            row = self._row(session, forum_id)
+        def change(row: Forum) -> None:
             row.removed = [r for r in row.removed if tuple(r) != pair(p.a, p.b)]
-            row.updated_at = _now()
-            session.add(row)
-            session.commit()
-            return self._out(session, row)
+
+        return self._change(forum_id, change)
 
     def roundtables(self, forum_id: str, size: int) -> RoundTablesOut:
         with Session(self.svc.engine) as session:

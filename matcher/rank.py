@@ -180,13 +180,6 @@ class Ranking:
         weights = {**{k: share * v / total for k, v in learned.items()}, **untrained}
         return cls(weights=weights, source=str(path))
 
-    def without(self, component: str, into: str = "semantic") -> "Ranking":
-        """The same ranking with one component's weight moved to another (for a query where that
-        signal cannot exist, such as lexical overlap with a text in another language)."""
-        weights = dict(self.weights)
-        weights[into] = weights.get(into, 0.0) + weights.pop(component, 0.0)
-        return Ranking(weights=weights, intent_weight=self.intent_weight, source=self.source)
-
     def weights_for(self, intent: str) -> dict[str, float]:
         if intent not in INTENT_RESOURCES:
             raise ValueError(f"unknown intent {intent!r}")
