@@ -333,10 +333,13 @@ def evaluate_languages_command(
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(json.dumps(result, indent=2))
     typer.echo(f"model: {result['model']}")
-    typer.echo(f"{'language':>8} {'top-1':>6} {'overlap@10':>10}")
+    typer.echo(f"{'language':>8} {'top-1':>6} {'overlap@10':>10} {'left out':>9} {'themes F1':>9}")
     for lang, top1 in result["identification_top1"].items():
-        typer.echo(f"{lang:>8} {top1:>6.3f} {result['overlap_at_10'][lang]:>10.3f}")
-    typer.echo(f"mean overlap@10 {result['overlap_at_10_mean']:.3f}; report: {report}")
+        typer.echo(f"{lang:>8} {top1:>6.3f} {result['overlap_at_10'][lang]:>10.3f}"
+                   f" {result['overlap_at_10_left_out'][lang]:>9.3f}"
+                   f" {result['themes_vs_english_keywords'][lang]['f1']:>9.3f}")
+    typer.echo(f"mean overlap@10 {result['overlap_at_10_mean']:.3f} "
+               f"(organisation left out: {result['overlap_at_10_left_out_mean']:.3f}); report: {report}")
 
 
 @cli.command("bench-schedule")

@@ -66,11 +66,27 @@ class Corpus:
         """
         if self.tfidf is None or self.lexicon is None:
             return np.zeros(len(self.keys), dtype=np.float32)
-        if self._by_term is None:
-            self._by_term = self.lexicon.tocsc()
-        query = self.tfidf.transform([text])
+        return self._lexical_of(self.tfidf.transform([text]))
+
+    def lexical_feedback(self, neighbours: list[tuple[str, float]]) -> np.ndarray:
+        """The lexical signal of a text the TF-IDF vocabulary cannot read (Chinese, Korean, Russian...):
+        the terms of its nearest profiles in the embedding space stand for its own (pseudo-relevance
+        feedback), each weighted by its similarity, so a query keeps a lexical signal across languages.
+        """
+        rows = [(self.row[k], w) for k, w in neighbours if k in self.row and w > 0]
+        if self.lexicon is None or not rows:
+            return np.zeros(len(self.keys), dtype=np.float32)
+        weights = np.array([w for _, w in rows], dtype=np.float32)
+        pseudo = csr_matrix(weights @ self.lexicon[[r for r, _ in rows]])
+        norm = math.sqrt(float(pseudo.multiply(pseudo).sum()))
+        return self._lexical_of(pseudo / norm if norm else pseudo)
+
+    def _lexical_of(self, query: csr_matrix) -> np.ndarray:
         if not query.nnz:
             return np.zeros(len(self.keys), dtype=np.float32)
+        if self._by_term is None:
+            self._by_term = self.lexicon.tocsc()
+        query = query.tocsr()
         return np.asarray(self._by_term[:, query.indices] @ query.data, dtype=np.float32).ravel()
 
     def graph_candidates(self, query: Profile, limit: int) -> list[str]:

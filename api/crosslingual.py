@@ -3,7 +3,9 @@
 1. Identification: a stakeholder's description in language X is embedded and compared with every
    English description; is its own English description the nearest?
 2. Stability: the same ``POST /match`` query asked in English and in language X; how much do the two
-   top-10 lists of stakeholders overlap?
+   top-10 lists of stakeholders overlap? Measured twice: as asked (the organisation whose description
+   is the query is stored, in English, so it can be found in either language) and leaving that
+   organisation out of both searches (as for an organisation that has no English profile yet).
 """
 
 from __future__ import annotations
@@ -47,10 +49,10 @@ def identification(embedder: Embedder, english: dict[str, str], translated: dict
 
 
 def stability(service: DLDMatch, english: dict[str, str], translated: dict[str, dict[str, str]], k: int = 10,
-              progress: Progress | None = None) -> dict[str, float]:
+              progress: Progress | None = None, leave_out: bool = False) -> dict[str, float]:
     def top(text: str) -> list[str]:
         request = MatchRequest(text=text, k=k, include_projects=False)
-        return [m.id for m in service.match(request).stakeholders]
+        return [m.id for m in service.match(request, hide=[i] if leave_out else []).stakeholders]
 
     result: dict[str, float] = {}
     ids = sorted(english)
@@ -64,8 +66,27 @@ def stability(service: DLDMatch, english: dict[str, str], translated: dict[str, 
             overlaps.append(len(set(a) & set(b)) / k)
             done += 1
             if progress:
-                progress("stability", done, len(ids) * len(LANGUAGES))
+                progress("stability (organisation left out)" if leave_out else "stability", done,
+                         len(ids) * len(LANGUAGES))
         result[lang] = round(float(np.mean(overlaps)), 4)
+    return result
+
+
+def theme_agreement(service: DLDMatch, english: dict[str, str], translated: dict[str, dict[str, str]]
+                    ) -> dict[str, dict[str, float]]:
+    """Themes assigned to each translation (by meaning) against the keyword themes of its English
+    original: precision, recall and F1 per language."""
+    result: dict[str, dict[str, float]] = {}
+    for lang in LANGUAGES:
+        tp = fp = fn = 0
+        for i in sorted(english):
+            if lang not in translated.get(i, {}):
+                continue
+            gold = {t["id"] for t in service._themes_for(english[i], []) if t["source"] == "auto"}
+            got = {t["id"] for t in service._themes_for(translated[i][lang], [])}
+            tp, fp, fn = tp + len(got & gold), fp + len(got - gold), fn + len(gold - got)
+        p, r = tp / max(1, tp + fp), tp / max(1, tp + fn)
+        result[lang] = {"precision": round(p, 4), "recall": round(r, 4), "f1": round(2 * p * r / (p + r) if p + r else 0.0, 4)}
     return result
 
 
@@ -83,6 +104,11 @@ def evaluate_languages(embedder: Embedder, *, cache: Path, progress: Progress,
     service = DLDMatch(settings, embedder)
     service.start(progress)
     stable = stability(service, english, translated, progress=progress)
+    alone = stability(service, english, translated, progress=progress, leave_out=True)
+    themes = theme_agreement(service, english, translated)
     return {"model": embedder.model_id, "stakeholders": len(english),
             "identification_top1": ident, "identification_min": min(ident.values()),
-            "overlap_at_10": stable, "overlap_at_10_mean": round(float(np.mean(list(stable.values()))), 4)}
+            "overlap_at_10": stable, "overlap_at_10_mean": round(float(np.mean(list(stable.values()))), 4),
+            "overlap_at_10_left_out": alone,
+            "overlap_at_10_left_out_mean": round(float(np.mean(list(alone.values()))), 4),
+            "themes_vs_english_keywords": themes}

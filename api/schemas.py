@@ -52,6 +52,7 @@ class ThemeRef(_Strict):
     id: str = Field(min_length=1)
     confidence: float = Field(default=1.0, ge=0, le=1)
     source: Literal["manual", "auto"] = "manual"
+    evidence: str | None = Field(default=None, max_length=2000)  # the sentence showing an automatic theme
 
     @model_validator(mode="before")
     @classmethod
@@ -259,6 +260,7 @@ class MatchOut(BaseModel):
     type: Literal["stakeholder", "project"]
     id: str
     name: str
+    original_name: str | None = None  # in the organisation's own script
     kind: str
     countries: list[str]
     score: float

@@ -57,8 +57,8 @@ from api.corpus import Corpus, calibrate
 from api.forums import Forums
 from matcher.dedupe import Candidate, find_duplicates
 from matcher.rank import Filters, Match, Place, Profile, Ranking, rank
-from matcher.text import keyword_hits, normalise_place, sentences
-from matcher.themes import Theme, ThemeAssignment, assign_themes, merge_assignments
+from matcher.text import is_latin, keyword_hits, normalise_place, sentences
+from matcher.themes import Theme, ThemeAssignment, assign_themes, merge_assignments, themes_by_meaning
 from matcher.vocab import COUNTRIES, infer_needs
 from store import repo
 from store.db import make_engine
@@ -71,6 +71,7 @@ ENTITY_TYPES = ("stakeholder", "project")
 EMBED_BATCH = 128
 _OVERFETCH = 5
 _MIN_FETCH = 100
+_FEEDBACK_DEPTH = 3  # nearest profiles whose terms stand for a text the TF-IDF vocabulary cannot read
 
 
 def _no_progress(stage: str, done: int, total: int) -> None:
@@ -116,6 +117,11 @@ def _iso(value: datetime) -> str:
     return _utc(value).isoformat(timespec="seconds").replace("+00:00", "Z")  # type: ignore[union-attr]
 
 
+def _stored_evidence(themes: list[dict[str, Any]]) -> tuple[tuple[str, str], ...]:
+    """(theme, sentence) pairs of the themes that were assigned by meaning."""
+    return tuple((t["id"], t["evidence"]) for t in themes if t.get("evidence"))
+
+
 def _key(entity_type: str, external_id: str) -> str:
     return f"{entity_type[0]}:{external_id}"
 
@@ -131,6 +137,7 @@ class DLDMatch:
         self._lock = threading.RLock()
         self._theme_vectors: np.ndarray | None = None
         self._nearest: dict[str, ThemeAssignment] = {}  # text -> nearest theme, for texts without keywords
+        self._by_meaning: dict[str, list[tuple[ThemeAssignment, str]]] = {}  # text in another script -> themes
         self.generation = 0  # bumped on every write: caches of derived views key on it
         self._cache: dict[str, tuple[int, Any]] = {}
         self.forums = Forums(self)
@@ -270,12 +277,19 @@ class DLDMatch:
 
     def _themes_for(self, text: str, manual: list[str]) -> list[dict[str, Any]]:
         """Manual themes, then themes read from keywords; a profile with neither gets the theme whose
-        definition its text is nearest to, so that every profile has at least one theme."""
-        auto = assign_themes(text, list(self.vocabulary.values()))
-        if not manual and not auto:
-            auto = [self._nearest_theme(text)]
-        return [{"id": a.theme, "confidence": a.confidence, "source": a.source}
-                for a in merge_assignments(manual, auto)]
+        definition its text is nearest to, so that every profile has at least one theme. A text in
+        another script than the vocabulary's (Chinese, Korean, Russian...) gets its themes by meaning,
+        each with the sentence that shows it."""
+        if is_latin(text):
+            auto = [(a, "") for a in assign_themes(text, list(self.vocabulary.values()))]
+            if not manual and not auto:
+                auto = [(self._nearest_theme(text), "")]
+        else:
+            auto = self._meaning_themes(text)
+        evidence = {a.theme: sentence for a, sentence in auto if sentence}
+        return [{"id": a.theme, "confidence": a.confidence, "source": a.source,
+                 **({"evidence": evidence[a.theme]} if a.source == "auto" and a.theme in evidence else {})}
+                for a in merge_assignments(manual, [a for a, _ in auto])]
 
     def _themes_unless_same(self, row: Any, text: str, key: tuple[str, str], manual: list[str]) -> list[dict[str, Any]]:
         """The stored themes when the text and the manual themes are unchanged (re-imports are cheap)."""
@@ -289,20 +303,36 @@ class DLDMatch:
             self._prefetch_nearest([text])
         return self._nearest[text]
 
+    def _meaning_themes(self, text: str) -> list[tuple[ThemeAssignment, str]]:
+        if text not in self._by_meaning:
+            self._prefetch_meaning([text])
+        return self._by_meaning[text]
+
     def _prefetch_for(self, records: Sequence[Any], existing: dict[str, Any], key: Callable[[Any], tuple[str, str]],
                       progress: Progress = _no_progress) -> None:
-        """Batch the nearest-theme fallback for the new or changed records that will need it."""
+        """Batch the embedding work of theme assignment for the new or changed records that will need it
+        (the nearest-theme fallback, themes by meaning)."""
         vocabulary = list(self.vocabulary.values())
-        pending = []
+        nearest, meaning = [], []
         for rec in records:
             row = existing.get(rec.id)
             title, description = key(rec)
             if row is not None and key(row) == (title, description):
                 continue
             text = f"{title}. {description}"
-            if not any(t.source == "manual" for t in rec.themes) and not assign_themes(text, vocabulary):
-                pending.append(text)
-        self._prefetch_nearest(pending, progress)
+            if not is_latin(text):
+                meaning.append(text)
+            elif not any(t.source == "manual" for t in rec.themes) and not assign_themes(text, vocabulary):
+                nearest.append(text)
+        self._prefetch_nearest(nearest, progress)
+        self._prefetch_meaning(meaning, progress)
+
+    def _theme_matrix(self) -> np.ndarray:
+        """The themes' descriptions embedded (on first need only: most profiles never need it)."""
+        if self._theme_vectors is None:
+            self._theme_vectors = self.embedder.embed(
+                [f"{t.label}. {t.definition} {', '.join(t.keywords)}" for t in self.vocabulary.values()])
+        return self._theme_vectors
 
     def _prefetch_nearest(self, texts: list[str], progress: Progress = _no_progress) -> None:
         """Nearest themes for texts without keyword themes, embedded in batches (an import of thousands
@@ -310,17 +340,36 @@ class DLDMatch:
         todo = [t for t in dict.fromkeys(texts) if t not in self._nearest]
         if not todo:
             return
-        if self._theme_vectors is None:  # embedded on first need only: most profiles never need it
-            self._theme_vectors = self.embedder.embed(
-                [f"{t.label}. {t.definition} {', '.join(t.keywords)}" for t in self.vocabulary.values()])
+        themes = self._theme_matrix()
         ids = list(self.vocabulary)
         for start in range(0, len(todo), EMBED_BATCH):
             batch = todo[start:start + EMBED_BATCH]
-            sims = self.embedder.embed(batch) @ self._theme_vectors.T
+            sims = self.embedder.embed(batch) @ themes.T
             for text, row in zip(batch, sims):
                 best = int(np.argmax(row))
                 self._nearest[text] = ThemeAssignment(ids[best], round(float(max(0.0, row[best])), 2), "auto")
             progress("themes without keywords", start + len(batch), len(todo))
+
+    def _prefetch_meaning(self, texts: list[str], progress: Progress = _no_progress) -> None:
+        """Themes by meaning for texts in other scripts: every sentence embedded (in batches) and
+        compared with each theme's description."""
+        todo = [t for t in dict.fromkeys(texts) if t not in self._by_meaning]
+        if not todo:
+            return
+        themes = self._theme_matrix()
+        floor = getattr(self.embedder, "similarity_floor", 0.0)
+        ids = list(self.vocabulary)
+        parts = [sentences(t) or [t] for t in todo]
+        flat = [s for p in parts for s in p]
+        vectors = np.vstack([self.embedder.embed(flat[i:i + EMBED_BATCH]) for i in range(0, len(flat), EMBED_BATCH)]
+                            if flat else [np.zeros((0, themes.shape[1]), dtype=np.float32)])
+        if flat:
+            progress("themes by meaning", len(todo), len(todo))
+        at = 0
+        for text, p in zip(todo, parts):
+            sims = (vectors[at:at + len(p)] @ themes.T - floor) / (1.0 - floor)
+            at += len(p)
+            self._by_meaning[text] = themes_by_meaning(p, sims, ids)
 
     # ---- validation and writes ----------------------------------------------------------------
 
@@ -780,6 +829,7 @@ class DLDMatch:
                 needs=tuple(n["kind"] for n in r.needs),
                 partners=frozenset(_key("stakeholder", names[p]) for p in partners.get(r.id, ())),  # type: ignore[arg-type]
                 sentences=tuple(dict.fromkeys(sentences(r.description) + texts[r.id])),  # type: ignore[index]
+                evidence=_stored_evidence(r.themes),
             )
             for r in rows
         }
@@ -797,6 +847,7 @@ class DLDMatch:
                 themes=tuple(t["id"] for t in r.themes), needs=tuple(s["kind"] for s in r.seeks),
                 partners=frozenset(members[r.id]),  # type: ignore[index]
                 sentences=tuple(sentences(r.description)),
+                evidence=_stored_evidence(r.themes),
             )
             for r in rows
         }
@@ -828,7 +879,7 @@ class DLDMatch:
         ranking = self.ranking
         if entity_type == "stakeholder":
             by_key, sims, signals = self._stakeholder_candidates(query, vector, text, k + len(filters.exclude) + 1,
-                                                                 filtered)
+                                                                 filtered, hidden=filters.exclude)
 
         else:
             profiles, hits = self._candidates(session, entity_type, vector, k + len(filters.exclude) + 1, filtered)
@@ -840,18 +891,24 @@ class DLDMatch:
                        vocabulary=self.vocabulary, ranking=ranking, signals=signals)
         return self._render(session, matches, by_key, entity_type)
 
-    def _stakeholder_candidates(self, query: Profile, vector: np.ndarray, text: str, k: int, filtered: bool
-                                ) -> tuple[dict[str, Profile], dict[str, float], dict[str, dict[str, float]]]:
+    def _stakeholder_candidates(self, query: Profile, vector: np.ndarray, text: str, k: int, filtered: bool,
+                                hidden: frozenset[str] = frozenset()) -> tuple[dict[str, Profile], dict[str, float], dict[str, dict[str, float]]]:
         """Candidates from the dense index, the lexical index and the collaboration graph, with their
         signals; every stakeholder when filters could leave too few."""
         corpus = self._corpus()
         index = self._index("stakeholder")
         fetch = max(k * _OVERFETCH, _MIN_FETCH)
-        lexical = corpus.lexical(text or " ".join((query.name, *query.sentences)))
+        text = text or " ".join((query.name, *query.sentences))
+        hits = [(corpus.key_of_id[i], s) for i, s in index.search(vector, fetch) if i in corpus.key_of_id]
+        if is_latin(text):
+            lexical = corpus.lexical(text)
+        else:  # the TF-IDF vocabulary cannot read it: borrow the terms of its nearest profiles
+            lexical = corpus.lexical_feedback([(k, calibrate(s, corpus.floor)) for k, s in hits
+                                               if k != query.key and k not in hidden][:_FEEDBACK_DEPTH])
         if filtered:
             keys = set(corpus.keys)
         else:
-            keys = {corpus.key_of_id[i] for i, _ in index.search(vector, fetch) if i in corpus.key_of_id}
+            keys = {k for k, _ in hits}
             keys |= set(corpus.lexical_top(lexical, fetch))
             keys |= set(corpus.graph_candidates(query, fetch))
         sims, signals = corpus.signals(vector, sorted(keys), lexical)
@@ -903,13 +960,15 @@ class DLDMatch:
     def _render(self, session: Session, matches: list[Match], by_key: dict[str, Profile],
                 entity_type: str) -> list[MatchOut]:
         partner_keys = {p for m in matches for p in m.explanation.shared_partners}
-        partners = repo.stakeholders_by_external_id(session, external_ids=[k[2:] for k in partner_keys])
+        shown = partner_keys | ({m.key for m in matches} if entity_type == "stakeholder" else set())
+        partners = repo.stakeholders_by_external_id(session, external_ids=[k[2:] for k in shown])
         out = []
         for m in matches:
             c = by_key[m.key]
             e = m.explanation
             out.append(MatchOut(
                 type=entity_type, id=m.key[2:], name=c.name, kind=c.kind, countries=list(c.countries),  # type: ignore[arg-type]
+                original_name=partners[m.key[2:]].original_name if m.key in shown and m.key[2:] in partners else None,
                 score=m.score, components=m.components,
                 explanation=ExplanationOut(
                     shared_themes=[SharedThemeOut(
@@ -974,14 +1033,16 @@ class DLDMatch:
         return MatchList(query={"type": "project", "id": external_id, "name": row.title}, intent=intent,
                          results=results)
 
-    def match(self, request: MatchRequest, *, vector: np.ndarray | None = None) -> MatchResponse:
+    def match(self, request: MatchRequest, *, vector: np.ndarray | None = None,
+              hide: Iterable[str] = ()) -> MatchResponse:
         """Rank stakeholders and projects for free text or a draft project (``vector``: the text's,
-        when the caller has it already)."""
+        when the caller has it already; ``hide``: stakeholder ids to leave out, as if not stored)."""
         query, text = self.draft_query(request)
         self._index("stakeholder")
         with Session(self.engine) as session:
             vector = self.embedder.embed([text])[0] if vector is None else vector
-            s_filters = Filters(kinds=frozenset(request.kinds), exclude=query.partners)
+            hidden = frozenset(_key("stakeholder", h) for h in hide)
+            s_filters = Filters(kinds=frozenset(request.kinds), exclude=query.partners | hidden)
             stakeholders = self._run(session, query, vector, "stakeholder", k=request.k, intent=request.intent,
                                      filters=s_filters, text=text)
             projects = (self._run(session, query, vector, "project", k=request.k, intent="any", filters=Filters())
@@ -1006,14 +1067,15 @@ class DLDMatch:
                  "message": f"no stakeholder with id {p!r}"} for p in missing])
         title = request.title or "Draft project"
         text = project_text(title, request.text) if request.title else request.text
-        themes = [t["id"] for t in self._themes_for(text, list(request.themes))]
+        assigned = self._themes_for(text, list(request.themes))
+        themes = [t["id"] for t in assigned]
         needs = list(request.needs) if request.needs is not None else infer_needs(request.text)
         places = [Place(p.name, p.lat, p.lon) for p in request.places] or [
             Place(name) for name in self._places_in(request.text)]
         members = frozenset(_key("stakeholder", p) for p in request.participants)
         query = Profile(key="q:draft", name=title, kind="project", countries=tuple(request.countries),
                         places=tuple(places), themes=tuple(themes), needs=tuple(needs), partners=members,
-                        sentences=tuple(sentences(request.text)))
+                        sentences=tuple(sentences(request.text)), evidence=_stored_evidence(assigned))
         return self._with_second_partners(query), text
 
     def past_partners(self, external_id: str) -> list[StakeholderRef]:

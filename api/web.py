@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from api.errors import DomainError
 from api.schemas import MatchRequest
 from api.service import DLDMatch
+from matcher.text import script_language
 from matcher.vocab import COUNTRIES, RESOURCE_KINDS, ROLES, STAKEHOLDER_KINDS
 
 HERE = Path(__file__).parent
@@ -43,6 +44,7 @@ def make_templates() -> Jinja2Templates:
     env = templates.env
     env.filters["highlight"] = _highlight
     env.filters["country"] = lambda code: COUNTRIES.get(code, code)
+    env.filters["lang"] = script_language
     env.filters["resource"] = lambda code: RESOURCE_KINDS[code].label if code in RESOURCE_KINDS else code
     env.filters["role"] = lambda code: ROLES.get(code, code)
     env.globals.update(kinds=STAKEHOLDER_KINDS, countries=COUNTRIES, labels=COMPONENT_LABELS,

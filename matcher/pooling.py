@@ -22,7 +22,7 @@ from sklearn.cluster import AgglomerativeClustering
 
 from matcher.rank import Profile
 from matcher.text import normalise_place
-from matcher.themes import Evidence, Theme, best_evidence
+from matcher.themes import Evidence, Theme, evidence_for
 
 POOL_WEIGHTS = {"coverage": 0.45, "themes": 0.25, "place": 0.15, "diversity": 0.15}
 
@@ -145,7 +145,7 @@ def describe(members: list[Profile], vocabulary: dict[str, Theme],
         brings = tuple(sorted(_offers(p) & needs_of_others[p.key]))
         met = tuple(n_ for n_ in dict.fromkeys(p.needs) if offered_by.get(n_, set()) - {p.key})
         evidence = tuple(e for t in shared_themes if t in p.themes and t in vocabulary
-                         and (e := best_evidence(list(p.sentences), vocabulary[t])) is not None)
+                         and (e := evidence_for(list(p.sentences), vocabulary[t], dict(p.evidence))) is not None)
         out_members.append(Member(p.key, brings, tuple(dict.fromkeys(p.needs)), met, evidence))
 
     values = {

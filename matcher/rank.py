@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Iterable
 
 from matcher.text import normalise_place
-from matcher.themes import Evidence, Theme, best_evidence
+from matcher.themes import Evidence, Theme, evidence_for
 from matcher.vocab import INTENT_RESOURCES
 
 COMPONENTS = ("semantic", "past_projects", "lexical", "themes", "complementarity", "geography", "kinds", "network",
@@ -101,6 +101,7 @@ class Profile:
     partners: frozenset[str] = frozenset()
     sentences: tuple[str, ...] = ()
     partners2: frozenset[str] = frozenset()  # partners of partners (not partners themselves)
+    evidence: tuple[tuple[str, str], ...] = ()  # (theme, sentence) found by meaning, for other languages
 
 
 @dataclass(frozen=True)
@@ -281,8 +282,9 @@ def score_pair(
     shared_themes = tuple(
         SharedTheme(
             theme=t,
-            query_evidence=best_evidence(q_sentences, vocabulary[t]) if t in vocabulary else None,
-            candidate_evidence=best_evidence(c_sentences, vocabulary[t]) if t in vocabulary else None,
+            query_evidence=evidence_for(q_sentences, vocabulary[t], dict(query.evidence)) if t in vocabulary else None,
+            candidate_evidence=(evidence_for(c_sentences, vocabulary[t], dict(candidate.evidence))
+                                if t in vocabulary else None),
         )
         for t in shared
     )

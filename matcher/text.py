@@ -9,6 +9,7 @@ from functools import lru_cache
 # abbreviations such as "e.g." or "No." from splitting too eagerly by requiring some length.
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])")
 _MIN_SENTENCE = 12
+_CJK = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\u3040-\u30ff]")
 
 
 def sentences(text: str) -> list[str]:
@@ -46,6 +47,61 @@ def any_keyword_pattern(keywords: tuple[str, ...]) -> re.Pattern[str]:
 def keyword_hits(text: str, keywords: tuple[str, ...] | list[str]) -> list[str]:
     """The keywords that occur in the text, in the order given."""
     return [k for k in keywords if keyword_pattern(k).search(text)]
+
+
+def latin_share(text: str) -> float:
+    """The share of a text's letters that are Latin (1.0 for English, about 0 for Chinese, Korean,
+    Japanese, Russian or Mongolian Cyrillic); 1.0 for a text without letters. A Chinese, Japanese or
+    Korean character counts as three letters: it carries about as much as a short English word, so a
+    Chinese sentence naming "UNCCD" stays Chinese.
+
+    Example:
+        >>> latin_share("Gobi"), latin_share("戈壁"), latin_share("Говь 2020")
+        (1.0, 0.0, 0.0)
+    """
+    latin = other = 0
+    for c in text:
+        if not c.isalpha():
+            continue
+        if c.isascii() or "\u00c0" <= c <= "\u024f":
+            latin += 1
+        else:
+            other += 3 if _CJK.match(c) else 1
+    return latin / (latin + other) if latin + other else 1.0
+
+
+_HANGUL = re.compile("[\uac00-\ud7af\u1100-\u11ff]")
+_KANA = re.compile("[\u3040-\u30ff]")
+_HAN = re.compile("[\u4e00-\u9fff]")
+_CYRILLIC = re.compile("[\u0400-\u04ff]")
+_MONGOLIAN_CYRILLIC = re.compile("[өүӨҮ]")
+
+
+def script_language(text: str) -> str:
+    """The language a text's script points to, as a BCP 47 tag for a page's ``lang`` attribute: "ko"
+    for Hangul, "ja" for kana, "zh" for Han alone, "mn" for Cyrillic with Mongolian letters, "ru" for
+    other Cyrillic, "en" for Latin. A guess from the script, not a language detector.
+
+    Example:
+        >>> [script_language(t) for t in ("산림청", "ゴビ砂漠", "国家林业和草原局", "Говь өргөн", "Пустыня", "Gobi")]
+        ['ko', 'ja', 'zh', 'mn', 'ru', 'en']
+    """
+    if is_latin(text):
+        return "en"
+    if _HANGUL.search(text):
+        return "ko"
+    if _KANA.search(text):
+        return "ja"
+    if _HAN.search(text):
+        return "zh"
+    if _CYRILLIC.search(text):
+        return "mn" if _MONGOLIAN_CYRILLIC.search(text) else "ru"
+    return "und"
+
+
+def is_latin(text: str) -> bool:
+    """Whether a text is written mostly in Latin script (what the keyword vocabularies are written in)."""
+    return latin_share(text) >= 0.5
 
 
 def normalise_place(name: str) -> str:

@@ -181,3 +181,18 @@ def test_docs_are_served_without_a_cdn(client: TestClient) -> None:
 
 def test_the_small_fixture_is_what_the_tests_think(client: TestClient) -> None:
     assert len(SMALL.read_text().splitlines()) == 7
+
+
+def test_a_profile_in_another_script_gets_themes_by_meaning_with_its_own_sentences(client: TestClient,
+                                                                                   loaded: DLDMatch) -> None:
+    chinese = "我们在库布其沙漠固沙植树。我们为牧民提供培训，并寻找资金伙伴。"
+    created = client.post("/stakeholders", json={**NEW, "id": "t-zh", "name": "测试组织", "description": chinese})
+    assert created.status_code == 201, created.text
+    themes = client.get("/stakeholders/t-zh").json()["themes"]
+    assert themes and all(t["source"] == "auto" for t in themes)
+    assert all(t["evidence"] in ("我们在库布其沙漠固沙植树。", "我们为牧民提供培训，并寻找资金伙伴。") for t in themes)
+    partners = client.get("/stakeholders/t-zh/partners", params={"min_shared_themes": 0}).json()["results"]
+    shown = [st["query_evidence"]["sentence"] for m in partners for st in m["explanation"]["shared_themes"]]
+    assert shown and all(not s.isascii() for s in shown)  # the Chinese side's evidence is Chinese
+    exported = [r for r in loaded.export_records() if r["id"] == "t-zh"]
+    assert exported[0]["themes"] == themes  # evidence kept on export, so a re-import finds it again

@@ -98,6 +98,17 @@ def test_explanation_carries_evidence_from_both_sides() -> None:
     assert m.explanation.shared_countries == ("MN",)
 
 
+def test_evidence_found_by_meaning_explains_a_profile_in_another_language() -> None:
+    """A Chinese profile has no English keywords: the sentence stored when its theme was assigned by
+    meaning is its evidence, in its own language, next to the English side's keyword sentence."""
+    cand = profile("c", themes=("sand",), sentences=("我们在库布其固沙。", "另一句话。"),
+                   evidence=(("sand", "我们在库布其固沙。"),))
+    (shared,) = score_pair(QUERY, cand, 0.5, vocabulary=VOCAB).explanation.shared_themes
+    assert shared.candidate_evidence is not None and shared.candidate_evidence.sentence == "我们在库布其固沙。"
+    assert shared.candidate_evidence.keywords == ()
+    assert shared.query_evidence is not None and shared.query_evidence.sentence == "We fix dunes with volunteers."
+
+
 def test_shared_partners_and_prior_work_are_explained() -> None:
     query = profile("q", partners=frozenset({"p1", "p2", "c"}))
     cand = profile("c", partners=frozenset({"p1", "p2", "q"}))

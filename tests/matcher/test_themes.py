@@ -3,8 +3,10 @@ from __future__ import annotations
 import json
 
 from api.settings import ROOT
-from matcher.text import normalise_place, sentences
-from matcher.themes import Theme, assign_themes, best_evidence, merge_assignments
+import numpy as np
+
+from matcher.text import is_latin, latin_share, normalise_place, sentences
+from matcher.themes import Theme, assign_themes, best_evidence, merge_assignments, themes_by_meaning
 from matcher.vocab import infer_needs
 
 SAND = Theme("sand", "Sand fixation", "", ("sand fixation", "dune"))
@@ -51,3 +53,25 @@ def test_vocabulary_file_is_complete() -> None:
     assert len(ids) == len(set(ids)) >= 17
     for t in themes:
         assert t["label"] and t["definition"] and t["keywords"] and t["sdg"] and t["neaspec_areas"]
+
+
+def test_script_detection() -> None:
+    assert is_latin("Sand fixation in the Kubuqi Desert, Inner Mongolia.")
+    assert is_latin("Écologie des steppes") and is_latin("2020")
+    for text in ("库布其沙漠的防沙治沙", "고비 사막의 나무 심기", "ゴビ砂漠で植林", "Опустынивание в Монголии",
+                 "Говийн цөлжилттэй тэмцэх"):
+        assert not is_latin(text), text
+    assert latin_share("UNCCD 与 库布其") < 0.5
+
+
+def test_themes_by_meaning_keep_the_close_ones_with_their_sentence() -> None:
+    parts = ["我们固沙。", "我们植树。", "别的。"]
+    sims = np.array([[0.60, 0.10, 0.0], [0.20, 0.55, 0.0], [0.1, 0.1, 0.2]])
+    got = themes_by_meaning(parts, sims, ["sand", "trees", "water"])
+    assert [(a.theme, s) for a, s in got] == [("sand", "我们固沙。"), ("trees", "我们植树。")]
+    # far below the best theme: left out even above the threshold
+    assert [a.theme for a, _ in themes_by_meaning(parts, sims, ["sand", "trees", "water"], margin=0.01)] == ["sand"]
+    # nothing reaches the threshold: the best theme still comes back, so every text has one
+    weak = themes_by_meaning(["x。"], np.array([[0.1, 0.2, 0.05]]), ["sand", "trees", "water"])
+    assert [a.theme for a, _ in weak] == ["trees"] and weak[0][0].confidence == 0.2
+    assert themes_by_meaning([], np.zeros((0, 3)), ["sand", "trees", "water"]) == []

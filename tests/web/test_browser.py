@@ -19,7 +19,9 @@ def test_cso_finds_a_co_funder_from_its_page(page: Any) -> None:
     page.get_by_label("Kind (organisations)").select_option("cso")
     page.get_by_role("button", name="Show").click()
     page.get_by_role("link", name="Future Forest").click()
-    assert page.get_by_role("heading", level=1).inner_text() == "Future Forest"
+    heading = page.get_by_role("heading", level=1)
+    assert heading.inner_text() == "Future Forest 미래숲"  # the name in its own script too
+    assert heading.locator("span.original").get_attribute("lang") == "ko"
     shot(page, "stakeholder-page")
     page.get_by_role("link", name="Find co-funders").click()
     assert "Co-funders for Future Forest" in page.get_by_role("heading", level=1).inner_text()
@@ -49,6 +51,21 @@ def test_cso_describes_its_project_and_finds_co_funders(page: Any) -> None:
     funders = [organisations.nth(i).inner_text() for i in range(5)]
     assert sum("Offers what this search is for: Funding" in text for text in funders) >= 2
     shot(page, "search-results")
+
+
+def test_a_mongolian_description_finds_partners_and_shows_its_own_sentences(page: Any) -> None:
+    page.goto(page.base + "/")
+    page.get_by_label("What do you do, and what do you need?").fill(
+        "Бид Говь нутагт заг тарьж, элсний нүүдлийг зогсоодог. Төсөлдөө хамтран санхүүжүүлэгч хайж байна.")
+    page.get_by_role("button", name="Find partners").click()
+    page.wait_for_url(re.compile(r".*/search\?.*"))
+    organisations = page.locator("section[aria-labelledby=stakeholders-heading] article.result")
+    assert organisations.count() >= 5
+    ours = page.locator("article.result .evidence span[lang=mn]")  # the query's side, in Mongolian
+    assert ours.count() >= 1
+    assert ours.first.inner_text() in ("Бид Говь нутагт заг тарьж, элсний нүүдлийг зогсоодог.",
+                                       "Төсөлдөө хамтран санхүүжүүлэгч хайж байна.")
+    shot(page, "search-mongolian")
 
 
 def test_firm_finds_a_project_to_join(page: Any) -> None:
