@@ -213,9 +213,13 @@ def populate(db: Path, size: int, records: list[dict[str, Any]], vectors: np.nda
 def bench_size(size: int, workdir: Path, records: list[dict[str, Any]], vectors: np.ndarray, embedder: Any,
                vocabulary: dict[str, Any], *, queries: int, http_clients: int, http_requests: int,
                log: Callable[[str], None]) -> dict[str, Any]:
+    from sqlmodel import Session
+
+    from api.schemas import MatchRequest
     from api.service import DLDMatch
     from api.settings import Settings
     from matcher.rank import Filters, rank
+    from store import repo
 
     db = workdir / f"bench-{size}.db"
     log(f"[{size}] writing {size} synthetic profiles")
@@ -223,93 +227,138 @@ def bench_size(size: int, workdir: Path, records: list[dict[str, Any]], vectors:
     populate(db, size, records, vectors, vocabulary, embedder.model_id)
     populate_seconds = time.perf_counter() - started
     settings = Settings(database_url=f"sqlite:///{db}", index_dir=workdir / f"index-{size}", seed_dir=None)
+    settings.index_dir.mkdir(parents=True, exist_ok=True)
     for old in settings.index_dir.glob("*"):
         old.unlink()
-    before = _rss()
     started = time.perf_counter()
     service = DLDMatch(settings, embedder)
-    report_start = service.start()
+    report_start = service.start(progress=_log_progress(log, size))
     build_seconds = time.perf_counter() - started
-    index_rss = _rss() - before
-    started = time.perf_counter()
-    service._cache.pop("corpus", None)  # measured on its own (start() builds it too)
     corpus = service._corpus()
-    corpus_seconds = time.perf_counter() - started
-    total_rss = _rss() - before
-    log(f"[{size}] index {service._indexes['stakeholder'].index_type} in {build_seconds:.1f} s; "
-        f"corpus in {corpus_seconds:.1f} s")
+    index = service._indexes["stakeholder"]
+    log(f"[{size}] index {index.index_type} and corpus in {build_seconds:.1f} s")
+
+    # The naive baseline's own copy of every vector (not part of the service's memory).
+    with Session(service.engine) as session:
+        all_ids, matrix = repo.vectors(session, entity_type="stakeholder", model_id=embedder.model_id)
+    order = np.argsort(all_ids)
+    all_ids, matrix = all_ids[order], matrix[order]
+    assert np.array_equal(all_ids, corpus.ids)
 
     rng = random.Random(5)
-    ids = [corpus.keys[rng.randrange(len(corpus.keys))][2:] for _ in range(queries)]
-    partner_times = []
+    ids = [corpus.key(rng.randrange(len(corpus)))[2:] for _ in range(queries)]
+    timings: dict[str, list[float]] = {"partners": [], "partners_default": [], "naive": [], "embed": [], "match": []}
     for i in ids:
         t = time.perf_counter()
         service.partners_for_stakeholder(i, k=10, min_shared_themes=0)
-        partner_times.append(time.perf_counter() - t)
+        timings["partners"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        service.partners_for_stakeholder(i, k=10)  # the API's default: partners sharing a theme
+        timings["partners_default"].append(time.perf_counter() - t)
 
-    naive_times = []
     for i in ids:
         t = time.perf_counter()
-        query = service._with_second_partners(corpus.profiles[f"s:{i}"])
-        v = corpus.vectors[corpus.row[query.key]]
-        sims_all = corpus.vectors @ v
+        row = corpus.row_of_key(f"s:{i}")
+        with Session(service.engine) as session:
+            stored = repo.stakeholders_by_external_id(session, external_ids=[i])[i]
+            query = service._with_second_partners(service._stakeholder_profiles(session, [stored])[stored.id])
+        v = matrix[row]
+        sims_all = matrix @ v
         top = np.argpartition(-sims_all, min(250, len(sims_all) - 1))[:250]
-        keys = [corpus.keys[j] for j in top]
-        sims, signals = corpus.signals(v, keys, corpus.lexical(" ".join((query.name, *query.sentences))))
-        rank(query, [corpus.profiles[k] for k in keys], sims, k=10, filters=Filters(exclude=frozenset({query.key})),
+        rows = [int(r) for r in top]
+        sims, signals = corpus.signals(v, rows, {r: float(sims_all[r]) for r in rows},
+                                       corpus.lexical(" ".join((query.name, *query.sentences))))
+        rank(query, [corpus.profile(r) for r in rows], sims, k=10, filters=Filters(exclude=frozenset({query.key})),
              vocabulary=service.vocabulary, ranking=service.ranking, signals=signals)
-        naive_times.append(time.perf_counter() - t)
+        timings["naive"].append(time.perf_counter() - t)
 
     texts = [synthetic_records(1, vocabulary, seed=99, start=n)[0]["description"] for n in range(queries)]
-    embed_times, match_times = [], []
-    from api.schemas import MatchRequest
-
     for text in texts:
         t = time.perf_counter()
         service.embedder.embed([text])
-        embed_times.append(time.perf_counter() - t)
+        timings["embed"].append(time.perf_counter() - t)
         t = time.perf_counter()
         service.match(MatchRequest(text=text, k=10))
-        match_times.append(time.perf_counter() - t)
+        timings["match"].append(time.perf_counter() - t)
 
     recall = None
-    index = service._indexes["stakeholder"]
     if not index.index_type.startswith("IDMap2"):
         hits = []
+        noise = np.random.default_rng(0)
         for i in ids[:200]:
-            v = corpus.vectors[corpus.row[f"s:{i}"]] + np.random.default_rng(len(hits)).normal(
-                scale=0.03, size=corpus.vectors.shape[1]).astype(np.float32)
-            exact = np.argsort(-(corpus.vectors @ v))[:10]
-            exact_ids = {k for k, key in corpus.key_of_id.items() if corpus.row[key] in set(exact.tolist())} \
-                if corpus.key_of_id else set()
+            v = matrix[corpus.row_of_key(f"s:{i}")] + noise.normal(scale=0.03, size=matrix.shape[1]).astype(np.float32)
+            exact = set(all_ids[np.argsort(-(matrix @ v))[:10]].tolist())
             found = {hit for hit, _ in index.search(v, 10)}
-            hits.append(len(found & exact_ids) / 10)
+            hits.append(len(found & exact) / 10)
         recall = round(float(np.mean(hits)), 4)
+    del matrix
 
-    started = time.perf_counter()
-    cold = DLDMatch(settings, embedder)
-    cold_report = cold.start()
-    cold_seconds = time.perf_counter() - started
-
+    log(f"[{size}] cold start and memory in a fresh process")
+    cold = cold_start(settings)
     http = bench_http(settings, ids, http_clients, http_requests, log) if http_clients else None
     raw_bytes = size * vectors.shape[1] * 4
     result = {
         "size": size, "index_type": index.index_type, "populate_seconds": round(populate_seconds, 1),
-        "index_build_seconds": round(build_seconds, 2), "index_state": report_start["index"],
-        "corpus_build_seconds": round(corpus_seconds, 2),
-        "memory": {"index_bytes_per_profile": round(index_rss / size, 1),
-                   "service_bytes_per_profile": round(total_rss / size, 1),
+        "index_and_corpus_build_seconds": round(build_seconds, 2), "index_state": report_start["index"],
+        "memory": {"service_bytes_per_profile": round(cold["rss_delta"] / size, 1),
+                   "index_bytes_per_profile": round(cold["index_bytes"] / size, 1),
+                   "corpus_bytes_per_profile": round(cold["corpus_bytes"] / size, 1),
                    "raw_vector_bytes_per_profile": vectors.shape[1] * 4,
-                   "ratio_to_raw_vectors": round(total_rss / raw_bytes, 2),
+                   "ratio_to_raw_vectors": round(cold["rss_delta"] / raw_bytes, 2),
                    "database_bytes": db.stat().st_size},
-        "partners": _percentiles(partner_times), "partners_naive": _percentiles(naive_times),
-        "match": _percentiles(match_times), "query_embedding": _percentiles(embed_times),
+        "partners": _percentiles(timings["partners"]), "partners_naive": _percentiles(timings["naive"]),
+        "partners_default": _percentiles(timings["partners_default"]),
+        "match": _percentiles(timings["match"]), "query_embedding": _percentiles(timings["embed"]),
         "recall_at_10_vs_exact": recall,
-        "cold_start_seconds": round(cold_seconds, 2), "cold_start_index": cold_report["index"],
+        "cold_start_seconds": cold["seconds"], "cold_start_state": cold["state"],
         "http": http,
     }
     result["partners_ratio_to_naive"] = round(result["partners"]["p99_ms"] / result["partners_naive"]["p99_ms"], 2)
     return result
+
+
+def _log_progress(log: Callable[[str], None], size: int) -> Callable[[str, int, int], None]:
+    last: dict[str, float] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if done >= total or now - last.get(stage, 0.0) > 10:
+            last[stage] = now
+            log(f"[{size}] {stage}: {done}/{total}")
+    return progress
+
+
+_COLD_START = """
+import json, sys, time, psutil
+from api.service import DLDMatch, make_embedder
+from api.settings import Settings
+settings = Settings(database_url=sys.argv[1], index_dir=sys.argv[2], seed_dir=None)
+embedder = make_embedder(settings)
+embedder.embed(["the model loaded before measuring"])
+process = psutil.Process()
+before = process.memory_info().rss
+started = time.perf_counter()
+service = DLDMatch(settings, embedder)
+report = service.start()
+seconds = time.perf_counter() - started
+corpus = service._corpus()
+index = service._indexes["stakeholder"]
+print(json.dumps({"seconds": round(seconds, 2), "rss_delta": process.memory_info().rss - before,
+                  "corpus_bytes": corpus.nbytes, "index_bytes": index.nbytes,
+                  "state": {**report["index"], "lexicon": corpus.lexicon_state}}))
+"""
+
+
+def cold_start(settings: Any) -> dict[str, Any]:
+    """Start the service in a fresh process on a current index and lexicon: how long it takes, and how
+    much resident memory the start adds (the index, the corpus), measured after the model has loaded."""
+    import os
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _COLD_START, settings.database_url, str(settings.index_dir)],
+                         capture_output=True, text=True, check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def bench_http(settings: Any, ids: list[str], clients: int, requests: int, log: Callable[[str], None]) -> dict[str, Any]:

@@ -301,17 +301,19 @@ def bench(
                f"{100 * i['overhead']:.1f} %); float32 encode {i['float32_encode_per_s']}/s; cosine to float32 "
                f"mean {i['cosine_to_float32']['mean']} min {i['cosine_to_float32']['min']}")
     head = (f"{'size':>8} {'index':>22} {'build s':>8} {'B/profile':>9} {'x raw':>6} {'partners p50/p99':>17} "
-            f"{'naive p50/p99':>15} {'x naive':>7} {'match p50/p99':>15} {'embed p50':>9} {'recall@10':>9} "
-            f"{'http rps':>8} {'http p50/p99':>14} {'cold s':>6}")
+            f"{'naive p50/p99':>15} {'x naive':>7} {'default p50/p99':>16} {'match p50/p99':>15} {'embed p50':>9} "
+            f"{'recall@10':>9} {'http rps':>8} {'http p50/p99':>14} {'cold s':>6}")
     typer.echo(head)
     for r in results:
         h = r["http"] or {}
         typer.echo(
-            f"{r['size']:>8} {r['index_type']:>22} {r['index_build_seconds']:>8.1f} "
+            f"{r['size']:>8} {r['index_type']:>22} {r['index_and_corpus_build_seconds']:>8.1f} "
             f"{r['memory']['service_bytes_per_profile']:>9.0f} {r['memory']['ratio_to_raw_vectors']:>6.2f} "
             f"{r['partners']['p50_ms']:>7.1f}/{r['partners']['p99_ms']:<7.1f}ms "
             f"{r['partners_naive']['p50_ms']:>6.1f}/{r['partners_naive']['p99_ms']:<6.1f}ms "
-            f"{r['partners_ratio_to_naive']:>7.2f} {r['match']['p50_ms']:>6.1f}/{r['match']['p99_ms']:<6.1f}ms "
+            f"{r['partners_ratio_to_naive']:>7.2f} "
+            f"{r['partners_default']['p50_ms']:>6.1f}/{r['partners_default']['p99_ms']:<7.1f}ms "
+            f"{r['match']['p50_ms']:>6.1f}/{r['match']['p99_ms']:<6.1f}ms "
             f"{r['query_embedding']['p50_ms']:>7.1f}ms {str(r['recall_at_10_vs_exact'] or 'exact'):>9} "
             f"{h.get('requests_per_s', '-'):>8} {str(h.get('p50_ms', '-')) + '/' + str(h.get('p99_ms', '-')):>14} "
             f"{r['cold_start_seconds']:>6.1f}")

@@ -1,134 +1,379 @@
-"""Everything a partner search needs about the stakeholders, held in memory between writes.
+"""Everything a partner search needs about the stakeholders, held in memory between writes, in columns.
 
-Profiles, stakeholder and project vectors, each stakeholder's projects, a TF-IDF index of their texts
-and the co-participation graph: built in a few batch queries after each change of the data, so that a
-search does no per-candidate database work. Candidates come from three sources, so that a partner the
-text search would miss can still be found: the FAISS index (dense), the TF-IDF index (lexical), and
-the collaboration graph (partners and partners of partners of the query's participants).
+A million profiles must fit beside their vectors, so nothing here is a Python object per profile:
+external ids are one fixed-width byte array, kinds one byte each, and the variable-length fields
+(countries, places, themes, offers, needs, partners, projects) are pairs of integer arrays (``Ragged``)
+over small tables of names. The vectors themselves live only in the FAISS index. A search turns its
+few hundred candidates into light :class:`~matcher.rank.Profile` objects (no name, no sentences);
+the service reads the full profiles of the k it returns from the database.
+
+Candidates come from three sources, so that a partner the text search would miss can still be found:
+the FAISS index (dense), the TF-IDF postings (lexical), and the collaboration graph (partners and
+partners of partners of the query's participants).
+
+The TF-IDF part is the slow one to build (minutes at a million profiles), so it is saved beside the
+FAISS index with the same content version and loaded at start when current.
 """
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import dataclass
-from typing import Iterable
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
 
 import numpy as np
-from scipy.sparse import csr_matrix
+from scipy.sparse import csc_matrix, csr_matrix, load_npz, save_npz
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from matcher.rank import Profile
+from matcher.rank import Place, Profile
+from matcher.text import normalise_place
+
+LEXICON_FORMAT = 1
+
+
+class Ragged:
+    """Lists of small integers, one list per row, as two arrays (offsets and values).
+
+    Example:
+        >>> r = Ragged.build([[3, 1], [], [2]])
+        >>> r[0].tolist(), r[1].tolist(), len(r)
+        ([3, 1], [], 3)
+    """
+
+    def __init__(self, indptr: np.ndarray, values: np.ndarray) -> None:
+        self.indptr = indptr
+        self.values = values
+
+    @classmethod
+    def build(cls, lists: Iterable[Sequence[int]]) -> "Ragged":
+        lengths, flat = [0], []
+        for items in lists:
+            lengths.append(len(items))
+            flat.extend(items)
+        return cls(np.cumsum(np.array(lengths, dtype=np.int64)), np.array(flat, dtype=np.int32))
+
+    def __len__(self) -> int:
+        return len(self.indptr) - 1
+
+    def __getitem__(self, row: int) -> np.ndarray:
+        return self.values[self.indptr[row]:self.indptr[row + 1]]
+
+    def rows_with_any(self, codes: Iterable[int]) -> np.ndarray:
+        """A boolean mask of the rows holding at least one of the codes."""
+        return self.count_in(codes) > 0
+
+    def count_in(self, codes: Iterable[int]) -> np.ndarray:
+        """For each row, how many of its values are among the codes."""
+        hit = np.isin(self.values, np.fromiter(codes, dtype=np.int32)).astype(np.int32)
+        sums = np.concatenate([[0], np.cumsum(hit)])
+        return sums[self.indptr[1:]] - sums[self.indptr[:-1]]
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.indptr.nbytes + self.values.nbytes)
+
+
+class Table:
+    """Names to small integer codes, in first-seen order."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.codes: dict[str, int] = {}
+
+    def code(self, name: str) -> int:
+        found = self.codes.get(name)
+        if found is None:
+            found = self.codes[name] = len(self.names)
+            self.names.append(name)
+        return found
+
+    def known(self, names: Iterable[str]) -> list[int]:
+        return [self.codes[n] for n in names if n in self.codes]
+
+
+@dataclass
+class ProfileRows:
+    """What the builder reads per stakeholder (one database row and its links)."""
+
+    id: int
+    external_id: str
+    kind: str
+    countries: Sequence[str]
+    places: Sequence[str]
+    themes: Sequence[str]
+    offers: Sequence[str]
+    needs: Sequence[str]
 
 
 @dataclass
 class Corpus:
-    keys: list[str]  # "s:<id>", row order
-    row: dict[str, int]
-    profiles: dict[str, Profile]
-    vectors: np.ndarray  # stakeholder vectors, rows as keys
+    ids: np.ndarray  # database ids, ascending: the row order
+    external: np.ndarray  # fixed-width bytes, by row
+    by_external: np.ndarray  # rows sorted by external id, for lookups
+    kinds: np.ndarray  # uint8 codes into tables["kind"]
+    countries: Ragged
+    places: Ragged
+    themes: Ragged
+    offers: Ragged
+    needs: Ragged
+    partners: Ragged  # rows
+    projects_of: Ragged  # rows of project_vectors
     project_vectors: np.ndarray
-    projects_of: list[np.ndarray]  # per stakeholder row: its rows in project_vectors
-    tfidf: TfidfVectorizer | None
-    lexicon: csr_matrix | None  # stakeholder texts, TF-IDF rows as keys
     popularity: np.ndarray  # in [0, 1]: log of the number of projects, scaled
-    key_of_id: dict[int, str] | None = None  # database id -> key, for hits from the FAISS index
+    tables: dict[str, Table]
+    tfidf: TfidfVectorizer | None = None
+    postings: csc_matrix | None = None  # TF-IDF, documents × terms, by column (an inverted index)
     floor: float = 0.0  # the embedder's cosine for unrelated texts: cosines are rescaled from it
-    _by_term: csr_matrix | None = None  # the lexicon by column (term), built on first use
+    lexicon_state: str = "none"  # "built", "loaded" or "none"
+    _place_keys: list[str] = field(default_factory=list)  # normalised place names, by place code
+
+    # ---- building ------------------------------------------------------------------------------
 
     @classmethod
-    def build(cls, profiles: list[Profile], vectors: np.ndarray, texts: list[str], project_vectors: np.ndarray,
-              projects_of: list[np.ndarray]) -> "Corpus":
-        keys = [p.key for p in profiles]
-        tfidf: TfidfVectorizer | None = None
-        lexicon = None
-        if any(t.strip() for t in texts):
-            # Dropping words used by over half the documents helps in a large corpus; in a small one
-            # (the seed profiles) it would drop the very words partners share.
-            tfidf = TfidfVectorizer(sublinear_tf=True, min_df=1, max_df=0.5 if len(texts) >= 200 else 1.0,
-                                    stop_words="english",
-                                    ngram_range=(1, 2), max_features=200_000, dtype=np.float32)
-            try:
-                lexicon = tfidf.fit_transform(texts).tocsr()
-            except ValueError:  # every word is a stop word or too common
-                tfidf, lexicon = None, None
-        counts = np.array([len(p) for p in projects_of], dtype=np.float32)
+    def build(cls, rows: Sequence[ProfileRows], links: Iterable[tuple[int, int]],
+              project_rows: dict[int, int], project_vectors: np.ndarray) -> "Corpus":
+        """Columns from the rows (sorted by id); ``links`` are (stakeholder id, project id) pairs and
+        ``project_rows`` maps a project id to its row in ``project_vectors``."""
+        rows = sorted(rows, key=lambda r: r.id)
+        ids = np.array([r.id for r in rows], dtype=np.int64)
+        width = max([len(r.external_id.encode()) for r in rows], default=1)
+        external = np.array([r.external_id.encode() for r in rows], dtype=f"S{max(1, width)}")
+        tables = {name: Table() for name in ("kind", "country", "place", "theme", "resource")}
+        kinds = np.array([tables["kind"].code(r.kind) for r in rows], dtype=np.uint8)
+        members: dict[int, list[int]] = {}
+        own: list[list[int]] = [[] for _ in rows]
+        row_of = {int(i): n for n, i in enumerate(ids)}
+        for stakeholder, project in links:
+            n = row_of.get(stakeholder)
+            if n is None:
+                continue
+            members.setdefault(project, []).append(n)
+            if project in project_rows:
+                own[n].append(project_rows[project])
+        partner_sets: list[set[int]] = [set() for _ in rows]
+        for group in members.values():
+            for n in group:
+                partner_sets[n].update(m for m in group if m != n)
+        counts = np.array([len(set(p)) for p in own], dtype=np.float32)
         top = max(1.0, float(counts.max()) if len(counts) else 1.0)
-        popularity = np.log1p(counts) / math.log1p(top)
-        return cls(keys=keys, row={k: n for n, k in enumerate(keys)}, profiles={p.key: p for p in profiles},
-                   vectors=vectors, project_vectors=project_vectors, projects_of=projects_of, tfidf=tfidf,
-                   lexicon=lexicon, popularity=popularity)
+        corpus = cls(
+            ids=ids, external=external, by_external=np.argsort(external, kind="stable").astype(np.int32),
+            kinds=kinds,
+            countries=Ragged.build([tables["country"].code(c) for c in r.countries] for r in rows),
+            places=Ragged.build([tables["place"].code(p) for p in r.places] for r in rows),
+            themes=Ragged.build([tables["theme"].code(t) for t in r.themes] for r in rows),
+            offers=Ragged.build([tables["resource"].code(o) for o in r.offers] for r in rows),
+            needs=Ragged.build([tables["resource"].code(o) for o in r.needs] for r in rows),
+            partners=Ragged.build(sorted(p) for p in partner_sets),
+            projects_of=Ragged.build(sorted(set(p)) for p in own),
+            project_vectors=project_vectors,
+            popularity=(np.log1p(counts) / math.log1p(top)).astype(np.float32),
+            tables=tables,
+        )
+        corpus._place_keys = [normalise_place(p) for p in tables["place"].names]
+        return corpus
+
+    def fit_lexicon(self, texts: Iterable[str]) -> None:
+        """The TF-IDF postings of the stakeholders' texts (row order; read once, so a stream will do)."""
+        self.tfidf, self.postings, self.lexicon_state = None, None, "none"
+        if not len(self):
+            return
+        # Dropping words used by over half the documents helps in a large corpus; in a small one
+        # (the seed profiles) it would drop the very words partners share.
+        tfidf = TfidfVectorizer(sublinear_tf=True, min_df=1, max_df=0.5 if len(self) >= 200 else 1.0,
+                                stop_words="english", ngram_range=(1, 2), max_features=200_000, dtype=np.float32)
+        try:
+            matrix = tfidf.fit_transform(texts)
+        except ValueError:  # no text, or every word is a stop word or too common
+            return
+        if hasattr(tfidf, "stop_words_"):
+            del tfidf.stop_words_  # every pruned term: large, and only kept for introspection
+        self.tfidf, self.postings, self.lexicon_state = tfidf, matrix.tocsc(), "built"
+
+    def save_lexicon(self, directory: Path, version: str) -> None:
+        """Save the TF-IDF model and postings atomically, with the content version they stand for."""
+        if self.tfidf is None or self.postings is None:
+            return
+        directory.mkdir(parents=True, exist_ok=True)
+        meta = {"format": LEXICON_FORMAT, "content_version": version, "rows": len(self),
+                "params": {k: v for k, v in self.tfidf.get_params().items() if k in _SAVED_PARAMS},
+                "vocabulary": {t: int(i) for t, i in self.tfidf.vocabulary_.items()}}
+        with tempfile.NamedTemporaryFile(dir=directory, suffix=".npz", delete=False) as f:
+            save_npz(f, self.postings.tocsc())
+        np.save(directory / "lexicon.idf.npy.tmp.npy", self.tfidf.idf_.astype(np.float32))
+        os.replace(directory / "lexicon.idf.npy.tmp.npy", directory / "lexicon.idf.npy")
+        os.replace(f.name, directory / "lexicon.postings.npz")
+        tmp = directory / "lexicon.json.tmp"
+        tmp.write_text(json.dumps(meta), encoding="utf-8")
+        os.replace(tmp, directory / "lexicon.json")  # last: the manifest names a complete set
+
+    def load_lexicon(self, directory: Path, version: str) -> bool:
+        """Load saved TF-IDF postings when they stand for this content; False otherwise."""
+        try:
+            meta = json.loads((directory / "lexicon.json").read_text(encoding="utf-8"))
+            if meta.get("format") != LEXICON_FORMAT or meta.get("content_version") != version \
+                    or meta.get("rows") != len(self):
+                return False
+            postings = load_npz(directory / "lexicon.postings.npz").tocsc()
+            idf = np.load(directory / "lexicon.idf.npy")
+        except (OSError, ValueError, KeyError):
+            return False
+        params = {**meta["params"], "ngram_range": tuple(meta["params"]["ngram_range"])}
+        tfidf = TfidfVectorizer(**params, vocabulary=meta["vocabulary"], dtype=np.float32)
+        tfidf.fit(["x"])  # sets up the fixed vocabulary; the saved idf replaces the one fitted here
+        tfidf.idf_ = idf.astype(np.float64)
+        if postings.shape != (len(self), len(meta["vocabulary"])):
+            return False
+        self.tfidf, self.postings, self.lexicon_state = tfidf, postings, "loaded"
+        return True
+
+    # ---- lookups -------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def key(self, row: int) -> str:
+        return "s:" + self.external[row].decode()
+
+    def row_of_key(self, key: str) -> int | None:
+        if not key.startswith("s:"):
+            return None
+        wanted = np.array(key[2:].encode(), dtype=self.external.dtype)
+        if len(key[2:].encode()) > self.external.dtype.itemsize:
+            return None
+        at = int(np.searchsorted(self.external[self.by_external], wanted))
+        if at < len(self.by_external) and self.external[self.by_external[at]] == wanted:
+            return int(self.by_external[at])
+        return None
+
+    def rows_of_ids(self, db_ids: Sequence[int]) -> dict[int, int]:
+        """Database id -> row, for the ids the corpus holds."""
+        wanted = np.asarray(db_ids, dtype=np.int64)
+        at = np.searchsorted(self.ids, wanted)
+        at = np.minimum(at, max(0, len(self.ids) - 1))
+        found = (self.ids[at] == wanted) if len(self.ids) else np.zeros(len(wanted), dtype=bool)
+        return {int(i): int(r) for i, r, ok in zip(wanted, at, found) if ok}
+
+    def partner_keys(self, key: str) -> frozenset[str]:
+        row = self.row_of_key(key)
+        return frozenset() if row is None else frozenset(self.key(int(p)) for p in self.partners[row])
+
+    def profile(self, row: int) -> Profile:
+        """A light profile (no name, no sentences): what scoring needs."""
+        names = self.tables
+        return Profile(
+            key=self.key(row), name="", kind=names["kind"].names[int(self.kinds[row])],
+            countries=tuple(names["country"].names[c] for c in self.countries[row]),
+            places=tuple(Place(names["place"].names[c]) for c in self.places[row]),
+            themes=tuple(names["theme"].names[c] for c in self.themes[row]),
+            offers=tuple(names["resource"].names[c] for c in self.offers[row]),
+            needs=tuple(names["resource"].names[c] for c in self.needs[row]),
+            partners=frozenset(self.key(int(p)) for p in self.partners[row]),
+        )
+
+    def admitted(self, *, countries: Iterable[str] = (), kinds: Iterable[str] = (), themes: Iterable[str] = (),
+                 resources: Iterable[str] = (), query_themes: Iterable[str] = (), min_shared_themes: int = 0
+                 ) -> np.ndarray:
+        """The rows that filters admit (as :meth:`matcher.rank.Filters.admits` would), at once."""
+        mask = np.ones(len(self), dtype=bool)
+        if countries := list(countries):
+            mask &= self.countries.rows_with_any(self.tables["country"].known(countries))
+        if kinds := list(kinds):
+            mask &= np.isin(self.kinds, self.tables["kind"].known(kinds))
+        if themes := list(themes):
+            mask &= self.themes.rows_with_any(self.tables["theme"].known(themes))
+        if resources := list(resources):
+            mask &= self.offers.rows_with_any(self.tables["resource"].known(resources))
+        if min_shared_themes:
+            mask &= self.themes.count_in(self.tables["theme"].known(set(query_themes))) >= min_shared_themes
+        return np.flatnonzero(mask)
+
+    # ---- signals -------------------------------------------------------------------------------
 
     def lexical(self, text: str) -> np.ndarray:
-        """TF-IDF cosine of a text to every stakeholder (rows as keys).
-
-        Only the columns of the query's own terms are read (an inverted index in effect), so the cost
-        follows the postings of those terms, not the size of the whole matrix.
-        """
-        if self.tfidf is None or self.lexicon is None:
-            return np.zeros(len(self.keys), dtype=np.float32)
+        """TF-IDF cosine of a text to every stakeholder (by row). Only the columns of the query's own
+        terms are read, so the cost follows the postings of those terms, not the size of the corpus."""
+        if self.tfidf is None or self.postings is None:
+            return np.zeros(len(self), dtype=np.float32)
         return self._lexical_of(self.tfidf.transform([text]))
 
-    def lexical_feedback(self, neighbours: list[tuple[str, float]]) -> np.ndarray:
+    def lexical_feedback(self, neighbours: Sequence[tuple[str, float]]) -> np.ndarray:
         """The lexical signal of a text the TF-IDF vocabulary cannot read (Chinese, Korean, Russian...):
         the terms of its nearest profiles in the embedding space stand for its own (pseudo-relevance
-        feedback), each weighted by its similarity, so a query keeps a lexical signal across languages.
-        """
-        rows = [(self.row[k], w) for k, w in neighbours if k in self.row and w > 0]
-        if self.lexicon is None or not rows:
-            return np.zeros(len(self.keys), dtype=np.float32)
-        weights = np.array([w for _, w in rows], dtype=np.float32)
-        pseudo = csr_matrix(weights @ self.lexicon[[r for r, _ in rows]])
+        feedback), each text weighted by its similarity, so a query keeps a lexical signal across
+        languages."""
+        kept = [(t, w) for t, w in neighbours if w > 0 and t.strip()]
+        if self.tfidf is None or self.postings is None or not kept:
+            return np.zeros(len(self), dtype=np.float32)
+        rows = self.tfidf.transform([t for t, _ in kept])
+        pseudo = csr_matrix(np.array([w for _, w in kept], dtype=np.float32) @ rows)
         norm = math.sqrt(float(pseudo.multiply(pseudo).sum()))
         return self._lexical_of(pseudo / norm if norm else pseudo)
 
     def _lexical_of(self, query: csr_matrix) -> np.ndarray:
-        if not query.nnz:
-            return np.zeros(len(self.keys), dtype=np.float32)
-        if self._by_term is None:
-            self._by_term = self.lexicon.tocsc()
+        if not query.nnz or self.postings is None:
+            return np.zeros(len(self), dtype=np.float32)
         query = query.tocsr()
-        return np.asarray(self._by_term[:, query.indices] @ query.data, dtype=np.float32).ravel()
+        return np.asarray(self.postings[:, query.indices] @ query.data, dtype=np.float32).ravel()
 
-    def graph_candidates(self, query: Profile, limit: int) -> list[str]:
-        """Partners of the query's partners, then their partners, by how many links lead to them."""
-        direct = query.partners | query.partners2
-        counts: dict[str, int] = {}
-        for partner in query.partners:
-            p = self.profiles.get(partner)
-            if p is None:
-                continue
-            for q in p.partners:
-                counts[q] = counts.get(q, 0) + 2
-        for k in query.partners2:
-            counts[k] = counts.get(k, 0) + 1
-        ranked = sorted(counts, key=lambda k: (-counts[k], k))
-        return [k for k in [*sorted(direct), *ranked] if k in self.row][:limit]
-
-    def signals(self, query_vector: np.ndarray, keys: Iterable[str], lexical: np.ndarray,
-                exclude_projects: frozenset[int] = frozenset()) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
-        """Dense similarity, best past-project similarity, lexical similarity and popularity per key."""
-        keys = [k for k in keys if k in self.row]
-        rows = np.array([self.row[k] for k in keys], dtype=np.int64)
-        dense = self.vectors[rows] @ query_vector if len(rows) else np.zeros(0)
-        by_project = self.project_vectors @ query_vector if len(self.project_vectors) else np.zeros(0)
-        sims: dict[str, float] = {}
-        extra: dict[str, dict[str, float]] = {}
-        for n, k in enumerate(keys):
-            r = rows[n]
-            own = self.projects_of[r]
-            if exclude_projects and len(own):
-                own = np.array([j for j in own if int(j) not in exclude_projects], dtype=np.int64)
-            best = float(by_project[own].max()) if len(own) else 0.0
-            sims[k] = calibrate(float(dense[n]), self.floor)
-            extra[k] = {"past_projects": calibrate(best, self.floor), "lexical": float(lexical[r]), "popularity": float(self.popularity[r])}
-        return sims, extra
-
-    def lexical_top(self, lexical: np.ndarray, limit: int) -> list[str]:
+    def lexical_top(self, lexical: np.ndarray, limit: int) -> list[int]:
         positive = np.flatnonzero(lexical > 0)
         if len(positive) > limit:  # the top ones only, without sorting every profile
             positive = positive[np.argpartition(-lexical[positive], limit - 1)[:limit]]
-        top = positive[np.lexsort((positive, -lexical[positive]))]
-        return [self.keys[i] for i in top]
+        return [int(r) for r in positive[np.lexsort((positive, -lexical[positive]))]]
+
+    def graph_candidates(self, query: Profile, limit: int) -> list[int]:
+        """Partners of the query's partners, then their partners, by how many links lead to them."""
+        counts: dict[int, int] = {}
+        direct = []
+        for partner in sorted(query.partners | query.partners2):
+            row = self.row_of_key(partner)
+            if row is not None:
+                direct.append(row)
+        for partner in query.partners:
+            row = self.row_of_key(partner)
+            if row is None:
+                continue
+            for q in self.partners[row]:
+                counts[int(q)] = counts.get(int(q), 0) + 2
+        for k in query.partners2:
+            row = self.row_of_key(k)
+            if row is not None:
+                counts[row] = counts.get(row, 0) + 1
+        ranked = sorted(counts, key=lambda r: (-counts[r], r))
+        return list(dict.fromkeys([*direct, *ranked]))[:limit]
+
+    def signals(self, query_vector: np.ndarray, rows: Sequence[int], dense: dict[int, float], lexical: np.ndarray,
+                ) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+        """Per candidate key: the calibrated dense similarity (``dense``: cosine by row), and the best
+        past-project similarity, lexical similarity and popularity."""
+        by_project = self.project_vectors @ query_vector if len(self.project_vectors) else np.zeros(0)
+        sims: dict[str, float] = {}
+        extra: dict[str, dict[str, float]] = {}
+        for r in rows:
+            own = self.projects_of[r]
+            best = float(by_project[own].max()) if len(own) else 0.0
+            key = self.key(r)
+            sims[key] = calibrate(dense.get(r, 0.0), self.floor)
+            extra[key] = {"past_projects": calibrate(best, self.floor), "lexical": float(lexical[r]),
+                          "popularity": float(self.popularity[r])}
+        return sims, extra
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the columns and the postings (not counting the small name tables)."""
+        arrays = [self.ids, self.external, self.by_external, self.kinds, self.project_vectors, self.popularity]
+        raggeds = [self.countries, self.places, self.themes, self.offers, self.needs, self.partners, self.projects_of]
+        postings = 0 if self.postings is None else (self.postings.data.nbytes + self.postings.indices.nbytes
+                                                    + self.postings.indptr.nbytes)
+        return sum(a.nbytes for a in arrays) + sum(r.nbytes for r in raggeds) + postings
+
+
+_SAVED_PARAMS = ("sublinear_tf", "min_df", "max_df", "stop_words", "ngram_range", "max_features")
 
 
 def calibrate(cosine: float, floor: float) -> float:

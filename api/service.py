@@ -53,7 +53,7 @@ from embeddings.base import Embedder
 from embeddings.index import Manifest, VectorIndex, content_version, now_iso
 from embeddings.texts import project_text, stakeholder_text, text_hash
 from api import intake
-from api.corpus import Corpus, calibrate
+from api.corpus import Corpus, ProfileRows, calibrate
 from api.forums import Forums
 from matcher.dedupe import Candidate, find_duplicates
 from matcher.rank import Filters, Match, Place, Profile, Ranking, rank
@@ -71,6 +71,8 @@ ENTITY_TYPES = ("stakeholder", "project")
 EMBED_BATCH = 128
 _OVERFETCH = 5
 _MIN_FETCH = 100
+_ALL_ADMITTED = 20_000  # filters admitting at most this many stakeholders: every one is a candidate
+_FILTERED_DEPTH = 10  # else each candidate source is searched this many times deeper, then filtered
 _FEEDBACK_DEPTH = 3  # nearest profiles whose terms stand for a text the TF-IDF vocabulary cannot read
 
 
@@ -117,6 +119,34 @@ def _iso(value: datetime) -> str:
     return _utc(value).isoformat(timespec="seconds").replace("+00:00", "Z")  # type: ignore[union-attr]
 
 
+def _filtered(filters: Filters) -> bool:
+    return bool(filters.countries or filters.kinds or filters.themes or filters.resources
+                or filters.min_shared_themes)
+
+
+class _Texts:
+    """The stakeholders' lexical texts (name, description, their projects), read from the database in
+    row order as the TF-IDF fit iterates, so that a million texts are never all in memory."""
+
+    def __init__(self, engine: Any, ids: np.ndarray) -> None:
+        self.engine, self.ids = engine, ids
+
+    def __iter__(self) -> Iterator[str]:
+        with Session(self.engine) as session:
+            theirs: dict[int, list[str]] = defaultdict(list)
+            for sid, title, description in session.execute(
+                    select(Participation.stakeholder_id, Project.title, Project.description)
+                    .join(Project, Project.id == Participation.project_id)  # type: ignore[arg-type]
+                    .order_by(Participation.project_id, Participation.position)):
+                theirs[sid].append(f"{title}. {description}")
+            wanted = set(self.ids.tolist())
+            for sid, name, description in session.execute(
+                    select(Stakeholder.id, Stakeholder.name, Stakeholder.description).order_by(Stakeholder.id)
+                    .execution_options(yield_per=20_000)):
+                if sid in wanted:
+                    yield " ".join([name, description, *theirs.get(sid, [])])
+
+
 def _stored_evidence(themes: list[dict[str, Any]]) -> tuple[tuple[str, str], ...]:
     """(theme, sentence) pairs of the themes that were assigned by meaning."""
     return tuple((t["id"], t["evidence"]) for t in themes if t.get("evidence"))
@@ -138,6 +168,7 @@ class DLDMatch:
         self._theme_vectors: np.ndarray | None = None
         self._nearest: dict[str, ThemeAssignment] = {}  # text -> nearest theme, for texts without keywords
         self._by_meaning: dict[str, list[tuple[ThemeAssignment, str]]] = {}  # text in another script -> themes
+        self._keyword_themes: dict[str, list[ThemeAssignment]] = {}  # found while batching, used once when written
         self.generation = 0  # bumped on every write: caches of derived views key on it
         self._cache: dict[str, tuple[int, Any]] = {}
         self.forums = Forums(self)
@@ -164,7 +195,7 @@ class DLDMatch:
                 report["embedded"] = self._embed_stale(session, progress)
                 session.commit()
             report["index"] = {t: self._load_or_build(t, progress) for t in ENTITY_TYPES}
-            self._corpus()  # built now, so that no first search waits for it
+            self._cached("corpus", lambda: self._build_corpus(progress))  # now: no first search waits for it
             self.ready = True
             self.start_report = report
             return report
@@ -281,7 +312,8 @@ class DLDMatch:
         another script than the vocabulary's (Chinese, Korean, Russian...) gets its themes by meaning,
         each with the sentence that shows it."""
         if is_latin(text):
-            auto = [(a, "") for a in assign_themes(text, list(self.vocabulary.values()))]
+            auto = [(a, "") for a in self._keyword_themes.pop(text, None)
+                    or assign_themes(text, list(self.vocabulary.values()))]
             if not manual and not auto:
                 auto = [(self._nearest_theme(text), "")]
         else:
@@ -322,8 +354,10 @@ class DLDMatch:
             text = f"{title}. {description}"
             if not is_latin(text):
                 meaning.append(text)
-            elif not any(t.source == "manual" for t in rec.themes) and not assign_themes(text, vocabulary):
-                nearest.append(text)
+            else:
+                found = self._keyword_themes[text] = assign_themes(text, vocabulary)  # used again when written
+                if not found and not any(t.source == "manual" for t in rec.themes):
+                    nearest.append(text)
         self._prefetch_nearest(nearest, progress)
         self._prefetch_meaning(meaning, progress)
 
@@ -570,6 +604,13 @@ class DLDMatch:
 
         Either everything is written (rows, participants and vectors) or nothing is.
         """
+        try:
+            return self._write_all(stakeholders, projects, progress)
+        finally:
+            self._keyword_themes.clear()
+
+    def _write_all(self, stakeholders: Sequence[StakeholderIn], projects: Sequence[ProjectIn],
+                   progress: Progress) -> ImportReport:
         counts = defaultdict(int)
         now = _utcnow()
         total = len(stakeholders) + len(projects)
@@ -874,15 +915,19 @@ class DLDMatch:
 
     def _run(self, session: Session, query: Profile, vector: np.ndarray, entity_type: str, *, k: int,
              intent: str, filters: Filters, text: str = "") -> list[MatchOut]:
-        filtered = bool(filters.countries or filters.kinds or filters.themes or filters.resources
-                        or filters.min_shared_themes)
         ranking = self.ranking
         if entity_type == "stakeholder":
-            by_key, sims, signals = self._stakeholder_candidates(query, vector, text, k + len(filters.exclude) + 1,
-                                                                 filtered, hidden=filters.exclude)
-
+            light, sims, signals = self._stakeholder_candidates(session, query, vector, text,
+                                                                k + len(filters.exclude) + 1, filters)
+            top = rank(query, light.values(), sims, k=k, intent=intent, filters=filters, ranking=ranking,
+                       signals=signals)
+            # The k returned, read in full (names, sentences) and scored again (the same scores) to explain.
+            rows = repo.stakeholders_by_external_id(session, external_ids=[m.key[2:] for m in top])
+            full = self._stakeholder_profiles(session, list(rows.values()))
+            by_key = {p.key: replace(p, partners=light[p.key].partners) for p in full.values() if p.key in light}
         else:
-            profiles, hits = self._candidates(session, entity_type, vector, k + len(filters.exclude) + 1, filtered)
+            profiles, hits = self._candidates(session, entity_type, vector, k + len(filters.exclude) + 1,
+                                              _filtered(filters))
             by_key = {p.key: p for p in profiles.values()}
             floor = getattr(self.embedder, "similarity_floor", 0.0)
             sims = {profiles[i].key: calibrate(s, floor) for i, s in hits.items() if i in profiles}
@@ -891,70 +936,100 @@ class DLDMatch:
                        vocabulary=self.vocabulary, ranking=ranking, signals=signals)
         return self._render(session, matches, by_key, entity_type)
 
-    def _stakeholder_candidates(self, query: Profile, vector: np.ndarray, text: str, k: int, filtered: bool,
-                                hidden: frozenset[str] = frozenset()) -> tuple[dict[str, Profile], dict[str, float], dict[str, dict[str, float]]]:
-        """Candidates from the dense index, the lexical index and the collaboration graph, with their
-        signals; every stakeholder when filters could leave too few."""
+    def _stakeholder_candidates(self, session: Session, query: Profile, vector: np.ndarray, text: str, k: int,
+                                filters: Filters) -> tuple[dict[str, Profile], dict[str, float], dict[str, dict[str, float]]]:
+        """Candidates from the dense index, the lexical postings and the collaboration graph, with
+        their signals, as light profiles. With filters, the rows they admit are found at once in the
+        corpus columns: all of them are candidates when they are few, else the three sources are
+        searched deeper and filtered."""
         corpus = self._corpus()
         index = self._index("stakeholder")
         fetch = max(k * _OVERFETCH, _MIN_FETCH)
+        admitted: np.ndarray | None = None
+        if _filtered(filters):
+            admitted = corpus.admitted(countries=filters.countries, kinds=filters.kinds, themes=filters.themes,
+                                       resources=filters.resources, query_themes=query.themes,
+                                       min_shared_themes=filters.min_shared_themes)
+            if len(admitted) > _ALL_ADMITTED:
+                fetch *= _FILTERED_DEPTH
+        hits = index.search(vector, fetch)
+        hit_rows = corpus.rows_of_ids([i for i, _ in hits])
+        dense = {hit_rows[i]: s for i, s in hits if i in hit_rows}
         text = text or " ".join((query.name, *query.sentences))
-        hits = [(corpus.key_of_id[i], s) for i, s in index.search(vector, fetch) if i in corpus.key_of_id]
         if is_latin(text):
             lexical = corpus.lexical(text)
         else:  # the TF-IDF vocabulary cannot read it: borrow the terms of its nearest profiles
-            lexical = corpus.lexical_feedback([(k, calibrate(s, corpus.floor)) for k, s in hits
-                                               if k != query.key and k not in hidden][:_FEEDBACK_DEPTH])
-        if filtered:
-            keys = set(corpus.keys)
+            near = [(r, calibrate(s, corpus.floor)) for r, s in dense.items()
+                    if corpus.key(r) != query.key and corpus.key(r) not in filters.exclude][:_FEEDBACK_DEPTH]
+            texts = self._lexicon_texts(session, [int(corpus.ids[r]) for r, _ in near])
+            lexical = corpus.lexical_feedback([(texts.get(int(corpus.ids[r]), ""), w) for r, w in near])
+        if admitted is not None and len(admitted) <= _ALL_ADMITTED:
+            rows = [int(r) for r in admitted]
         else:
-            keys = {k for k, _ in hits}
-            keys |= set(corpus.lexical_top(lexical, fetch))
-            keys |= set(corpus.graph_candidates(query, fetch))
-        sims, signals = corpus.signals(vector, sorted(keys), lexical)
-        return {key: corpus.profiles[key] for key in sims}, sims, signals
+            rows = list(dict.fromkeys([*dense, *corpus.lexical_top(lexical, fetch),
+                                       *corpus.graph_candidates(query, fetch)]))
+            if admitted is not None:
+                allowed = set(admitted.tolist())
+                rows = [r for r in rows if r in allowed]
+        missing = [int(corpus.ids[r]) for r in rows if r not in dense]
+        if missing:
+            by_id = index.similarities(vector, missing)
+            id_rows = corpus.rows_of_ids(list(by_id))
+            dense.update({id_rows[i]: s for i, s in by_id.items() if i in id_rows})
+        sims, signals = corpus.signals(vector, rows, dense, lexical)
+        return {corpus.key(r): corpus.profile(r) for r in rows}, sims, signals
+
+    def _lexicon_texts(self, session: Session, ids: Sequence[int]) -> dict[int, str]:
+        """The text the lexical index holds for each of these stakeholders."""
+        rows = repo.stakeholders_by_id(session, ids=ids)
+        links = repo.participations(session, stakeholder_ids=ids)
+        projects = repo.projects_by_id(session, ids={link.project_id for link in links})
+        theirs: dict[int, list[str]] = defaultdict(list)
+        for link in links:
+            p = projects[link.project_id]
+            theirs[link.stakeholder_id].append(f"{p.title}. {p.description}")
+        return {i: " ".join([r.name, r.description, *theirs[i]]) for i, r in rows.items()}
 
     def _corpus(self) -> Corpus:
         return self._cached("corpus", self._build_corpus)  # type: ignore[no-any-return]
 
-    def _build_corpus(self) -> Corpus:
+    def _build_corpus(self, progress: Progress = _no_progress) -> Corpus:
+        """The corpus columns from the database (one pass, no ORM objects), and the TF-IDF postings:
+        loaded when saved for the same content, fitted (and saved) otherwise."""
+        model = self.embedder.model_id
         with Session(self.engine) as session:
-            rows = list(session.exec(select(Stakeholder).order_by(Stakeholder.id)).all())
-            profiles = self._stakeholder_profiles(session, rows)
-            s_ids, s_matrix = repo.vectors(session, entity_type="stakeholder", model_id=self.embedder.model_id)
-            p_ids, p_matrix = repo.vectors(session, entity_type="project", model_id=self.embedder.model_id)
-            links = repo.participations(session)
-            projects = {p.id: p for p in session.exec(select(Project)).all()}
-        vector_row = {int(i): n for n, i in enumerate(s_ids)}
-        project_row = {int(i): n for n, i in enumerate(p_ids)}
-        kept = [r for r in rows if r.id in vector_row]
-        own: dict[int, list[int]] = defaultdict(list)
-        texts: dict[int, list[str]] = defaultdict(list)
-        for link in links:
-            if link.project_id in project_row:
-                own[link.stakeholder_id].append(project_row[link.project_id])
-            p = projects[link.project_id]
-            texts[link.stakeholder_id].append(f"{p.title}. {p.description}")
-        key_of = {r.id: profiles[r.id].key for r in kept}  # type: ignore[index]
-        partner_sets = {key_of[r.id]: profiles[r.id].partners for r in kept}  # type: ignore[index]
-        ordered = []
-        for r in kept:
-            p = profiles[r.id]  # type: ignore[index]
-            second = frozenset(q for partner in p.partners for q in partner_sets.get(partner, ())) - p.partners - {p.key}
-            ordered.append(replace(p, partners2=second))
-        corpus = Corpus.build(
-            ordered, s_matrix[[vector_row[r.id] for r in kept]] if kept else np.zeros((0, 1), dtype=np.float32),  # type: ignore[index]
-            [" ".join([r.name, r.description, *texts[r.id]]) for r in kept],  # type: ignore[index]
-            p_matrix if len(p_ids) else np.zeros((0, s_matrix.shape[1] if len(s_ids) else 1), dtype=np.float32),
-            [np.array(sorted(own[r.id]), dtype=np.int64) for r in kept])  # type: ignore[index]
-        corpus.key_of_id = {r.id: key_of[r.id] for r in kept}  # type: ignore[index]
-        corpus.floor = getattr(self.embedder, "similarity_floor", 0.0)
+            with_vector = repo.vector_ids(session, entity_type="stakeholder", model_id=model)
+            p_ids, p_matrix = repo.vectors(session, entity_type="project", model_id=model)
+            links = repo.links(session)
+            columns = (Stakeholder.id, Stakeholder.external_id, Stakeholder.kind, Stakeholder.countries,
+                       Stakeholder.places, Stakeholder.themes, Stakeholder.offers, Stakeholder.needs)
+            rows = []
+            total = len(with_vector)
+            for r in session.execute(select(*columns).order_by(Stakeholder.id).execution_options(yield_per=20_000)):
+                if r[0] not in with_vector:
+                    continue
+                rows.append(ProfileRows(r[0], r[1], r[2], r[3], [p["name"] for p in r[4]], [t["id"] for t in r[5]],
+                                        [o["kind"] for o in r[6]], [n["kind"] for n in r[7]]))
+                if len(rows) % 100_000 == 0:
+                    progress("corpus", len(rows), total)
+            progress("corpus", len(rows), total)
+            corpus = Corpus.build(rows, links, {int(i): n for n, i in enumerate(p_ids)},
+                                  p_matrix if len(p_ids) else np.zeros((0, self.embedder.dim), dtype=np.float32))
+            del rows
+            corpus.floor = getattr(self.embedder, "similarity_floor", 0.0)
+            version = content_version(repo.text_hashes(session, entity_type="stakeholder").items())
+            directory = self.settings.index_dir
+            if not corpus.load_lexicon(directory, version):
+                progress("lexical index", 0, len(corpus))
+                corpus.fit_lexicon(_Texts(self.engine, corpus.ids))
+                corpus.save_lexicon(directory, version)
+                progress("lexical index", len(corpus), len(corpus))
         return corpus
 
     def _with_second_partners(self, query: Profile) -> Profile:
         """The query with the partners of its partners, from the corpus."""
         corpus = self._corpus()
-        second = frozenset(q for partner in query.partners for q in corpus.profiles.get(partner, query).partners)
+        second = frozenset(q for partner in query.partners for q in corpus.partner_keys(partner))
         return replace(query, partners2=second - query.partners - {query.key})
 
     def _render(self, session: Session, matches: list[Match], by_key: dict[str, Profile],

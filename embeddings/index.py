@@ -94,6 +94,16 @@ class VectorIndex:
     def __len__(self) -> int:
         return int(self._index.ntotal)
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes the index holds for its vectors and ids (codes, ids, cell centroids; not the small
+        bookkeeping of the id maps)."""
+        n = len(self)
+        if hasattr(self._index, "id_map"):
+            return n * (self.dim * 4 + 8)
+        ivf = faiss.extract_index_ivf(self._index)
+        return n * (ivf.code_size + 8) + ivf.nlist * self.dim * 4
+
     def upsert(self, ids: np.ndarray | list[int], vectors: np.ndarray) -> None:
         ids = np.asarray(ids, dtype=np.int64)
         if len(ids) == 0:

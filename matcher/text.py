@@ -38,10 +38,45 @@ def keyword_pattern(keyword: str) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)" + escaped + r"(?!\w)", re.IGNORECASE)
 
 
-@lru_cache(maxsize=1024)
-def any_keyword_pattern(keywords: tuple[str, ...]) -> re.Pattern[str]:
-    """One pattern that matches any of the keywords (as :func:`keyword_pattern` would)."""
-    return re.compile("|".join(f"(?:{keyword_pattern(k).pattern})" for k in keywords), re.IGNORECASE)
+_WORD = re.compile(r"\w+")
+
+
+def words_of(text: str) -> frozenset[str]:
+    """The lower-case words of a text, for :func:`could_match`."""
+    return frozenset(_WORD.findall(text.lower()))
+
+
+@lru_cache(maxsize=4096)
+def _keyword_words(keyword: str) -> tuple[tuple[str, ...], bool]:
+    parts = tuple(_WORD.findall(keyword.lower()))
+    return parts, bool(re.search(r"[a-z]$", keyword.lower()))
+
+
+def keyword_last_forms(keyword: str) -> tuple[str, ...]:
+    """The forms the last word of a keyword can take in a text (with a plural ending if it allows one)."""
+    parts, plural = _keyword_words(keyword)
+    if not parts:
+        return ()
+    last = parts[-1]
+    return (last, last + "s", last + "es") if plural else (last,)
+
+
+def could_match(keyword: str, words: frozenset[str]) -> bool:
+    """Whether :func:`keyword_pattern` could match a text with these words: every word of the keyword
+    must be one of them (the last one perhaps with a plural ending). A set lookup, so a text is only
+    searched with the few keywords that pass.
+
+    Example:
+        >>> w = words_of("Sand-fixation of moving dunes.")
+        >>> could_match("dune", w), could_match("sand fixation", w), could_match("shelterbelt", w)
+        (True, True, False)
+    """
+    parts, plural = _keyword_words(keyword)
+    if not parts:
+        return True
+    *inner, last = parts
+    return all(p in words for p in inner) and (
+        last in words or (plural and (last + "s" in words or last + "es" in words)))
 
 
 def keyword_hits(text: str, keywords: tuple[str, ...] | list[str]) -> list[str]:
@@ -59,6 +94,8 @@ def latin_share(text: str) -> float:
         >>> latin_share("Gobi"), latin_share("戈壁"), latin_share("Говь 2020")
         (1.0, 0.0, 0.0)
     """
+    if text.isascii():
+        return 1.0
     latin = other = 0
     for c in text:
         if not c.isalpha():

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
 
-from matcher.text import any_keyword_pattern, keyword_hits, sentences
+from matcher.text import could_match, keyword_hits, keyword_last_forms, sentences, words_of
 
 
 @dataclass(frozen=True)
@@ -49,15 +50,17 @@ def assign_themes(text: str, vocabulary: list[Theme], *, min_confidence: float =
     """
     parts: list[str] | None = None
     out: list[ThemeAssignment] = []
+    candidates = _candidate_keywords(tuple(vocabulary), words_of(text))
     for theme in vocabulary:
-        # One search over the whole text first: most themes are absent from most texts.
-        if not any_keyword_pattern(theme.keywords).search(text):
+        # Word lookups first: most themes are absent from most texts, and most keywords too.
+        possible = tuple(k for k in theme.keywords if k in candidates.get(theme.id, ()))
+        if not possible:
             continue
         parts = parts if parts is not None else sentences(text)
         distinct: set[str] = set()
         showing = 0
         for sentence in parts:
-            hits = keyword_hits(sentence, theme.keywords)
+            hits = keyword_hits(sentence, possible)
             if hits:
                 showing += 1
                 distinct.update(hits)
@@ -104,6 +107,28 @@ def themes_by_meaning(parts: Sequence[str], similarity: np.ndarray, theme_ids: S
             parts[int(best_row[j])]) for j in keep]
     out.sort(key=lambda a: (-a[0].confidence, a[0].theme))
     return out
+
+
+@lru_cache(maxsize=8)
+def _anchors(vocabulary: tuple[Theme, ...]) -> dict[str, list[tuple[str, str]]]:
+    """Each form a keyword's last word can take in a text -> (theme, keyword)."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for theme in vocabulary:
+        for keyword in theme.keywords:
+            for form in keyword_last_forms(keyword):
+                out.setdefault(form, []).append((theme.id, keyword))
+    return out
+
+
+def _candidate_keywords(vocabulary: tuple[Theme, ...], words: frozenset[str]) -> dict[str, set[str]]:
+    """The keywords of each theme that could match a text with these words (see ``could_match``)."""
+    found: dict[str, set[str]] = {}
+    anchors = _anchors(vocabulary)
+    for word in words:
+        for theme, keyword in anchors.get(word, ()):
+            if could_match(keyword, words):
+                found.setdefault(theme, set()).add(keyword)
+    return found
 
 
 def merge_assignments(manual: list[str], auto: list[ThemeAssignment]) -> list[ThemeAssignment]:

@@ -123,3 +123,15 @@ def partners_of(links: Sequence[Participation]) -> dict[int, set[int]]:
         for m in members:
             out[m] |= members - {m}
     return out
+
+
+def vector_ids(session: Session, *, entity_type: str, model_id: str) -> set[int]:
+    """The ids of the entities of a type that have a stored vector for a model."""
+    return set(session.exec(select(Embedding.entity_id).where(
+        Embedding.entity_type == entity_type, Embedding.model_id == model_id)).all())
+
+
+def links(session: Session) -> list[tuple[int, int]]:
+    """Every (stakeholder id, project id) participation, without loading rows."""
+    return [(int(s), int(p)) for s, p in session.exec(
+        select(Participation.stakeholder_id, Participation.project_id)).all()]

@@ -26,6 +26,8 @@ def test_bench_prints_every_figure(tmp_path: Path) -> None:
     for r in report["sizes"]:
         assert r["partners"]["p99_ms"] > 0 and r["partners_naive"]["p99_ms"] > 0 and r["partners_ratio_to_naive"] > 0
         assert r["match"]["p99_ms"] >= r["query_embedding"]["p50_ms"] * 0.5
-        assert r["memory"]["database_bytes"] > 0 and r["cold_start_index"]["stakeholder"] == "loaded"
+        assert r["memory"]["database_bytes"] > 0 and r["memory"]["corpus_bytes_per_profile"] > 0
+        assert r["cold_start_state"] == {"stakeholder": "loaded", "project": "loaded", "lexicon": "loaded"}
+        assert r["partners_default"]["p99_ms"] > 0
         assert r["http"]["requests"] == 4 and r["http"]["requests_per_s"] > 0
     assert "x naive" in result.stdout and "overhead" in result.stdout

@@ -75,3 +75,24 @@ def test_themes_by_meaning_keep_the_close_ones_with_their_sentence() -> None:
     weak = themes_by_meaning(["x。"], np.array([[0.1, 0.2, 0.05]]), ["sand", "trees", "water"])
     assert [a.theme for a, _ in weak] == ["trees"] and weak[0][0].confidence == 0.2
     assert themes_by_meaning([], np.zeros((0, 3)), ["sand", "trees", "water"]) == []
+
+
+def test_word_prefilter_never_changes_what_the_keywords_find() -> None:
+    """could_match only skips keywords that cannot match: themes and evidence are the same as when
+    every keyword pattern is searched in every sentence."""
+    from api.service import load_vocabulary
+    from matcher.text import could_match, keyword_pattern, words_of
+
+    vocabulary = list(load_vocabulary(ROOT / "seed_profiles" / "themes.json").values())
+    texts = [json.loads(line)["description"] for name in ("stakeholders.jsonl", "projects.jsonl")
+             for line in (ROOT / "seed_profiles" / name).read_text().splitlines() if line.strip()]
+    texts += ["Dune-fixing; SAND FIXATION and shelter-belts.", "co-funding for agro-forestry, dunes", ""]
+    checked = 0
+    for text in texts:
+        words = words_of(text)
+        for theme in vocabulary:
+            for keyword in theme.keywords:
+                found = any(keyword_pattern(keyword).search(s) for s in sentences(text))
+                assert not found or could_match(keyword, words), (keyword, text[:60])
+                checked += found
+    assert checked > 100

@@ -1,0 +1,82 @@
+"""The in-memory corpus in columns: it must score exactly as the full profiles from the database do."""
+
+from __future__ import annotations
+
+import numpy as np
+from sqlmodel import Session, select
+
+from api.corpus import Corpus, Ragged
+from api.service import DLDMatch
+from matcher.rank import Filters
+from store.models import Stakeholder
+
+SCORED = ("key", "kind", "countries", "themes", "offers", "needs", "partners")
+
+
+def _full_profiles(service: DLDMatch) -> dict[str, object]:
+    with Session(service.engine) as session:
+        rows = list(session.exec(select(Stakeholder)).all())
+        return {p.key: p for p in service._stakeholder_profiles(session, rows).values()}
+
+
+def test_light_profiles_carry_every_field_scoring_reads(seeded: DLDMatch) -> None:
+    corpus = seeded._corpus()
+    full = _full_profiles(seeded)
+    assert len(corpus) == len(full) == 42
+    for row in range(len(corpus)):
+        light = corpus.profile(row)
+        original = full[light.key]
+        for name in SCORED:
+            assert getattr(light, name) == getattr(original, name), (light.key, name)
+        assert [p.name for p in light.places] == [p.name for p in original.places]  # type: ignore[attr-defined]
+        assert corpus.row_of_key(light.key) == row
+    assert corpus.row_of_key("s:nobody") is None and corpus.row_of_key("p:future_forest") is None
+
+
+def test_filters_in_columns_admit_what_the_matcher_admits(seeded: DLDMatch) -> None:
+    corpus = seeded._corpus()
+    query = corpus.profile(corpus.row_of_key("s:future_forest"))  # type: ignore[arg-type]
+    cases = [Filters(countries=frozenset({"MN"})), Filters(kinds=frozenset({"cso", "private"})),
+             Filters(themes=frozenset({"sand_fixation"})), Filters(resources=frozenset({"funding"})),
+             Filters(min_shared_themes=2, query_themes=frozenset(query.themes)),
+             Filters(countries=frozenset({"CN", "KR"}), resources=frozenset({"funding", "technology"}))]
+    for f in cases:
+        got = corpus.admitted(countries=f.countries, kinds=f.kinds, themes=f.themes, resources=f.resources,
+                              query_themes=query.themes, min_shared_themes=f.min_shared_themes)
+        expected = [r for r in range(len(corpus)) if f.admits(corpus.profile(r))]
+        assert got.tolist() == expected, f
+        assert expected, f  # each case admits someone, so the comparison means something
+
+
+def test_saved_lexicon_is_loaded_and_gives_the_same_signal(seeded: DLDMatch) -> None:
+    built = seeded._corpus()
+    assert built.lexicon_state == "built"
+    assert (seeded.settings.index_dir / "lexicon.json").exists()
+    seeded._cache.clear()
+    loaded = seeded._corpus()
+    assert loaded.lexicon_state == "loaded"
+    text = "saxaul shelterbelts against sand and dust storms in the Gobi"
+    assert np.allclose(built.lexical(text), loaded.lexical(text))
+    assert built.lexical(text).max() > 0
+
+
+def test_a_write_makes_the_saved_lexicon_stale(seeded: DLDMatch) -> None:
+    seeded._corpus()
+    seeded.delete("stakeholder", "elion")
+    corpus = seeded._corpus()
+    assert corpus.lexicon_state == "built" and len(corpus) == 41
+    assert corpus.row_of_key("s:elion") is None
+
+
+def test_a_damaged_saved_lexicon_is_rebuilt(seeded: DLDMatch) -> None:
+    seeded._corpus()
+    (seeded.settings.index_dir / "lexicon.postings.npz").write_bytes(b"not a matrix")
+    seeded._cache.clear()
+    assert seeded._corpus().lexicon_state == "built"
+
+
+def test_ragged_counts() -> None:
+    r = Ragged.build([[1, 2, 3], [], [2], [4, 4]])
+    assert r.count_in([2, 4]).tolist() == [1, 0, 1, 2]
+    assert r.rows_with_any([3]).tolist() == [True, False, False, False]
+    assert Corpus.__doc__
