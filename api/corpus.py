@@ -72,6 +72,38 @@ class Ragged:
         sums = np.concatenate([[0], np.cumsum(hit)])
         return sums[self.indptr[1:]] - sums[self.indptr[:-1]]
 
+    def upper_bounds(self, query: Profile, rows: Sequence[int]) -> dict[str, dict[str, float]]:
+        """For each row, the most the profile components can be worth against the query, from the
+        columns alone (see :func:`matcher.rank.within_reach`): needs and offers both ways, shared
+        themes, countries and places, shared partners."""
+        t = self.tables
+        q_needs = list(dict.fromkeys(t["resource"].known(query.needs)))
+        n_q_needs = len(set(query.needs))
+        q_offers = set(t["resource"].known(query.offers))
+        q_themes = set(t["theme"].known(query.themes))
+        n_q_themes = len(set(query.themes))
+        q_countries = set(t["country"].known(query.countries))
+        q_places = {normalise_place(p.name) for p in query.places}
+        q_partners = {r for key in query.partners if (r := self.row_of_key(key)) is not None}
+        out = {}
+        for r in rows:
+            offers = set(self.offers[r].tolist())
+            needs = list(dict.fromkeys(self.needs[r].tolist()))
+            forward = sum(n in offers for n in q_needs) / n_q_needs if q_needs else 0.0
+            backward = sum(n in q_offers for n in needs) / len(needs) if needs else 0.0
+            themes = set(self.themes[r].tolist())
+            shared = len(themes & q_themes)
+            union = n_q_themes + len(themes) - shared
+            places = any(self._place_keys[c] in q_places for c in self.places[r])
+            partners = len(q_partners & set(self.partners[r].tolist()))
+            out[self.key(r)] = {
+                "complementarity": (forward + backward) / 2.0,
+                "themes": shared / union if union else 0.0,
+                "geography": 0.5 * bool(q_countries & set(self.countries[r].tolist())) + 0.5 * places,
+                "network": min(1.0, partners / 3.0),
+            }
+        return out
+
     @property
     def nbytes(self) -> int:
         return int(self.indptr.nbytes + self.values.nbytes)
@@ -114,6 +146,7 @@ class Corpus:
     ids: np.ndarray  # database ids, ascending: the row order
     external: np.ndarray  # fixed-width bytes, by row
     by_external: np.ndarray  # rows sorted by external id, for lookups
+    sorted_external: np.ndarray  # the external ids in that order
     kinds: np.ndarray  # uint8 codes into tables["kind"]
     countries: Ragged
     places: Ragged
@@ -160,8 +193,9 @@ class Corpus:
                 partner_sets[n].update(m for m in group if m != n)
         counts = np.array([len(set(p)) for p in own], dtype=np.float32)
         top = max(1.0, float(counts.max()) if len(counts) else 1.0)
+        order = np.argsort(external, kind="stable").astype(np.int32)
         corpus = cls(
-            ids=ids, external=external, by_external=np.argsort(external, kind="stable").astype(np.int32),
+            ids=ids, external=external, by_external=order, sorted_external=external[order],
             kinds=kinds,
             countries=Ragged.build([tables["country"].code(c) for c in r.countries] for r in rows),
             places=Ragged.build([tables["place"].code(p) for p in r.places] for r in rows),
@@ -245,8 +279,8 @@ class Corpus:
         wanted = np.array(key[2:].encode(), dtype=self.external.dtype)
         if len(key[2:].encode()) > self.external.dtype.itemsize:
             return None
-        at = int(np.searchsorted(self.external[self.by_external], wanted))
-        if at < len(self.by_external) and self.external[self.by_external[at]] == wanted:
+        at = int(np.searchsorted(self.sorted_external, wanted))
+        if at < len(self.by_external) and self.sorted_external[at] == wanted:
             return int(self.by_external[at])
         return None
 
@@ -363,10 +397,42 @@ class Corpus:
                           "popularity": float(self.popularity[r])}
         return sims, extra
 
+    def upper_bounds(self, query: Profile, rows: Sequence[int]) -> dict[str, dict[str, float]]:
+        """For each row, the most the profile components can be worth against the query, from the
+        columns alone (see :func:`matcher.rank.within_reach`): needs and offers both ways, shared
+        themes, countries and places, shared partners."""
+        t = self.tables
+        q_needs = list(dict.fromkeys(t["resource"].known(query.needs)))
+        n_q_needs = len(set(query.needs))
+        q_offers = set(t["resource"].known(query.offers))
+        q_themes = set(t["theme"].known(query.themes))
+        n_q_themes = len(set(query.themes))
+        q_countries = set(t["country"].known(query.countries))
+        q_places = {normalise_place(p.name) for p in query.places}
+        q_partners = {r for key in query.partners if (r := self.row_of_key(key)) is not None}
+        out = {}
+        for r in rows:
+            offers = set(self.offers[r].tolist())
+            needs = list(dict.fromkeys(self.needs[r].tolist()))
+            forward = sum(n in offers for n in q_needs) / n_q_needs if q_needs else 0.0
+            backward = sum(n in q_offers for n in needs) / len(needs) if needs else 0.0
+            themes = set(self.themes[r].tolist())
+            shared = len(themes & q_themes)
+            union = n_q_themes + len(themes) - shared
+            places = any(self._place_keys[c] in q_places for c in self.places[r])
+            partners = len(q_partners & set(self.partners[r].tolist()))
+            out[self.key(r)] = {
+                "complementarity": (forward + backward) / 2.0,
+                "themes": shared / union if union else 0.0,
+                "geography": 0.5 * bool(q_countries & set(self.countries[r].tolist())) + 0.5 * places,
+                "network": min(1.0, partners / 3.0),
+            }
+        return out
+
     @property
     def nbytes(self) -> int:
         """Bytes held by the columns and the postings (not counting the small name tables)."""
-        arrays = [self.ids, self.external, self.by_external, self.kinds, self.project_vectors, self.popularity]
+        arrays = [self.ids, self.external, self.by_external, self.sorted_external, self.kinds, self.project_vectors, self.popularity]
         raggeds = [self.countries, self.places, self.themes, self.offers, self.needs, self.partners, self.projects_of]
         postings = 0 if self.postings is None else (self.postings.data.nbytes + self.postings.indices.nbytes
                                                     + self.postings.indptr.nbytes)

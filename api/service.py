@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections import defaultdict
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -56,7 +57,7 @@ from api import intake
 from api.corpus import Corpus, ProfileRows, calibrate
 from api.forums import Forums
 from matcher.dedupe import Candidate, find_duplicates
-from matcher.rank import Filters, Match, Place, Profile, Ranking, rank
+from matcher.rank import Filters, Match, Place, Profile, Ranking, rank, within_reach
 from matcher.text import is_latin, keyword_hits, normalise_place, sentences
 from matcher.themes import Theme, ThemeAssignment, assign_themes, merge_assignments, themes_by_meaning
 from matcher.vocab import COUNTRIES, infer_needs
@@ -71,8 +72,7 @@ ENTITY_TYPES = ("stakeholder", "project")
 EMBED_BATCH = 128
 _OVERFETCH = 5
 _MIN_FETCH = 100
-_ALL_ADMITTED = 20_000  # filters admitting at most this many stakeholders: every one is a candidate
-_FILTERED_DEPTH = 10  # else each candidate source is searched this many times deeper, then filtered
+_ALL_ADMITTED = 2_000  # filters admitting at most this many stakeholders: every one is a candidate
 _FEEDBACK_DEPTH = 3  # nearest profiles whose terms stand for a text the TF-IDF vocabulary cannot read
 
 
@@ -117,6 +117,37 @@ def _utc(value: datetime | None) -> datetime | None:
 
 def _iso(value: datetime) -> str:
     return _utc(value).isoformat(timespec="seconds").replace("+00:00", "Z")  # type: ignore[union-attr]
+
+
+class _Speculation:
+    """Vectors for the texts a write will most likely need, embedded on a background thread while the
+    rows are checked, themed and written (the model computes outside Python's lock, so the two
+    overlap). Only a guess: the texts the write really needs are computed afterwards, and any of them
+    the guess missed is embedded then; a guessed vector is used only for exactly its text."""
+
+    def __init__(self, embedder: Embedder, texts: Iterable[str]) -> None:
+        unique = list(dict.fromkeys(t for t in texts if t))
+        self._batches: dict[str, Future[np.ndarray]] = {}
+        self._row: dict[str, tuple[Future[np.ndarray], int]] = {}
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-ahead") if unique else None
+        for start in range(0, len(unique), EMBED_BATCH):
+            batch = unique[start:start + EMBED_BATCH]
+            future = self._pool.submit(embedder.embed, batch)  # type: ignore[union-attr]
+            for n, text in enumerate(batch):
+                self._row[text_hash(text)] = (future, n)
+
+    def take(self, texts: dict[int, str]) -> dict[int, np.ndarray]:
+        """The vectors of these texts that were embedded ahead (waiting for them if need be)."""
+        out = {}
+        for i, text in texts.items():
+            hit = self._row.get(text_hash(text))
+            if hit is not None:
+                out[i] = hit[0].result()[hit[1]]
+        return out
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _filtered(filters: Filters) -> bool:
@@ -218,15 +249,18 @@ class DLDMatch:
         return embedded
 
     def _embed_and_store(self, session: Session, entity_type: str, texts: dict[int, str],
-                         progress: Progress) -> int:
+                         progress: Progress, ahead: _Speculation | None = None) -> int:
         ids = sorted(texts)
         stage = f"embed {entity_type}s"
         progress(stage, 0, len(ids))
         for start in range(0, len(ids), EMBED_BATCH):
             batch = ids[start:start + EMBED_BATCH]
-            vectors = self.embedder.embed([texts[i] for i in batch])
+            ready = ahead.take({i: texts[i] for i in batch}) if ahead else {}
+            rest = [i for i in batch if i not in ready]
+            if rest:
+                ready.update(zip(rest, self.embedder.embed([texts[i] for i in rest])))
             repo.save_embeddings(session, entity_type=entity_type, model_id=self.embedder.model_id,
-                                 rows=[(i, text_hash(texts[i]), v) for i, v in zip(batch, vectors)])
+                                 rows=[(i, text_hash(texts[i]), ready[i]) for i in batch])
             progress(stage, start + len(batch), len(ids))
         return len(ids)
 
@@ -604,13 +638,32 @@ class DLDMatch:
 
         Either everything is written (rows, participants and vectors) or nothing is.
         """
+        ahead = _Speculation(self.embedder, self._likely_texts(stakeholders, projects))
         try:
-            return self._write_all(stakeholders, projects, progress)
+            return self._write_all(stakeholders, projects, progress, ahead)
         finally:
+            ahead.close()
             self._keyword_themes.clear()
 
+    def _likely_texts(self, stakeholders: Sequence[StakeholderIn], projects: Sequence[ProjectIn]) -> list[str]:
+        """The texts a write will embed, as far as the records alone tell: those of new or changed
+        records, a stakeholder's with the projects of the same write that list it."""
+        with Session(self.engine) as session:
+            old_s = repo.stakeholders_by_external_id(session, external_ids=[r.id for r in stakeholders])
+            old_p = repo.projects_by_external_id(session, external_ids=[r.id for r in projects])
+        theirs: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for p in projects:
+            for part in p.participants:
+                if (p.title, p.description) not in theirs[part.stakeholder]:
+                    theirs[part.stakeholder].append((p.title, p.description))
+        texts = [stakeholder_text(r.name, r.description, theirs[r.id]) for r in stakeholders
+                 if r.id not in old_s or (old_s[r.id].name, old_s[r.id].description) != (r.name, r.description)]
+        texts += [project_text(r.title, r.description) for r in projects
+                  if r.id not in old_p or (old_p[r.id].title, old_p[r.id].description) != (r.title, r.description)]
+        return texts
+
     def _write_all(self, stakeholders: Sequence[StakeholderIn], projects: Sequence[ProjectIn],
-                   progress: Progress) -> ImportReport:
+                   progress: Progress, ahead: _Speculation) -> ImportReport:
         counts = defaultdict(int)
         now = _utcnow()
         total = len(stakeholders) + len(projects)
@@ -687,7 +740,7 @@ class DLDMatch:
                 if old != links or text_changed:
                     touched["stakeholder"] |= {s for s, _ in old} | {s for s, _ in links}
             session.flush()
-            counts["embedded"] = self._rehash_and_embed(session, touched, progress)
+            counts["embedded"] = self._rehash_and_embed(session, touched, progress, ahead)
             session.commit()
             self.generation += 1
             for entity_type in ENTITY_TYPES:
@@ -695,7 +748,8 @@ class DLDMatch:
                     self._update_index(session, entity_type, sorted(touched[entity_type]))
         return ImportReport(**{f: counts[f] for f in ImportReport.model_fields})
 
-    def _rehash_and_embed(self, session: Session, touched: dict[str, set[int]], progress: Progress) -> int:
+    def _rehash_and_embed(self, session: Session, touched: dict[str, set[int]], progress: Progress,
+                          ahead: _Speculation | None = None) -> int:
         embedded = 0
         for entity_type in ENTITY_TYPES:
             ids = sorted(touched[entity_type])
@@ -710,7 +764,7 @@ class DLDMatch:
             stored = repo.embedding_hashes(session, entity_type=entity_type, model_id=self.embedder.model_id)
             stale = {i: t for i, t in texts.items() if stored.get(i) != text_hash(t)}
             if stale:
-                embedded += self._embed_and_store(session, entity_type, stale, progress)
+                embedded += self._embed_and_store(session, entity_type, stale, progress, ahead)
         return embedded
 
     # ---- create, read, update, delete ---------------------------------------------------------
@@ -917,13 +971,16 @@ class DLDMatch:
              intent: str, filters: Filters, text: str = "") -> list[MatchOut]:
         ranking = self.ranking
         if entity_type == "stakeholder":
-            light, sims, signals = self._stakeholder_candidates(session, query, vector, text,
-                                                                k + len(filters.exclude) + 1, filters)
+            rows, sims, signals = self._stakeholder_candidates(query, vector, text, k, filters)
+            corpus = self._corpus()
+            reach = within_reach(sims, signals, k=k, intent=intent, ranking=ranking,
+                                 upper=corpus.upper_bounds(query, rows))
+            light = {key: corpus.profile(row) for key in reach if (row := corpus.row_of_key(key)) is not None}
             top = rank(query, light.values(), sims, k=k, intent=intent, filters=filters, ranking=ranking,
                        signals=signals)
             # The k returned, read in full (names, sentences) and scored again (the same scores) to explain.
-            rows = repo.stakeholders_by_external_id(session, external_ids=[m.key[2:] for m in top])
-            full = self._stakeholder_profiles(session, list(rows.values()))
+            ids = [int(corpus.ids[row]) for m in top if (row := corpus.row_of_key(m.key)) is not None]
+            full = self._stakeholder_profiles(session, list(repo.stakeholders_by_id(session, ids=ids).values()))
             by_key = {p.key: replace(p, partners=light[p.key].partners) for p in full.values() if p.key in light}
         else:
             profiles, hits = self._candidates(session, entity_type, vector, k + len(filters.exclude) + 1,
@@ -936,48 +993,61 @@ class DLDMatch:
                        vocabulary=self.vocabulary, ranking=ranking, signals=signals)
         return self._render(session, matches, by_key, entity_type)
 
-    def _stakeholder_candidates(self, session: Session, query: Profile, vector: np.ndarray, text: str, k: int,
-                                filters: Filters) -> tuple[dict[str, Profile], dict[str, float], dict[str, dict[str, float]]]:
-        """Candidates from the dense index, the lexical postings and the collaboration graph, with
-        their signals, as light profiles. With filters, the rows they admit are found at once in the
-        corpus columns: all of them are candidates when they are few, else the three sources are
-        searched deeper and filtered."""
+    def _stakeholder_candidates(self, query: Profile, vector: np.ndarray, text: str, k: int, filters: Filters
+                                ) -> tuple[list[int], dict[str, float], dict[str, dict[str, float]]]:
+        """Candidate rows from the dense index, the lexical postings and the collaboration graph, with
+        their signals. Filters are applied to the corpus columns first: when they admit few
+        stakeholders, all of those are candidates; else each source searches only among them."""
         corpus = self._corpus()
         index = self._index("stakeholder")
         fetch = max(k * _OVERFETCH, _MIN_FETCH)
-        admitted: np.ndarray | None = None
+        excluded = {r for key in {query.key, *filters.exclude} if (r := corpus.row_of_key(key)) is not None}
+        allowed: np.ndarray | None = None
         if _filtered(filters):
-            admitted = corpus.admitted(countries=filters.countries, kinds=filters.kinds, themes=filters.themes,
-                                       resources=filters.resources, query_themes=query.themes,
-                                       min_shared_themes=filters.min_shared_themes)
-            if len(admitted) > _ALL_ADMITTED:
-                fetch *= _FILTERED_DEPTH
-        hits = index.search(vector, fetch)
-        hit_rows = corpus.rows_of_ids([i for i, _ in hits])
-        dense = {hit_rows[i]: s for i, s in hits if i in hit_rows}
+            allowed = corpus.admitted(countries=filters.countries, kinds=filters.kinds, themes=filters.themes,
+                                      resources=filters.resources, query_themes=query.themes,
+                                      min_shared_themes=filters.min_shared_themes)
+        if allowed is not None and len(allowed) <= _ALL_ADMITTED:
+            rows = [int(r) for r in allowed if int(r) not in excluded]
+            dense = self._dense(corpus, index, vector, rows)
+        else:
+            hits = index.search(vector, fetch + len(excluded),
+                                allowed=None if allowed is None else corpus.ids[allowed])
+            hit_rows = corpus.rows_of_ids([i for i, _ in hits])
+            dense = {hit_rows[i]: s for i, s in hits if i in hit_rows}
+            rows = []
         text = text or " ".join((query.name, *query.sentences))
         if is_latin(text):
             lexical = corpus.lexical(text)
         else:  # the TF-IDF vocabulary cannot read it: borrow the terms of its nearest profiles
-            near = [(r, calibrate(s, corpus.floor)) for r, s in dense.items()
-                    if corpus.key(r) != query.key and corpus.key(r) not in filters.exclude][:_FEEDBACK_DEPTH]
-            texts = self._lexicon_texts(session, [int(corpus.ids[r]) for r, _ in near])
+            near = sorted(((r, calibrate(s, corpus.floor)) for r, s in dense.items() if r not in excluded),
+                          key=lambda rs: -rs[1])[:_FEEDBACK_DEPTH]
+            with Session(self.engine) as session:
+                texts = self._lexicon_texts(session, [int(corpus.ids[r]) for r, _ in near])
             lexical = corpus.lexical_feedback([(texts.get(int(corpus.ids[r]), ""), w) for r, w in near])
-        if admitted is not None and len(admitted) <= _ALL_ADMITTED:
-            rows = [int(r) for r in admitted]
-        else:
-            rows = list(dict.fromkeys([*dense, *corpus.lexical_top(lexical, fetch),
-                                       *corpus.graph_candidates(query, fetch)]))
-            if admitted is not None:
-                allowed = set(admitted.tolist())
-                rows = [r for r in rows if r in allowed]
-        missing = [int(corpus.ids[r]) for r in rows if r not in dense]
-        if missing:
-            by_id = index.similarities(vector, missing)
-            id_rows = corpus.rows_of_ids(list(by_id))
-            dense.update({id_rows[i]: s for i, s in by_id.items() if i in id_rows})
+        if not rows:
+            searchable = lexical
+            if allowed is not None:
+                searchable = np.zeros_like(lexical)
+                searchable[allowed] = lexical[allowed]
+            graph = corpus.graph_candidates(query, fetch)
+            if allowed is not None:
+                admitted = set(allowed.tolist())
+                graph = [r for r in graph if r in admitted]
+            rows = [r for r in dict.fromkeys([*dense, *corpus.lexical_top(searchable, fetch + len(excluded)), *graph])
+                    if r not in excluded]
+            dense.update(self._dense(corpus, index, vector, [r for r in rows if r not in dense]))
         sims, signals = corpus.signals(vector, rows, dense, lexical)
-        return {corpus.key(r): corpus.profile(r) for r in rows}, sims, signals
+        return rows, sims, signals
+
+    @staticmethod
+    def _dense(corpus: Corpus, index: VectorIndex, vector: np.ndarray, rows: Sequence[int]) -> dict[int, float]:
+        """Cosine of the vector to each of these rows' stored vectors (read back from the index)."""
+        if not rows:
+            return {}
+        by_id = index.similarities(vector, [int(corpus.ids[r]) for r in rows])
+        id_rows = corpus.rows_of_ids(list(by_id))
+        return {id_rows[i]: s for i, s in by_id.items() if i in id_rows}
 
     def _lexicon_texts(self, session: Session, ids: Sequence[int]) -> dict[int, str]:
         """The text the lexical index holds for each of these stakeholders."""

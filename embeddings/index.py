@@ -48,7 +48,8 @@ def content_version(entries: Iterable[tuple[int, str]]) -> str:
 
 EXACT_LIMIT = 50_000
 """Below this many vectors the index is exact (``IDMap2,Flat``): fast enough and never wrong. Above,
-an inverted-file index (``IVF,Flat``): k-means cells, ``nprobe`` of them searched per query."""
+an inverted-file index (``IVF,SQfp16``): k-means cells, ``nprobe`` of them searched per query, vectors
+stored as 16-bit floats."""
 
 
 def ivf_params(count: int) -> tuple[int, int]:
@@ -72,13 +73,16 @@ class VectorIndex:
             nlist, nprobe = ivf_params(len(train))
             nlist = min(nlist, max(1, len(train) // 39))  # k-means needs some points per cell
             quantizer = faiss.IndexFlatIP(dim)
-            ivf = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+            # Vectors stored as 16-bit floats: half the memory, cosines within about 1e-3 of float32,
+            # which moves no neighbour that matters (recall@10 against exact search is measured).
+            ivf = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_fp16,
+                                                faiss.METRIC_INNER_PRODUCT)
             ivf.train(np.ascontiguousarray(train, dtype=np.float32))
             ivf.nprobe = min(nprobe, nlist)
             ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct() and remove_ids() by any id
             self._index = ivf
             self._quantizer = quantizer  # the IVF index does not own it: keep it alive
-            self.index_type = f"IVF{nlist},Flat,nprobe={ivf.nprobe}"
+            self.index_type = f"IVF{nlist},SQfp16,nprobe={ivf.nprobe}"
         else:
             raise ValueError(f"unknown index kind {kind!r}")
 
@@ -119,13 +123,28 @@ class VectorIndex:
         if len(ids):
             self._index.remove_ids(ids)
 
-    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """The k nearest ids with their cosine similarity, nearest first."""
+    def search(self, vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The k nearest ids with their cosine similarity, nearest first; only among the ``allowed``
+        ids when given (a filter applied inside the search, not after it)."""
         k = min(k, len(self))
         if k <= 0:
             return []
         query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, self.dim)
-        scores, ids = self._index.search(query, k)
+        if allowed is None:
+            scores, ids = self._index.search(query, k)
+        else:
+            allowed = np.asarray(allowed, dtype=np.int64)
+            if not len(allowed):
+                return []
+            mask = np.zeros(int(allowed.max()) + 1, dtype=bool)
+            mask[allowed] = True
+            bits = np.packbits(mask, bitorder="little")
+            selector = faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bits))
+            if hasattr(self._index, "id_map"):
+                params = faiss.SearchParameters(sel=selector)
+            else:
+                params = faiss.SearchParametersIVF(sel=selector, nprobe=faiss.extract_index_ivf(self._index).nprobe)
+            scores, ids = self._index.search(query, k, params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i != -1]
 
     def similarities(self, vector: np.ndarray, ids: list[int]) -> dict[int, float]:
@@ -156,7 +175,16 @@ class VectorIndex:
         directory.mkdir(parents=True, exist_ok=True)
         stamp = hashlib.sha256(f"{manifest.content_version}{manifest.built_at}".encode()).hexdigest()[:16]
         index_file = directory / f"{manifest.name}.{stamp}.faiss"
-        _atomic_write(index_file, faiss.serialize_index(self._index).tobytes())
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{index_file.name}.")
+        os.close(fd)
+        try:  # written by FAISS straight to the file: no copy of a large index in memory
+            faiss.write_index(self._index, tmp)
+            with open(tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
+            os.replace(tmp, index_file)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
         record = {**asdict(manifest), "index_file": index_file.name}
         _atomic_write(directory / f"{manifest.name}.manifest.json",
                       json.dumps(record, indent=2, sort_keys=True).encode())
@@ -172,7 +200,7 @@ class VectorIndex:
             record = json.loads(manifest_file.read_text())
             index_file = directory / record.pop("index_file")
             manifest = Manifest(**record)
-            raw = faiss.deserialize_index(np.frombuffer(index_file.read_bytes(), dtype=np.uint8))
+            raw = faiss.read_index(str(index_file))
         except (OSError, ValueError, TypeError, KeyError, RuntimeError):
             return None
         if manifest.format != MANIFEST_FORMAT or raw.d != manifest.dim or raw.ntotal != manifest.count:

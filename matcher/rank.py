@@ -167,6 +167,7 @@ class Ranking:
     intent_weight: float = INTENT_WEIGHT
 
     source: str = "default"
+    _for_intent: dict[str, dict[str, float]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_file(cls, path: Path) -> "Ranking":
@@ -182,6 +183,12 @@ class Ranking:
         return cls(weights=weights, source=str(path))
 
     def weights_for(self, intent: str) -> dict[str, float]:
+        cached = self._for_intent.get(intent)
+        if cached is None:
+            cached = self._for_intent[intent] = self._weights_for(intent)
+        return cached
+
+    def _weights_for(self, intent: str) -> dict[str, float]:
         if intent not in INTENT_RESOURCES:
             raise ValueError(f"unknown intent {intent!r}")
         total = sum(self.weights.values())
@@ -347,3 +354,40 @@ def rank(
                    vocabulary=vocabulary, signals=signals.get(m.key))
         for m in scored[:k]
     ]
+
+
+def within_reach(similarities: dict[str, float], signals: dict[str, dict[str, float]], *, k: int,
+                 intent: str = "any", ranking: Ranking | None = None,
+                 upper: dict[str, dict[str, float]] | None = None) -> list[str]:
+    """The candidates that can still be among the k best, before their profiles are compared.
+
+    The caller-computed components (:data:`SIGNALS`) give each candidate a lower bound on its score;
+    the profile components can add at most their weights, or their weight times a known upper bound
+    of their value (``upper``: per key, component -> the most its value can be). A candidate whose
+    most possible score is below the k-th best lower bound cannot reach the top k, so it is left
+    out: :func:`rank` over the survivors gives the same k as over all. ``similarities`` must hold
+    only candidates the filters admit. Keys best first.
+
+    Example:
+        >>> sims = {"a": 0.9, "b": 0.8, "c": 0.1}
+        >>> within_reach(sims, {}, k=1, ranking=Ranking(weights={"semantic": 0.9, "themes": 0.1}))
+        ['a', 'b']
+        >>> within_reach(sims, {}, k=1, ranking=Ranking(weights={"semantic": 0.9, "themes": 0.1}),
+        ...              upper={"b": {"themes": 0.0}})
+        ['a']
+    """
+    weights = ranking_weights = (ranking or Ranking()).weights_for(intent)
+    others = [(name, w) for name, w in ranking_weights.items() if name not in SIGNALS and w > 0]
+    upper = upper or {}
+    lower, most = {}, {}
+    for key, sim in similarities.items():
+        values = signals.get(key, {})
+        lower[key] = weights.get("semantic", 0.0) * min(1.0, max(0.0, sim)) + sum(
+            weights.get(name, 0.0) * min(1.0, max(0.0, values.get(name, 0.0))) for name in SIGNALS if name != "semantic")
+        bounds = upper.get(key, {})
+        most[key] = lower[key] + sum(w * min(1.0, bounds.get(name, 1.0)) for name, w in others)
+    ordered = sorted(lower, key=lambda key: (-lower[key], key))
+    if len(ordered) <= k:
+        return ordered
+    threshold = lower[ordered[k - 1]] - 1e-5  # components are rounded to 1e-6 each
+    return [key for key in ordered if most[key] >= threshold]

@@ -141,6 +141,7 @@ def is_latin(text: str) -> bool:
     return latin_share(text) >= 0.5
 
 
+@lru_cache(maxsize=65536)
 def normalise_place(name: str) -> str:
     """A comparable form of a place name: lower case, no punctuation, no generic suffixes."""
     cleaned = re.sub(r"[^\w\s]", " ", name.lower())

@@ -80,3 +80,43 @@ def test_ragged_counts() -> None:
     assert r.count_in([2, 4]).tolist() == [1, 0, 1, 2]
     assert r.rows_with_any([3]).tolist() == [True, False, False, False]
     assert Corpus.__doc__
+
+
+def test_bounds_from_columns_prune_without_changing_any_result(seeded: DLDMatch, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import api.service as service_module
+
+    queries = [("future_forest", "co_funding"), ("elion", "any"), ("kfs", "implementation"), ("unccd", "any")]
+
+    def results() -> list[list[tuple[str, float]]]:
+        seeded._cache.pop("corpus", None)
+        return [[(m.id, m.score) for m in seeded.partners_for_stakeholder(q, intent=i, k=5,
+                                                                          min_shared_themes=0).results]
+                for q, i in queries]
+
+    pruned = results()
+    kept: list[tuple[int, int]] = []
+    real = service_module.within_reach
+
+    def counting(sims, signals, **kw):  # type: ignore[no-untyped-def]
+        out = real(sims, signals, **kw)
+        kept.append((len(out), len(sims)))
+        return out
+
+    monkeypatch.setattr(service_module, "within_reach", counting)
+    results()
+    monkeypatch.setattr(service_module, "within_reach", lambda sims, signals, **kw: list(sims))
+    assert results() == pruned
+    assert sum(n for n, _ in kept) < sum(total for _, total in kept)  # some candidates were pruned
+
+
+def test_upper_bounds_hold_for_every_candidate(seeded: DLDMatch) -> None:
+    from matcher.rank import score_pair
+
+    corpus = seeded._corpus()
+    for key in ("s:future_forest", "s:elion", "s:green_asia_network"):
+        query = corpus.profile(corpus.row_of_key(key))  # type: ignore[arg-type]
+        bounds = corpus.upper_bounds(query, range(len(corpus)))
+        for row in range(len(corpus)):
+            m = score_pair(query, corpus.profile(row), 0.5, ranking=seeded.ranking)
+            for name, most in bounds[corpus.key(row)].items():
+                assert m.values[name] <= most + 1e-9, (key, corpus.key(row), name)

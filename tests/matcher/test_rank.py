@@ -142,3 +142,32 @@ def test_bad_arguments_are_refused() -> None:
         rank(QUERY, [], {}, k=0)
     with pytest.raises(ValueError):
         Ranking().weights_for("bribe")
+
+
+@pytest.mark.parametrize("seed", range(20))
+@pytest.mark.parametrize("intent", ["any", "co_funding"])
+def test_pruning_by_bounds_never_changes_the_top_k(seed: int, intent: str) -> None:
+    import random
+
+    from matcher.rank import within_reach
+
+    rng = random.Random(seed)
+    pick = lambda pool, n: tuple(rng.sample(pool, rng.randint(0, n)))  # noqa: E731
+    candidates = [profile(f"c{i:03d}", kind=rng.choice(["cso", "funder", "private", "academia"]),
+                          countries=pick(["MN", "CN", "KR", "JP"], 2), places=tuple(Place(p) for p in pick(["Gobi", "Alxa"], 1)),
+                          themes=pick(["sand", "trees", "water", "soil"], 3), offers=pick(["funding", "technology", "volunteers"], 2),
+                          needs=pick(["funding", "training"], 1), partners=frozenset(pick(["q", "c001", "c002"], 2)))
+                  for i in range(150)]
+    sims = {c.key: rng.random() for c in candidates}
+    signals = {c.key: {"lexical": rng.random() ** 3, "past_projects": rng.random(), "popularity": rng.random()}
+               for c in candidates}
+    ranking = Ranking.from_file(__import__("api.settings", fromlist=["ROOT"]).ROOT / "matcher" / "ranker.json") \
+        if seed % 2 else Ranking()
+    k = rng.choice([1, 5, 10])
+    everything = rank(QUERY, candidates, sims, k=k, intent=intent, ranking=ranking, signals=signals)
+    kept = set(within_reach(sims, signals, k=k, intent=intent, ranking=ranking))
+    pruned = rank(QUERY, [c for c in candidates if c.key in kept], sims, k=k, intent=intent, ranking=ranking,
+                  signals=signals)
+    assert [(m.key, m.score) for m in pruned] == [(m.key, m.score) for m in everything]
+    if seed % 2:  # the learned weights put most of the score in the signals: most candidates fall away
+        assert len(kept) < len(candidates) / 2
