@@ -119,22 +119,34 @@ def bench_ingest(embedder: Any, vocabulary: dict[str, Any], count: int, workdir:
 
     records = synthetic_records(count, vocabulary)
     texts = [stakeholder_text(r["name"], r["description"], []) for r in records]
-    # The service's own backend (bfloat16 by default) and float32, both straight through encode.
     from embeddings.sentence import SentenceTransformerEmbedder
 
-    reference = SentenceTransformerEmbedder(embedder.model_path, batch_size=embedder.batch_size, precision="float32")
-    timings = {}
-    outputs = {}
-    for name, backend in (("float32", reference), (embedder.precision, embedder)):
-        model = backend._load()
-        model.encode(texts[:16], batch_size=backend.batch_size)  # warm-up
+    timings: dict[str, float] = {}
+    outputs: dict[str, np.ndarray] = {}
+    if isinstance(embedder, SentenceTransformerEmbedder):
+        # The service's own backend (bfloat16 by default) and float32, both straight through encode.
+        backends = [("float32", SentenceTransformerEmbedder(embedder.model_path, batch_size=embedder.batch_size,
+                                                            precision="float32")), (embedder.precision, embedder)]
+        backend_name = embedder.precision
+    else:  # a model with its own engine: its raw throughput is its own embed()
+        backends = [(embedder.model_id, embedder)]
+        backend_name = embedder.model_id
+    for name, backend in backends:
+        backend.embed(texts[:16])  # warm-up
         started = time.perf_counter()
         outputs[name] = backend.embed(texts)
         timings[name] = time.perf_counter() - started
-    raw = outputs[embedder.precision]
-    raw_seconds = timings[embedder.precision]
-    cosine = np.sum(outputs["float32"] * raw, axis=1)
-    model = embedder._load()
+    raw = outputs[backend_name]
+    raw_seconds = timings[backend_name]
+    quality: dict[str, Any] = {}
+    if "float32" in outputs and backend_name != "float32":
+        cosine = np.sum(outputs["float32"] * raw, axis=1)
+        quality = {"float32_encode_per_s": round(count / timings["float32"], 1),
+                   "cosine_to_float32": {"mean": round(float(cosine.mean()), 4), "min": round(float(cosine.min()), 4)}}
+    tokens = None
+    if isinstance(embedder, SentenceTransformerEmbedder):
+        tokenizer = embedder._load().tokenizer
+        tokens = round(float(np.mean([len(tokenizer(t)["input_ids"]) for t in texts[:200]])), 1)
 
     db = workdir / "ingest.db"
     db.unlink(missing_ok=True)
@@ -147,13 +159,12 @@ def bench_ingest(embedder: Any, vocabulary: dict[str, Any], count: int, workdir:
     pipeline_seconds = time.perf_counter() - started
     report = {
         "profiles": count,
-        "backend": embedder.precision,
+        "backend": backend_name,
         "raw_encode_per_s": round(count / raw_seconds, 1),
         "pipeline_per_s": round(count / pipeline_seconds, 1),
         "overhead": round(pipeline_seconds / raw_seconds - 1, 4),
-        "float32_encode_per_s": round(count / timings["float32"], 1),
-        "cosine_to_float32": {"mean": round(float(cosine.mean()), 4), "min": round(float(cosine.min()), 4)},
-        "tokens_per_text_mean": round(float(np.mean([len(model.tokenizer(t)["input_ids"]) for t in texts[:200]])), 1),
+        **quality,
+        "tokens_per_text_mean": tokens,
     }
     return report, records, np.asarray(raw, dtype=np.float32)
 
@@ -212,7 +223,7 @@ def populate(db: Path, size: int, records: list[dict[str, Any]], vectors: np.nda
 
 def bench_size(size: int, workdir: Path, records: list[dict[str, Any]], vectors: np.ndarray, embedder: Any,
                vocabulary: dict[str, Any], *, queries: int, http_clients: int, http_requests: int,
-               log: Callable[[str], None]) -> dict[str, Any]:
+               log: Callable[[str], None], embedder_kind: str = "sentence-transformers") -> dict[str, Any]:
     from sqlmodel import Session
 
     from api.schemas import MatchRequest
@@ -226,7 +237,8 @@ def bench_size(size: int, workdir: Path, records: list[dict[str, Any]], vectors:
     started = time.perf_counter()
     populate(db, size, records, vectors, vocabulary, embedder.model_id)
     populate_seconds = time.perf_counter() - started
-    settings = Settings(database_url=f"sqlite:///{db}", index_dir=workdir / f"index-{size}", seed_dir=None)
+    settings = Settings(database_url=f"sqlite:///{db}", index_dir=workdir / f"index-{size}", seed_dir=None,
+                        embedder=embedder_kind)
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     for old in settings.index_dir.glob("*"):
         old.unlink()
@@ -332,7 +344,7 @@ _COLD_START = """
 import json, sys, time, psutil
 from api.service import DLDMatch, make_embedder
 from api.settings import Settings
-settings = Settings(database_url=sys.argv[1], index_dir=sys.argv[2], seed_dir=None)
+settings = Settings(database_url=sys.argv[1], index_dir=sys.argv[2], seed_dir=None, embedder=sys.argv[3])
 embedder = make_embedder(settings)
 embedder.embed(["the model loaded before measuring"])
 process = psutil.Process()
@@ -356,7 +368,8 @@ def cold_start(settings: Any) -> dict[str, Any]:
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-c", _COLD_START, settings.database_url, str(settings.index_dir)],
+    out = subprocess.run([sys.executable, "-c", _COLD_START, settings.database_url, str(settings.index_dir),
+                          settings.embedder],
                          capture_output=True, text=True, check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -375,7 +388,7 @@ def bench_http(settings: Any, ids: list[str], clients: int, requests: int, log: 
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "DLDMATCH_DATABASE_URL": settings.database_url, "DLDMATCH_INDEX_DIR": str(settings.index_dir),
-           "DLDMATCH_SEED_DIR": "", "HF_HUB_OFFLINE": "1"}
+           "DLDMATCH_SEED_DIR": "", "DLDMATCH_EMBEDDER": settings.embedder, "HF_HUB_OFFLINE": "1"}
     server = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:app_from_env", "--factory", "--workers", "2",
                                "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"], env=env)
     base = f"http://127.0.0.1:{port}"

@@ -288,7 +288,8 @@ def bench(
     results = []
     for size in sorted(_size(s) for s in sizes.split(",")):
         results.append(bench_size(size, workdir, records, vectors, embedder, vocabulary, queries=queries,
-                                  http_clients=http_clients, http_requests=http_requests, log=log))
+                                  http_clients=http_clients, http_requests=http_requests, log=log,
+                                  embedder_kind=settings.embedder))
     machine = {"cpus": psutil.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
                "processor": platform.processor() or platform.machine(), "python": platform.python_version()}
     report = {"machine": machine, "model": embedder.model_id, "ingest": ingest_report, "sizes": results}
@@ -296,10 +297,10 @@ def bench(
     output.write_text(json.dumps(report, indent=2))
     i = ingest_report
     typer.echo(f"\nmachine: {machine['cpus']} cores, {machine['memory_gb']} GB, {machine['processor']}")
-    typer.echo(f"ingest ({i['profiles']} profiles, ~{i['tokens_per_text_mean']} tokens, {i['backend']}): pipeline "
-               f"{i['pipeline_per_s']}/s vs raw encode {i['raw_encode_per_s']}/s (overhead "
-               f"{100 * i['overhead']:.1f} %); float32 encode {i['float32_encode_per_s']}/s; cosine to float32 "
-               f"mean {i['cosine_to_float32']['mean']} min {i['cosine_to_float32']['min']}")
+    quality = (f"; float32 encode {i['float32_encode_per_s']}/s; cosine to float32 mean "
+               f"{i['cosine_to_float32']['mean']} min {i['cosine_to_float32']['min']}" if "cosine_to_float32" in i else "")
+    typer.echo(f"ingest ({i['profiles']} profiles, {i['backend']}): pipeline {i['pipeline_per_s']}/s vs raw encode "
+               f"{i['raw_encode_per_s']}/s (overhead {100 * i['overhead']:.1f} %){quality}")
     head = (f"{'size':>8} {'index':>22} {'build s':>8} {'B/profile':>9} {'x raw':>6} {'partners p50/p99':>17} "
             f"{'naive p50/p99':>15} {'x naive':>7} {'default p50/p99':>16} {'match p50/p99':>15} {'embed p50':>9} "
             f"{'recall@10':>9} {'http rps':>8} {'http p50/p99':>14} {'cold s':>6}")

@@ -150,6 +150,21 @@ class _Speculation:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _release_memory() -> None:
+    """Collect garbage and hand freed heap pages back to the system (glibc only; elsewhere a no-op),
+    so that resident memory after start-up is what the service holds, not what it read on the way."""
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def _filtered(filters: Filters) -> bool:
     return bool(filters.countries or filters.kinds or filters.themes or filters.resources
                 or filters.min_shared_themes)
@@ -227,6 +242,7 @@ class DLDMatch:
                 session.commit()
             report["index"] = {t: self._load_or_build(t, progress) for t in ENTITY_TYPES}
             self._cached("corpus", lambda: self._build_corpus(progress))  # now: no first search waits for it
+            _release_memory()  # what start-up read and dropped (rows, hashes) goes back to the system
             self.ready = True
             self.start_report = report
             return report
