@@ -72,6 +72,7 @@ ENTITY_TYPES = ("stakeholder", "project")
 EMBED_BATCH = 128
 _OVERFETCH = 5
 _MIN_FETCH = 100
+_STALE_CHUNK = 10_000  # ids per database query when re-embedding everything (SQL has a parameter limit)
 _ALL_ADMITTED = 2_000  # filters admitting at most this many stakeholders: every one is a candidate
 _FEEDBACK_DEPTH = 3  # nearest profiles whose terms stand for a text the TF-IDF vocabulary cannot read
 
@@ -163,6 +164,11 @@ def _release_memory() -> None:
         libc.malloc_trim(0)
     except (OSError, AttributeError):
         pass
+
+
+def _offset(progress: Progress, start: int, total: int) -> Progress:
+    """Progress of one chunk reported as progress of the whole."""
+    return lambda stage, done, _: progress(stage, start + done, total)
 
 
 def _filtered(filters: Filters) -> bool:
@@ -259,9 +265,11 @@ class DLDMatch:
             current = repo.text_hashes(session, entity_type=entity_type)
             stored = repo.embedding_hashes(session, entity_type=entity_type, model_id=self.embedder.model_id)
             stale = sorted(i for i, h in current.items() if stored.get(i) != h)
-            if stale:
-                texts = self._texts(session, entity_type, stale)
-                embedded += self._embed_and_store(session, entity_type, texts, progress)
+            for start in range(0, len(stale), _STALE_CHUNK):  # a new model re-embeds millions: in chunks
+                chunk = stale[start:start + _STALE_CHUNK]
+                texts = self._texts(session, entity_type, chunk)
+                embedded += self._embed_and_store(session, entity_type, texts, _offset(progress, start, len(stale)))
+                session.flush()
         return embedded
 
     def _embed_and_store(self, session: Session, entity_type: str, texts: dict[int, str],
@@ -777,7 +785,8 @@ class DLDMatch:
             for i, text in texts.items():
                 rows[i].text_hash = text_hash(text)
                 session.add(rows[i])
-            stored = repo.embedding_hashes(session, entity_type=entity_type, model_id=self.embedder.model_id)
+            stored = repo.embedding_hashes(session, entity_type=entity_type, model_id=self.embedder.model_id,
+                                           entity_ids=ids)
             stale = {i: t for i, t in texts.items() if stored.get(i) != text_hash(t)}
             if stale:
                 embedded += self._embed_and_store(session, entity_type, stale, progress, ahead)

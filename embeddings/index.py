@@ -53,8 +53,9 @@ stored as 16-bit floats."""
 
 
 def ivf_params(count: int) -> tuple[int, int]:
-    """Cells and cells searched for a collection size: about 4·√n cells; nprobe chosen so that
-    recall@10 against exact search stays ≥ 0.95 on real-like vectors (measured by ``dldmatch bench``)."""
+    """Cells and cells searched for ``count`` training vectors (a sample of at most 100,000 of the
+    collection): about 4·√count cells; nprobe chosen so that recall@10 against exact search stays
+    ≥ 0.95 on real-like vectors (measured by ``dldmatch bench``, up to a million vectors)."""
     nlist = max(64, int(4 * count ** 0.5))
     return nlist, max(16, nlist // 40)
 

@@ -77,9 +77,12 @@ def embeddings(session: Session, *, entity_type: str, model_id: str,
     return {e.entity_id: e for e in session.exec(query).all()}
 
 
-def embedding_hashes(session: Session, *, entity_type: str, model_id: str) -> dict[int, str]:
+def embedding_hashes(session: Session, *, entity_type: str, model_id: str,
+                     entity_ids: Iterable[int] | None = None) -> dict[int, str]:
     query = select(Embedding.entity_id, Embedding.text_hash).where(
         Embedding.entity_type == entity_type, Embedding.model_id == model_id)
+    if entity_ids is not None:
+        query = query.where(col(Embedding.entity_id).in_(list(entity_ids)))
     return dict(session.exec(query).all())
 
 

