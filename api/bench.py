@@ -278,8 +278,9 @@ def bench_size(size: int, workdir: Path, records: list[dict[str, Any]], vectors:
         sims_all = matrix @ v
         top = np.argpartition(-sims_all, min(250, len(sims_all) - 1))[:250]
         rows = [int(r) for r in top]
+        lexical = corpus.lexical_query(" ".join((query.name, *query.sentences)))
         sims, signals = corpus.signals(v, rows, {r: float(sims_all[r]) for r in rows},
-                                       corpus.lexical(" ".join((query.name, *query.sentences))))
+                                       corpus.lexical_scores(lexical, rows))
         rank(query, [corpus.profile(r) for r in rows], sims, k=10, filters=Filters(exclude=frozenset({query.key})),
              vocabulary=service.vocabulary, ranking=service.ranking, signals=signals)
         timings["naive"].append(time.perf_counter() - t)

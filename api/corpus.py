@@ -108,6 +108,13 @@ class Ragged:
     def nbytes(self) -> int:
         return int(self.indptr.nbytes + self.values.nbytes)
 
+    def bits(self) -> np.ndarray:
+        """Each row's values (all below 64) as one 64-bit set."""
+        rows = np.repeat(np.arange(len(self), dtype=np.int64), np.diff(self.indptr))
+        out = np.zeros(len(self), dtype=np.uint64)
+        np.bitwise_or.at(out, rows, np.left_shift(np.uint64(1), self.values.astype(np.uint64)))
+        return out
+
 
 class Table:
     """Names to small integer codes, in first-seen order."""
@@ -163,6 +170,7 @@ class Corpus:
     floor: float = 0.0  # the embedder's cosine for unrelated texts: cosines are rescaled from it
     lexicon_state: str = "none"  # "built", "loaded" or "none"
     _place_keys: list[str] = field(default_factory=list)  # normalised place names, by place code
+    _bits: dict[str, np.ndarray] = field(default_factory=dict)  # field -> one uint64 bit set per row
 
     # ---- building ------------------------------------------------------------------------------
 
@@ -209,6 +217,10 @@ class Corpus:
             tables=tables,
         )
         corpus._place_keys = [normalise_place(p) for p in tables["place"].names]
+        for name, table, ragged in (("theme", "theme", corpus.themes), ("country", "country", corpus.countries),
+                                    ("offer", "resource", corpus.offers)):
+            if len(tables[table].names) <= 64:  # filters then test a whole row with one AND
+                corpus._bits[name] = ragged.bits()
         return corpus
 
     def fit_lexicon(self, texts: Iterable[str]) -> None:
@@ -226,7 +238,9 @@ class Corpus:
             return
         if hasattr(tfidf, "stop_words_"):
             del tfidf.stop_words_  # every pruned term: large, and only kept for introspection
-        self.tfidf, self.postings, self.lexicon_state = tfidf, matrix.tocsc(), "built"
+        postings = matrix.tocsc()
+        postings.sort_indices()  # rows ascending within each term: lexical_scores searches them
+        self.tfidf, self.postings, self.lexicon_state = tfidf, postings, "built"
 
     def save_lexicon(self, directory: Path, version: str) -> None:
         """Save the TF-IDF model and postings atomically, with the content version they stand for."""
@@ -262,6 +276,7 @@ class Corpus:
         tfidf.idf_ = idf.astype(np.float64)
         if postings.shape != (len(self), len(meta["vocabulary"])):
             return False
+        postings.sort_indices()
         self.tfidf, self.postings, self.lexicon_state = tfidf, postings, "loaded"
         return True
 
@@ -315,50 +330,87 @@ class Corpus:
         """The rows that filters admit (as :meth:`matcher.rank.Filters.admits` would), at once."""
         mask = np.ones(len(self), dtype=bool)
         if countries := list(countries):
-            mask &= self.countries.rows_with_any(self.tables["country"].known(countries))
+            mask &= self._any("country", self.countries, self.tables["country"].known(countries))
         if kinds := list(kinds):
             mask &= np.isin(self.kinds, self.tables["kind"].known(kinds))
         if themes := list(themes):
-            mask &= self.themes.rows_with_any(self.tables["theme"].known(themes))
+            mask &= self._any("theme", self.themes, self.tables["theme"].known(themes))
         if resources := list(resources):
-            mask &= self.offers.rows_with_any(self.tables["resource"].known(resources))
+            mask &= self._any("offer", self.offers, self.tables["resource"].known(resources))
         if min_shared_themes:
-            mask &= self.themes.count_in(self.tables["theme"].known(set(query_themes))) >= min_shared_themes
+            codes = self.tables["theme"].known(set(query_themes))
+            if "theme" in self._bits:
+                shared = np.bitwise_count(self._bits["theme"] & _bit_set(codes))
+            else:
+                shared = self.themes.count_in(codes)
+            mask &= shared >= min_shared_themes
         return np.flatnonzero(mask)
+
+    def _any(self, name: str, ragged: Ragged, codes: list[int]) -> np.ndarray:
+        if name in self._bits:
+            return (self._bits[name] & _bit_set(codes)) != 0
+        return ragged.rows_with_any(codes)
 
     # ---- signals -------------------------------------------------------------------------------
 
-    def lexical(self, text: str) -> np.ndarray:
-        """TF-IDF cosine of a text to every stakeholder (by row). Only the columns of the query's own
-        terms are read, so the cost follows the postings of those terms, not the size of the corpus."""
+    def lexical_query(self, text: str) -> csr_matrix | None:
+        """A text as a TF-IDF row over the corpus vocabulary (None without a lexical index)."""
         if self.tfidf is None or self.postings is None:
-            return np.zeros(len(self), dtype=np.float32)
-        return self._lexical_of(self.tfidf.transform([text]))
+            return None
+        return self.tfidf.transform([text]).tocsr()
 
-    def lexical_feedback(self, neighbours: Sequence[tuple[str, float]]) -> np.ndarray:
-        """The lexical signal of a text the TF-IDF vocabulary cannot read (Chinese, Korean, Russian...):
+    def lexical_feedback(self, neighbours: Sequence[tuple[str, float]]) -> csr_matrix | None:
+        """The lexical query of a text the TF-IDF vocabulary cannot read (Chinese, Korean, Russian...):
         the terms of its nearest profiles in the embedding space stand for its own (pseudo-relevance
         feedback), each text weighted by its similarity, so a query keeps a lexical signal across
         languages."""
         kept = [(t, w) for t, w in neighbours if w > 0 and t.strip()]
         if self.tfidf is None or self.postings is None or not kept:
-            return np.zeros(len(self), dtype=np.float32)
+            return None
         rows = self.tfidf.transform([t for t, _ in kept])
         pseudo = csr_matrix(np.array([w for _, w in kept], dtype=np.float32) @ rows)
         norm = math.sqrt(float(pseudo.multiply(pseudo).sum()))
-        return self._lexical_of(pseudo / norm if norm else pseudo)
+        return csr_matrix(pseudo / norm) if norm else pseudo
 
-    def _lexical_of(self, query: csr_matrix) -> np.ndarray:
-        if not query.nnz or self.postings is None:
-            return np.zeros(len(self), dtype=np.float32)
-        query = query.tocsr()
-        return np.asarray(self.postings[:, query.indices] @ query.data, dtype=np.float32).ravel()
-
-    def lexical_top(self, lexical: np.ndarray, limit: int) -> list[int]:
-        positive = np.flatnonzero(lexical > 0)
+    def lexical_top(self, query: csr_matrix | None, limit: int, allowed: np.ndarray | None = None,
+                    budget: int = 200_000) -> list[int]:
+        """The rows with the highest TF-IDF cosine to the query (best first), among the ``allowed``
+        rows (a boolean mask) when given. Terms are read rarest first until ``budget`` postings: the rare terms decide which
+        texts are closest, and a term used by a tenth of a million profiles would cost more to read
+        than it tells. Below the budget (every collection of some tens of thousands) it is exact; the
+        scores of the rows it returns are computed exactly by :meth:`lexical_scores` in any case."""
+        if query is None or not query.nnz or self.postings is None:
+            return []
+        indptr = self.postings.indptr
+        lengths = indptr[query.indices + 1] - indptr[query.indices]
+        order = np.argsort(lengths, kind="stable")
+        spent = np.cumsum(lengths[order])
+        keep = order[: max(1, int(np.searchsorted(spent, budget, side="right")))]
+        scores = np.asarray(self.postings[:, query.indices[keep]] @ query.data[keep], dtype=np.float32).ravel()
+        if allowed is not None:
+            scores[~allowed] = 0.0
+        positive = np.flatnonzero(scores > 0)
         if len(positive) > limit:  # the top ones only, without sorting every profile
-            positive = positive[np.argpartition(-lexical[positive], limit - 1)[:limit]]
-        return [int(r) for r in positive[np.lexsort((positive, -lexical[positive]))]]
+            positive = positive[np.argpartition(-scores[positive], limit - 1)[:limit]]
+        return [int(r) for r in positive[np.lexsort((positive, -scores[positive]))]]
+
+    def lexical_scores(self, query: csr_matrix | None, rows: Sequence[int]) -> dict[int, float]:
+        """The exact TF-IDF cosine of the query to each of these rows, read from the postings of the
+        query's terms (each a sorted list of rows: a binary search per term)."""
+        out = {int(r): 0.0 for r in rows}
+        if query is None or not query.nnz or self.postings is None or not out:
+            return out
+        wanted = np.array(sorted(out), dtype=np.int64)
+        total = np.zeros(len(wanted), dtype=np.float64)
+        indptr, indices, data = self.postings.indptr, self.postings.indices, self.postings.data
+        for term, weight in zip(query.indices, query.data):
+            a, b = int(indptr[term]), int(indptr[term + 1])
+            if a == b:
+                continue
+            at = np.minimum(np.searchsorted(indices[a:b], wanted), b - a - 1)
+            hit = indices[a + at] == wanted
+            total[hit] += float(weight) * data[a + at[hit]]
+        return {int(r): float(v) for r, v in zip(wanted, total.astype(np.float32))}
 
     def graph_candidates(self, query: Profile, limit: int) -> list[int]:
         """Partners of the query's partners, then their partners, by how many links lead to them."""
@@ -381,8 +433,8 @@ class Corpus:
         ranked = sorted(counts, key=lambda r: (-counts[r], r))
         return list(dict.fromkeys([*direct, *ranked]))[:limit]
 
-    def signals(self, query_vector: np.ndarray, rows: Sequence[int], dense: dict[int, float], lexical: np.ndarray,
-                ) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    def signals(self, query_vector: np.ndarray, rows: Sequence[int], dense: dict[int, float],
+                lexical: dict[int, float]) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
         """Per candidate key: the calibrated dense similarity (``dense``: cosine by row), and the best
         past-project similarity, lexical similarity and popularity."""
         by_project = self.project_vectors @ query_vector if len(self.project_vectors) else np.zeros(0)
@@ -393,7 +445,7 @@ class Corpus:
             best = float(by_project[own].max()) if len(own) else 0.0
             key = self.key(r)
             sims[key] = calibrate(dense.get(r, 0.0), self.floor)
-            extra[key] = {"past_projects": calibrate(best, self.floor), "lexical": float(lexical[r]),
+            extra[key] = {"past_projects": calibrate(best, self.floor), "lexical": lexical.get(r, 0.0),
                           "popularity": float(self.popularity[r])}
         return sims, extra
 
@@ -437,6 +489,13 @@ class Corpus:
         postings = 0 if self.postings is None else (self.postings.data.nbytes + self.postings.indices.nbytes
                                                     + self.postings.indptr.nbytes)
         return sum(a.nbytes for a in arrays) + sum(r.nbytes for r in raggeds) + postings
+
+
+def _bit_set(codes: Iterable[int]) -> np.uint64:
+    out = np.uint64(0)
+    for c in codes:
+        out |= np.uint64(1) << np.uint64(c)
+    return out
 
 
 _SAVED_PARAMS = ("sublinear_tf", "min_df", "max_df", "stop_words", "ngram_range", "max_features")

@@ -29,7 +29,7 @@ from api.service import DLDMatch, Progress
 from api.settings import Settings
 from embeddings.base import Embedder
 from matcher.metrics import summarise
-from matcher.rank import DEFAULT_WEIGHTS, score_pair
+from matcher.rank import DEFAULT_WEIGHTS, Filters, score_pair
 
 KINDS = {"HES": "academia", "REC": "academia", "PRC": "private", "PUB": "government", "OTH": "cso"}
 ROLES = {"coordinator": "lead", "participant": "implementer"}
@@ -290,9 +290,12 @@ def candidate_rows(service: DLDMatch, q: Query, vector: np.ndarray) -> Iterable[
     """Component values of every candidate the service would consider for a query, with its label.
     The query is built by the same code as ``POST /match``."""
     query, text = service.draft_query(_request(q, 50))
-    by_key, sims, signals = service._stakeholder_candidates(query, vector, text, 50, False)
+    rows, sims, signals = service._stakeholder_candidates(query, vector, text, 50, Filters())
+    corpus = service._corpus()
     target = f"s:{q.target}"
-    for key, candidate in by_key.items():
+    for row in rows:
+        candidate = corpus.profile(row)
+        key = candidate.key
         if key in query.partners:
             continue
         match = score_pair(query, candidate, sims.get(key, 0.0), evidence=False, signals=signals.get(key))

@@ -1043,7 +1043,7 @@ class DLDMatch:
             rows = []
         text = text or " ".join((query.name, *query.sentences))
         if is_latin(text):
-            lexical = corpus.lexical(text)
+            lexical = corpus.lexical_query(text)
         else:  # the TF-IDF vocabulary cannot read it: borrow the terms of its nearest profiles
             near = sorted(((r, calibrate(s, corpus.floor)) for r, s in dense.items() if r not in excluded),
                           key=lambda rs: -rs[1])[:_FEEDBACK_DEPTH]
@@ -1051,18 +1051,16 @@ class DLDMatch:
                 texts = self._lexicon_texts(session, [int(corpus.ids[r]) for r, _ in near])
             lexical = corpus.lexical_feedback([(texts.get(int(corpus.ids[r]), ""), w) for r, w in near])
         if not rows:
-            searchable = lexical
-            if allowed is not None:
-                searchable = np.zeros_like(lexical)
-                searchable[allowed] = lexical[allowed]
             graph = corpus.graph_candidates(query, fetch)
+            admitted = None
             if allowed is not None:
-                admitted = set(allowed.tolist())
-                graph = [r for r in graph if r in admitted]
-            rows = [r for r in dict.fromkeys([*dense, *corpus.lexical_top(searchable, fetch + len(excluded)), *graph])
-                    if r not in excluded]
+                admitted = np.zeros(len(corpus), dtype=bool)
+                admitted[allowed] = True
+                graph = [r for r in graph if admitted[r]]
+            lexical_rows = corpus.lexical_top(lexical, fetch + len(excluded), admitted)
+            rows = [r for r in dict.fromkeys([*dense, *lexical_rows, *graph]) if r not in excluded]
             dense.update(self._dense(corpus, index, vector, [r for r in rows if r not in dense]))
-        sims, signals = corpus.signals(vector, rows, dense, lexical)
+        sims, signals = corpus.signals(vector, rows, dense, corpus.lexical_scores(lexical, rows))
         return rows, sims, signals
 
     @staticmethod

@@ -40,12 +40,16 @@ def test_filters_in_columns_admit_what_the_matcher_admits(seeded: DLDMatch) -> N
              Filters(themes=frozenset({"sand_fixation"})), Filters(resources=frozenset({"funding"})),
              Filters(min_shared_themes=2, query_themes=frozenset(query.themes)),
              Filters(countries=frozenset({"CN", "KR"}), resources=frozenset({"funding", "technology"}))]
-    for f in cases:
-        got = corpus.admitted(countries=f.countries, kinds=f.kinds, themes=f.themes, resources=f.resources,
-                              query_themes=query.themes, min_shared_themes=f.min_shared_themes)
-        expected = [r for r in range(len(corpus)) if f.admits(corpus.profile(r))]
-        assert got.tolist() == expected, f
-        assert expected, f  # each case admits someone, so the comparison means something
+    assert set(corpus._bits) == {"theme", "country", "offer"}
+    bits = dict(corpus._bits)
+    for use_bits in (True, False):  # 64-bit sets when the tables are small, the ragged lists otherwise
+        corpus._bits = bits if use_bits else {}
+        for f in cases:
+            got = corpus.admitted(countries=f.countries, kinds=f.kinds, themes=f.themes, resources=f.resources,
+                                  query_themes=query.themes, min_shared_themes=f.min_shared_themes)
+            expected = [r for r in range(len(corpus)) if f.admits(corpus.profile(r))]
+            assert got.tolist() == expected, (f, use_bits)
+            assert expected, f  # each case admits someone, so the comparison means something
 
 
 def test_saved_lexicon_is_loaded_and_gives_the_same_signal(seeded: DLDMatch) -> None:
@@ -56,8 +60,10 @@ def test_saved_lexicon_is_loaded_and_gives_the_same_signal(seeded: DLDMatch) -> 
     loaded = seeded._corpus()
     assert loaded.lexicon_state == "loaded"
     text = "saxaul shelterbelts against sand and dust storms in the Gobi"
-    assert np.allclose(built.lexical(text), loaded.lexical(text))
-    assert built.lexical(text).max() > 0
+    rows = range(len(built))
+    a = built.lexical_scores(built.lexical_query(text), rows)
+    b = loaded.lexical_scores(loaded.lexical_query(text), rows)
+    assert a == b and max(a.values()) > 0
 
 
 def test_a_write_makes_the_saved_lexicon_stale(seeded: DLDMatch) -> None:
@@ -120,3 +126,22 @@ def test_upper_bounds_hold_for_every_candidate(seeded: DLDMatch) -> None:
             m = score_pair(query, corpus.profile(row), 0.5, ranking=seeded.ranking)
             for name, most in bounds[corpus.key(row)].items():
                 assert m.values[name] <= most + 1e-9, (key, corpus.key(row), name)
+
+
+def test_lexical_scores_and_top_rows_agree_with_the_whole_matrix(seeded: DLDMatch) -> None:
+    corpus = seeded._corpus()
+    assert corpus.postings is not None
+    for text in ("saxaul shelterbelts against sand and dust storms in the Gobi",
+                 "green economy business with local livelihoods", "xyzzy"):
+        query = corpus.lexical_query(text)
+        exact = np.asarray((corpus.postings @ query.T).todense()).ravel()  # type: ignore[union-attr]
+        scores = corpus.lexical_scores(query, range(len(corpus)))
+        assert np.allclose([scores[r] for r in range(len(corpus))], exact, atol=1e-6)
+        expected = sorted(np.flatnonzero(exact > 0), key=lambda r: (-exact[r], r))[:10]
+        assert corpus.lexical_top(query, 10) == [int(r) for r in expected]
+        allowed = np.arange(len(corpus)) % 2 == 0
+        assert all(r % 2 == 0 for r in corpus.lexical_top(query, 10, allowed))
+    # With a budget of one posting only the rarest term is read: fewer rows, scored exactly all the same.
+    query = corpus.lexical_query("saxaul shelterbelts against sand and dust storms in the Gobi")
+    few = corpus.lexical_top(query, 10, budget=1)
+    assert 0 < len(few) <= len(corpus.lexical_top(query, 10))
