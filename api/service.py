@@ -72,6 +72,7 @@ ENTITY_TYPES = ("stakeholder", "project")
 EMBED_BATCH = 128
 _OVERFETCH = 5
 _MIN_FETCH = 100
+_EXPLAINED_PROJECTS = 25  # the newest projects whose sentences can explain a result
 _STALE_CHUNK = 10_000  # ids per database query when re-embedding everything (SQL has a parameter limit)
 _ALL_ADMITTED = 2_000  # filters admitting at most this many stakeholders: every one is a candidate
 _FEEDBACK_DEPTH = 3  # nearest profiles whose terms stand for a text the TF-IDF vocabulary cannot read
@@ -954,6 +955,32 @@ class DLDMatch:
             for r in rows
         }
 
+    def _explained(self, session: Session, ids: Sequence[int], light: dict[str, Profile]) -> dict[str, Profile]:
+        """The light profiles of these stakeholders with what explanations show and scoring does not
+        read: name, sentences (their own and their projects'), evidence found by meaning, places with
+        coordinates. Partners stay the corpus's, so scores are the same as when they were ranked."""
+        rows = repo.stakeholders_by_id(session, ids=ids)
+        texts: dict[int, list[str]] = defaultdict(list)
+        seen: dict[int, set[int]] = defaultdict(set)
+        for sid, pid, description in session.execute(
+                select(Participation.stakeholder_id, Participation.project_id, Project.description)
+                .join(Project, Project.id == Participation.project_id)  # type: ignore[arg-type]
+                .where(col(Participation.stakeholder_id).in_(list(ids)))
+                .order_by(Participation.stakeholder_id, col(Participation.project_id).desc())):
+            if pid not in seen[sid] and len(seen[sid]) < _EXPLAINED_PROJECTS:
+                seen[sid].add(pid)
+                texts[sid].extend(sentences(description))
+        out = {}
+        for i, r in rows.items():
+            key = _key("stakeholder", r.external_id)
+            if key in light:
+                out[key] = replace(
+                    light[key], name=r.name,
+                    places=tuple(Place(p["name"], p.get("lat"), p.get("lon")) for p in r.places),
+                    sentences=tuple(dict.fromkeys(sentences(r.description) + texts[i])),
+                    evidence=_stored_evidence(r.themes))
+        return out
+
     def _project_profiles(self, session: Session, rows: Sequence[Project]) -> dict[int, Profile]:
         links = repo.participations(session, project_ids=[r.id for r in rows])
         names = _external_ids(session, Stakeholder, {link.stakeholder_id for link in links})
@@ -1005,8 +1032,7 @@ class DLDMatch:
                        signals=signals)
             # The k returned, read in full (names, sentences) and scored again (the same scores) to explain.
             ids = [int(corpus.ids[row]) for m in top if (row := corpus.row_of_key(m.key)) is not None]
-            full = self._stakeholder_profiles(session, list(repo.stakeholders_by_id(session, ids=ids).values()))
-            by_key = {p.key: replace(p, partners=light[p.key].partners) for p in full.values() if p.key in light}
+            by_key = self._explained(session, ids, light)
         else:
             profiles, hits = self._candidates(session, entity_type, vector, k + len(filters.exclude) + 1,
                                               _filtered(filters))
