@@ -72,38 +72,6 @@ class Ragged:
         sums = np.concatenate([[0], np.cumsum(hit)])
         return sums[self.indptr[1:]] - sums[self.indptr[:-1]]
 
-    def upper_bounds(self, query: Profile, rows: Sequence[int]) -> dict[str, dict[str, float]]:
-        """For each row, the most the profile components can be worth against the query, from the
-        columns alone (see :func:`matcher.rank.within_reach`): needs and offers both ways, shared
-        themes, countries and places, shared partners."""
-        t = self.tables
-        q_needs = list(dict.fromkeys(t["resource"].known(query.needs)))
-        n_q_needs = len(set(query.needs))
-        q_offers = set(t["resource"].known(query.offers))
-        q_themes = set(t["theme"].known(query.themes))
-        n_q_themes = len(set(query.themes))
-        q_countries = set(t["country"].known(query.countries))
-        q_places = {normalise_place(p.name) for p in query.places}
-        q_partners = {r for key in query.partners if (r := self.row_of_key(key)) is not None}
-        out = {}
-        for r in rows:
-            offers = set(self.offers[r].tolist())
-            needs = list(dict.fromkeys(self.needs[r].tolist()))
-            forward = sum(n in offers for n in q_needs) / n_q_needs if q_needs else 0.0
-            backward = sum(n in q_offers for n in needs) / len(needs) if needs else 0.0
-            themes = set(self.themes[r].tolist())
-            shared = len(themes & q_themes)
-            union = n_q_themes + len(themes) - shared
-            places = any(self._place_keys[c] in q_places for c in self.places[r])
-            partners = len(q_partners & set(self.partners[r].tolist()))
-            out[self.key(r)] = {
-                "complementarity": (forward + backward) / 2.0,
-                "themes": shared / union if union else 0.0,
-                "geography": 0.5 * bool(q_countries & set(self.countries[r].tolist())) + 0.5 * places,
-                "network": min(1.0, partners / 3.0),
-            }
-        return out
-
     @property
     def nbytes(self) -> int:
         return int(self.indptr.nbytes + self.values.nbytes)
@@ -375,10 +343,11 @@ class Corpus:
     def lexical_top(self, query: csr_matrix | None, limit: int, allowed: np.ndarray | None = None,
                     budget: int = 200_000) -> list[int]:
         """The rows with the highest TF-IDF cosine to the query (best first), among the ``allowed``
-        rows (a boolean mask) when given. Terms are read rarest first until ``budget`` postings: the rare terms decide which
-        texts are closest, and a term used by a tenth of a million profiles would cost more to read
-        than it tells. Below the budget (every collection of some tens of thousands) it is exact; the
-        scores of the rows it returns are computed exactly by :meth:`lexical_scores` in any case."""
+        rows (a boolean mask) when given. Terms are read rarest first until ``budget`` postings: the
+        rare terms decide which texts are closest, and a term used by a tenth of a million profiles
+        would cost more to read than it tells. Below the budget (every collection of some tens of
+        thousands) it is exact; the scores of the rows it returns are computed exactly by
+        :meth:`lexical_scores` in any case."""
         if query is None or not query.nnz or self.postings is None:
             return []
         indptr = self.postings.indptr
@@ -484,7 +453,8 @@ class Corpus:
     @property
     def nbytes(self) -> int:
         """Bytes held by the columns and the postings (not counting the small name tables)."""
-        arrays = [self.ids, self.external, self.by_external, self.sorted_external, self.kinds, self.project_vectors, self.popularity]
+        arrays = [self.ids, self.external, self.by_external, self.sorted_external, self.kinds, self.project_vectors,
+                  self.popularity]
         raggeds = [self.countries, self.places, self.themes, self.offers, self.needs, self.partners, self.projects_of]
         postings = 0 if self.postings is None else (self.postings.data.nbytes + self.postings.indices.nbytes
                                                     + self.postings.indptr.nbytes)

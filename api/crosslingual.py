@@ -86,7 +86,8 @@ def theme_agreement(service: DLDMatch, english: dict[str, str], translated: dict
             got = {t["id"] for t in service._themes_for(translated[i][lang], [])}
             tp, fp, fn = tp + len(got & gold), fp + len(got - gold), fn + len(gold - got)
         p, r = tp / max(1, tp + fp), tp / max(1, tp + fn)
-        result[lang] = {"precision": round(p, 4), "recall": round(r, 4), "f1": round(2 * p * r / (p + r) if p + r else 0.0, 4)}
+        f1 = 2 * p * r / (p + r) if p + r else 0.0
+        result[lang] = {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f1, 4)}
     return result
 
 

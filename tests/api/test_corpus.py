@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sqlmodel import Session, select
 
-from api.corpus import Corpus, Ragged
+from api.corpus import Ragged
 from api.service import DLDMatch
 from matcher.rank import Filters
 from store.models import Stakeholder
@@ -85,7 +85,7 @@ def test_ragged_counts() -> None:
     r = Ragged.build([[1, 2, 3], [], [2], [4, 4]])
     assert r.count_in([2, 4]).tolist() == [1, 0, 1, 2]
     assert r.rows_with_any([3]).tolist() == [True, False, False, False]
-    assert Corpus.__doc__
+    assert r.bits().tolist() == [0b1110, 0, 0b100, 0b10000]
 
 
 def test_bounds_from_columns_prune_without_changing_any_result(seeded: DLDMatch, monkeypatch) -> None:  # type: ignore[no-untyped-def]
