@@ -302,7 +302,8 @@ def bench(
     typer.echo(f"ingest ({i['profiles']} profiles, {i['backend']}): pipeline {i['pipeline_per_s']}/s vs raw encode "
                f"{i['raw_encode_per_s']}/s (overhead {100 * i['overhead']:.1f} %){quality}")
     head = (f"{'size':>8} {'index':>22} {'build s':>8} {'B/profile':>9} {'x raw':>6} {'partners p50/p99':>17} "
-            f"{'naive p50/p99':>15} {'x naive':>7} {'default p50/p99':>16} {'match p50/p99':>15} {'embed p50':>9} "
+            f"{'naive p50/p99':>15} {'x naive':>7} {'default p50/p99':>16} {'match p50/p99':>15} {'naive p50/p99':>15} "
+            f"{'x naive':>7} {'embed p50':>9} "
             f"{'recall@10':>9} {'http rps':>8} {'http p50/p99':>14} {'cold s':>6}")
     typer.echo(head)
     for r in results:
@@ -315,6 +316,7 @@ def bench(
             f"{r['partners_ratio_to_naive']:>7.2f} "
             f"{r['partners_default']['p50_ms']:>6.1f}/{r['partners_default']['p99_ms']:<7.1f}ms "
             f"{r['match']['p50_ms']:>6.1f}/{r['match']['p99_ms']:<6.1f}ms "
+            f"{r['match_naive']['p50_ms']:>6.1f}/{r['match_naive']['p99_ms']:<6.1f}ms {r['match_ratio_to_naive']:>7.2f} "
             f"{r['query_embedding']['p50_ms']:>7.1f}ms {str(r['recall_at_10_vs_exact'] or 'exact'):>9} "
             f"{h.get('requests_per_s', '-'):>8} {str(h.get('p50_ms', '-')) + '/' + str(h.get('p99_ms', '-')):>14} "
             f"{r['cold_start_seconds']:>6.1f}")

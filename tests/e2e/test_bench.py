@@ -30,5 +30,6 @@ def test_bench_prints_every_figure(tmp_path: Path) -> None:
         assert r["memory"]["database_bytes"] > 0 and r["memory"]["corpus_bytes_per_profile"] > 0
         assert r["cold_start_state"] == {"stakeholder": "loaded", "project": "loaded", "lexicon": "loaded"}
         assert r["partners_default"]["p99_ms"] > 0
+        assert r["match_naive"]["p99_ms"] > 0 and r["match_ratio_to_naive"] > 0
         assert r["http"]["requests"] == 4 and r["http"]["requests_per_s"] > 0
     assert "x naive" in result.stdout and "overhead" in result.stdout
