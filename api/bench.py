@@ -295,6 +295,9 @@ def bench_size(size: int, workdir: Path, records: list[dict[str, Any]], vectors:
         t = time.perf_counter()
         service.match(MatchRequest(text=text, k=10))
         timings["match"].append(time.perf_counter() - t)
+    # Apart from the service's loop: numpy's BLAS threads keep spinning after a large product and
+    # would slow the model's next forward pass.
+    for text in texts:
         t = time.perf_counter()
         query, draft = service.draft_query(MatchRequest(text=text, k=10))
         naive(query, service.embedder.embed([draft])[0], draft)
