@@ -17,6 +17,7 @@ FAISS index with the same content version and loaded at start when current.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -29,6 +30,7 @@ import numpy as np
 from scipy.sparse import csc_matrix, csr_matrix, load_npz, save_npz
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from embeddings.index import atomic_write
 from matcher.rank import Place, Profile
 from matcher.text import normalise_place
 
@@ -220,12 +222,11 @@ class Corpus:
                 "vocabulary": {t: int(i) for t, i in self.tfidf.vocabulary_.items()}}
         with tempfile.NamedTemporaryFile(dir=directory, suffix=".npz", delete=False) as f:
             save_npz(f, self.postings.tocsc())
-        np.save(directory / "lexicon.idf.npy.tmp.npy", self.tfidf.idf_.astype(np.float32))
-        os.replace(directory / "lexicon.idf.npy.tmp.npy", directory / "lexicon.idf.npy")
         os.replace(f.name, directory / "lexicon.postings.npz")
-        tmp = directory / "lexicon.json.tmp"
-        tmp.write_text(json.dumps(meta), encoding="utf-8")
-        os.replace(tmp, directory / "lexicon.json")  # last: the manifest names a complete set
+        idf = io.BytesIO()
+        np.save(idf, self.tfidf.idf_.astype(np.float32))
+        atomic_write(directory / "lexicon.idf.npy", idf.getvalue())
+        atomic_write(directory / "lexicon.json", json.dumps(meta).encode())  # last: names a complete set
 
     def load_lexicon(self, directory: Path, version: str) -> bool:
         """Load saved TF-IDF postings when they stand for this content; False otherwise."""

@@ -129,7 +129,6 @@ class _Speculation:
 
     def __init__(self, embedder: Embedder, texts: Iterable[str]) -> None:
         unique = list(dict.fromkeys(t for t in texts if t))
-        self._batches: dict[str, Future[np.ndarray]] = {}
         self._row: dict[str, tuple[Future[np.ndarray], int]] = {}
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-ahead") if unique else None
         for start in range(0, len(unique), EMBED_BATCH):
@@ -172,32 +171,34 @@ def _offset(progress: Progress, start: int, total: int) -> Progress:
     return lambda stage, done, _: progress(stage, start + done, total)
 
 
-def _filtered(filters: Filters) -> bool:
-    return bool(filters.countries or filters.kinds or filters.themes or filters.resources
-                or filters.min_shared_themes)
+def _lexicon_rows(session: Session, ids: Sequence[int] | None = None) -> Iterator[tuple[int, str]]:
+    """(id, text) of the stakeholders' lexical texts (name, description, their projects), by id; all of
+    them, streamed, when ``ids`` is None."""
+    links = (select(Participation.stakeholder_id, Project.title, Project.description)
+             .join(Project, Project.id == Participation.project_id)  # type: ignore[arg-type]
+             .order_by(Participation.project_id, Participation.position))
+    rows = select(Stakeholder.id, Stakeholder.name, Stakeholder.description).order_by(Stakeholder.id)
+    if ids is not None:
+        links = links.where(col(Participation.stakeholder_id).in_(list(ids)))
+        rows = rows.where(col(Stakeholder.id).in_(list(ids)))
+    theirs: dict[int, list[str]] = defaultdict(list)
+    for sid, title, description in session.execute(links):
+        theirs[sid].append(f"{title}. {description}")
+    for sid, name, description in session.execute(rows.execution_options(yield_per=20_000)):
+        yield sid, " ".join([name, description, *theirs.get(sid, [])])
 
 
 class _Texts:
-    """The stakeholders' lexical texts (name, description, their projects), read from the database in
-    row order as the TF-IDF fit iterates, so that a million texts are never all in memory."""
+    """The lexical texts of the stakeholders with these ids, in id order, read from the database as the
+    TF-IDF fit iterates, so that a million texts are never all in memory."""
 
     def __init__(self, engine: Any, ids: np.ndarray) -> None:
         self.engine, self.ids = engine, ids
 
     def __iter__(self) -> Iterator[str]:
+        wanted = set(self.ids.tolist())
         with Session(self.engine) as session:
-            theirs: dict[int, list[str]] = defaultdict(list)
-            for sid, title, description in session.execute(
-                    select(Participation.stakeholder_id, Project.title, Project.description)
-                    .join(Project, Project.id == Participation.project_id)  # type: ignore[arg-type]
-                    .order_by(Participation.project_id, Participation.position)):
-                theirs[sid].append(f"{title}. {description}")
-            wanted = set(self.ids.tolist())
-            for sid, name, description in session.execute(
-                    select(Stakeholder.id, Stakeholder.name, Stakeholder.description).order_by(Stakeholder.id)
-                    .execution_options(yield_per=20_000)):
-                if sid in wanted:
-                    yield " ".join([name, description, *theirs.get(sid, [])])
+            yield from (text for sid, text in _lexicon_rows(session) if sid in wanted)
 
 
 def _stored_evidence(themes: list[dict[str, Any]]) -> tuple[tuple[str, str], ...]:
@@ -1025,17 +1026,18 @@ class DLDMatch:
         if entity_type == "stakeholder":
             rows, sims, signals = self._stakeholder_candidates(query, vector, text, k, filters)
             corpus = self._corpus()
+            row_of = {corpus.key(r): r for r in rows}
             reach = within_reach(sims, signals, k=k, intent=intent, ranking=ranking,
                                  upper=corpus.upper_bounds(query, rows))
-            light = {key: corpus.profile(row) for key in reach if (row := corpus.row_of_key(key)) is not None}
+            light = {key: corpus.profile(row_of[key]) for key in reach}
             top = rank(query, light.values(), sims, k=k, intent=intent, filters=filters, ranking=ranking,
                        signals=signals)
             # The k returned, read in full (names, sentences) and scored again (the same scores) to explain.
-            ids = [int(corpus.ids[row]) for m in top if (row := corpus.row_of_key(m.key)) is not None]
+            ids = [int(corpus.ids[row_of[m.key]]) for m in top]
             by_key = self._explained(session, ids, light)
         else:
             profiles, hits = self._candidates(session, entity_type, vector, k + len(filters.exclude) + 1,
-                                              _filtered(filters))
+                                              filters.narrows)
             by_key = {p.key: p for p in profiles.values()}
             floor = getattr(self.embedder, "similarity_floor", 0.0)
             sims = {profiles[i].key: calibrate(s, floor) for i, s in hits.items() if i in profiles}
@@ -1054,7 +1056,7 @@ class DLDMatch:
         fetch = max(k * _OVERFETCH, _MIN_FETCH)
         excluded = {r for key in {query.key, *filters.exclude} if (r := corpus.row_of_key(key)) is not None}
         allowed: np.ndarray | None = None
-        if _filtered(filters):
+        if filters.narrows:
             allowed = corpus.admitted(countries=filters.countries, kinds=filters.kinds, themes=filters.themes,
                                       resources=filters.resources, query_themes=query.themes,
                                       min_shared_themes=filters.min_shared_themes)
@@ -1074,7 +1076,7 @@ class DLDMatch:
             near = sorted(((r, calibrate(s, corpus.floor)) for r, s in dense.items() if r not in excluded),
                           key=lambda rs: -rs[1])[:_FEEDBACK_DEPTH]
             with Session(self.engine) as session:
-                texts = self._lexicon_texts(session, [int(corpus.ids[r]) for r, _ in near])
+                texts = dict(_lexicon_rows(session, [int(corpus.ids[r]) for r, _ in near]))
             lexical = corpus.lexical_feedback([(texts.get(int(corpus.ids[r]), ""), w) for r, w in near])
         if not rows:
             graph = corpus.graph_candidates(query, fetch)
@@ -1097,17 +1099,6 @@ class DLDMatch:
         by_id = index.similarities(vector, [int(corpus.ids[r]) for r in rows])
         id_rows = corpus.rows_of_ids(list(by_id))
         return {id_rows[i]: s for i, s in by_id.items() if i in id_rows}
-
-    def _lexicon_texts(self, session: Session, ids: Sequence[int]) -> dict[int, str]:
-        """The text the lexical index holds for each of these stakeholders."""
-        rows = repo.stakeholders_by_id(session, ids=ids)
-        links = repo.participations(session, stakeholder_ids=ids)
-        projects = repo.projects_by_id(session, ids={link.project_id for link in links})
-        theirs: dict[int, list[str]] = defaultdict(list)
-        for link in links:
-            p = projects[link.project_id]
-            theirs[link.stakeholder_id].append(f"{p.title}. {p.description}")
-        return {i: " ".join([r.name, r.description, *theirs[i]]) for i, r in rows.items()}
 
     def _corpus(self) -> Corpus:
         return self._cached("corpus", self._build_corpus)  # type: ignore[no-any-return]

@@ -187,7 +187,7 @@ class VectorIndex:
             Path(tmp).unlink(missing_ok=True)
             raise
         record = {**asdict(manifest), "index_file": index_file.name}
-        _atomic_write(directory / f"{manifest.name}.manifest.json",
+        atomic_write(directory / f"{manifest.name}.manifest.json",
                       json.dumps(record, indent=2, sort_keys=True).encode())
         for old in directory.glob(f"{manifest.name}.*.faiss"):
             if old != index_file:
@@ -220,7 +220,8 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write a file so that a reader sees either the old content or the new, never a part."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -114,6 +114,11 @@ class Filters:
     min_shared_themes: int = 0  # with the query: a partner explained by no shared theme is left out
     query_themes: frozenset[str] = frozenset()
 
+    @property
+    def narrows(self) -> bool:
+        """Whether these filters leave out more than the listed exclusions."""
+        return bool(self.countries or self.kinds or self.themes or self.resources or self.min_shared_themes)
+
     def admits(self, c: Profile) -> bool:
         if c.key in self.exclude:
             return False
