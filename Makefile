@@ -10,7 +10,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test test-fast setup clean
+.PHONY: run test test-fast test-postgres setup clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,17 @@ test: $(STAMP) $(CHROMIUM)
 
 test-fast: $(STAMP)
 	$(BIN)/pytest -m "not e2e" --ignore=tests/web
+
+# The same suite on a real PostgreSQL server: Debian's, in a throwaway cluster that scripts/pg-test-server
+# starts in a temporary folder (unix socket only) and removes afterwards; every test gets a database of
+# its own. Installs Debian's postgresql package when its server binaries are missing. The browser, the
+# end-to-end and the packaging tests run on SQLite only (`make test`).
+test-postgres: $(STAMP)
+	@if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	    $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; \
+	fi
+	bash scripts/pg-test-server $(BIN)/pytest -m "not e2e and not packaging" --ignore=tests/web
 
 clean:
 	rm -rf $(VENV) data

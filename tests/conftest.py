@@ -1,12 +1,20 @@
-"""Shared fixtures: typed settings, the fake embedder, an in-memory database, a test client."""
+"""Shared fixtures: typed settings, the fake embedder, an in-memory database, a test client.
+
+With ``DLDMATCH_TEST_DATABASE_URL`` set to a PostgreSQL URL (``make test-postgres`` sets it to a
+throwaway server of its own), every test gets a fresh, empty PostgreSQL database instead.
+"""
 
 from __future__ import annotations
 
+import os
+import uuid
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import URL, Engine, make_url
 
 from api.app import create_app
 from api.service import DLDMatch
@@ -16,11 +24,60 @@ from embeddings.fake import FakeEmbedder
 DATA = Path(__file__).parent / "data"
 SMALL = DATA / "small.jsonl"
 SEEDS = sorted((ROOT / "seed_profiles").glob("*.jsonl"))
+# e.g. postgresql+psycopg://dldmatch@/postgres?host=/tmp/dldmatch-pg.x: a server on which the tests may
+# create and drop databases; its own database is only used to do that.
+TEST_DATABASE_URL = os.environ.get("DLDMATCH_TEST_DATABASE_URL") or None
+
+
+@pytest.fixture(scope="session")
+def _postgres_admin() -> Iterator[Engine]:
+    if not TEST_DATABASE_URL:
+        pytest.fail("DLDMATCH_TEST_DATABASE_URL is not set")
+    server = make_url(TEST_DATABASE_URL)
+    if not server.get_backend_name().startswith("postgresql"):
+        pytest.fail(f"DLDMATCH_TEST_DATABASE_URL must be a PostgreSQL URL, not {server.get_backend_name()}")
+    # CREATE/DROP DATABASE cannot run in a transaction
+    admin = create_engine(server.set(database=server.database or "postgres"), isolation_level="AUTOCOMMIT")
+    yield admin
+    admin.dispose()
+
+
+def _postgres_database(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A new empty database on the test server, dropped (whoever is still connected) after the test."""
+    admin: Engine = request.getfixturevalue("_postgres_admin")
+    name = f"dldmatch_test_{uuid.uuid4().hex[:16]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url: URL = admin.url.set(database=name)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(database_url="sqlite://", index_dir=tmp_path / "index", embedder="fake", seed_dir=None)
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, empty database for one test: SQLite in memory, or a PostgreSQL database of its own."""
+    if TEST_DATABASE_URL:
+        yield from _postgres_database(request)
+    else:
+        yield "sqlite://"
+
+
+@pytest.fixture
+def file_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database that outlives its engine (restarts, the CLI's separate runs): a SQLite file,
+    or a PostgreSQL database of its own."""
+    if TEST_DATABASE_URL:
+        yield from _postgres_database(request)
+    else:
+        yield f"sqlite:///{tmp_path / 'db.sqlite'}"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(database_url=database_url, index_dir=tmp_path / "index", embedder="fake", seed_dir=None)
 
 
 @pytest.fixture
