@@ -10,7 +10,7 @@ from pathlib import Path
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, AsyncIterator, Literal
 
-from fastapi import Depends, FastAPI, File, Query, Request, UploadFile
+from fastapi import Depends, FastAPI, File, Header, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import DomainError
+from api.errors import DomainError, InvalidInput
 from api.schemas import (
     Health,
     Intent,
@@ -115,7 +115,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
 
     def _start() -> None:
         try:
-            report = svc.start()
+            report = svc.start(follow=True)
             log.info("dldmatch ready: seeded %s, embedded %s, index %s", report["seeded"], report["embedded"],
                      report["index"])
         except Exception as exc:  # shown by /health; the server stays up to say so
@@ -125,10 +125,12 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if start == "sync":
-            svc.start()
+            svc.start(follow=True)
         elif start == "background":
             threading.Thread(target=_start, name="dldmatch-start", daemon=True).start()
         yield
+        if start != "none":
+            svc.close()
 
     app = FastAPI(title="dldmatch", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Partner matching for the people who fight desertification and land degradation "
@@ -152,9 +154,17 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     Resources = Annotated[list[ResourceCode], Query(description="resource kinds the partner offers")]  # type: ignore[valid-type]
     MinShared = Annotated[int, Query(ge=0, le=10, description="leave out results sharing fewer themes")]
 
-    @app.get("/health", response_model=Health, tags=["service"])
-    def health(svc: Svc) -> Health:
-        return svc.health()
+    IfMatch = Annotated[str | None, Header(alias="If-Match", description="the version (ETag) you read: the change "
+                                                                        "is refused with 412 if it changed meanwhile")]
+
+    @app.get("/health", response_model=Health, tags=["service"],
+             responses={503: {"model": Health, "description": "starting, behind the database, or failed"}})
+    def health(svc: Svc, response: Response) -> Health:
+        """200 only when the service is ready and follows the database; 503 otherwise, with the reason."""
+        out = svc.health()
+        if out.status != "ok":
+            response.status_code = 503
+        return out
 
     @app.get("/themes", response_model=list[ThemeOut], tags=["service"])
     def themes(svc: Svc) -> list[ThemeOut]:
@@ -168,21 +178,24 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         return svc.list_stakeholders(offset=offset, limit=limit, country=country, kind=kind, theme=theme, q=q)
 
     @app.post("/stakeholders", response_model=StakeholderPublic, status_code=201, tags=["stakeholders"])
-    def create_stakeholder(body: StakeholderIn, svc: Svc) -> Any:
-        return svc.create(body)
+    def create_stakeholder(body: StakeholderIn, svc: Svc, response: Response) -> Any:
+        """Create a stakeholder; 409 when its id is taken."""
+        return _tagged(response, svc.create(body))
 
     @app.get("/stakeholders/{external_id}", response_model=StakeholderPublic, tags=["stakeholders"])
-    def get_stakeholder(external_id: str, svc: Svc) -> StakeholderPublic:
-        return svc.get_stakeholder(external_id)
+    def get_stakeholder(external_id: str, svc: Svc, response: Response) -> Any:
+        return _tagged(response, svc.get_stakeholder(external_id))
 
     @app.put("/stakeholders/{external_id}", response_model=StakeholderPublic, tags=["stakeholders"])
-    def put_stakeholder(external_id: str, body: StakeholderIn, svc: Svc) -> Any:
+    def put_stakeholder(external_id: str, body: StakeholderIn, svc: Svc, response: Response,
+                        if_match: IfMatch = None) -> Any:
+        """Replace a stored stakeholder (404 if there is none); with If-Match, only that version (412)."""
         _same_id(external_id, body.id)
-        return svc.replace(body)
+        return _tagged(response, svc.replace(body, if_match=_version(if_match)))
 
     @app.delete("/stakeholders/{external_id}", status_code=204, tags=["stakeholders"])
-    def delete_stakeholder(external_id: str, svc: Svc) -> None:
-        svc.delete("stakeholder", external_id)
+    def delete_stakeholder(external_id: str, svc: Svc, if_match: IfMatch = None) -> None:
+        svc.delete("stakeholder", external_id, if_match=_version(if_match))
 
     @app.get("/stakeholders/{external_id}/partners", response_model=MatchList, tags=["matching"])
     def stakeholder_partners(external_id: str, svc: Svc, intent: Intent = "any", k: K = 10,
@@ -206,21 +219,24 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         return svc.list_projects(offset=offset, limit=limit, country=country, theme=theme, status=status, q=q)
 
     @app.post("/projects", response_model=ProjectPublic, status_code=201, tags=["projects"])
-    def create_project(body: ProjectIn, svc: Svc) -> Any:
-        return svc.create(body)
+    def create_project(body: ProjectIn, svc: Svc, response: Response) -> Any:
+        """Create a project; 409 when its id is taken."""
+        return _tagged(response, svc.create(body))
 
     @app.get("/projects/{external_id}", response_model=ProjectPublic, tags=["projects"])
-    def get_project(external_id: str, svc: Svc) -> ProjectPublic:
-        return svc.get_project(external_id)
+    def get_project(external_id: str, svc: Svc, response: Response) -> Any:
+        return _tagged(response, svc.get_project(external_id))
 
     @app.put("/projects/{external_id}", response_model=ProjectPublic, tags=["projects"])
-    def put_project(external_id: str, body: ProjectIn, svc: Svc) -> Any:
+    def put_project(external_id: str, body: ProjectIn, svc: Svc, response: Response,
+                    if_match: IfMatch = None) -> Any:
+        """Replace a stored project (404 if there is none); with If-Match, only that version (412)."""
         _same_id(external_id, body.id)
-        return svc.replace(body)
+        return _tagged(response, svc.replace(body, if_match=_version(if_match)))
 
     @app.delete("/projects/{external_id}", status_code=204, tags=["projects"])
-    def delete_project(external_id: str, svc: Svc) -> None:
-        svc.delete("project", external_id)
+    def delete_project(external_id: str, svc: Svc, if_match: IfMatch = None) -> None:
+        svc.delete("project", external_id, if_match=_version(if_match))
 
     @app.get("/projects/{external_id}/partners", response_model=MatchList, tags=["matching"])
     def project_partners(external_id: str, svc: Svc, intent: Intent = "any", k: K = 10,
@@ -251,21 +267,21 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         return svc.forums.list()
 
     @app.post("/forums", response_model=ForumOut, status_code=201, tags=["forums"])
-    def create_forum(body: ForumIn, svc: Svc) -> ForumOut:
+    def create_forum(body: ForumIn, svc: Svc, response: Response) -> Any:
         """A forum: dates, slots (or slot_count + first_slot), tables, meeting length and participants."""
-        return svc.forums.create(body)
+        return _tagged(response, svc.forums.create(body))
 
     @app.get("/forums/{forum_id}", response_model=ForumOut, tags=["forums"])
-    def get_forum(forum_id: str, svc: Svc) -> ForumOut:
-        return svc.forums.get(forum_id)
+    def get_forum(forum_id: str, svc: Svc, response: Response) -> Any:
+        return _tagged(response, svc.forums.get(forum_id))
 
     @app.put("/forums/{forum_id}", response_model=ForumOut, tags=["forums"])
-    def put_forum(forum_id: str, body: ForumIn, svc: Svc) -> ForumOut:
-        return svc.forums.replace(forum_id, body)
+    def put_forum(forum_id: str, body: ForumIn, svc: Svc, response: Response, if_match: IfMatch = None) -> Any:
+        return _tagged(response, svc.forums.replace(forum_id, body, if_match=_version(if_match)))
 
     @app.delete("/forums/{forum_id}", status_code=204, tags=["forums"])
-    def delete_forum(forum_id: str, svc: Svc) -> None:
-        svc.forums.delete(forum_id)
+    def delete_forum(forum_id: str, svc: Svc, if_match: IfMatch = None) -> None:
+        svc.forums.delete(forum_id, if_match=_version(if_match))
 
     @app.post("/forums/{forum_id}/participants", response_model=ForumOut, tags=["forums"])
     def add_forum_participant(forum_id: str, body: ForumParticipantIn, svc: Svc) -> ForumOut:
@@ -342,6 +358,23 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         return await run_in_threadpool(svc.import_upload, file.filename or "upload", data, dry_run=dry_run)
 
     return app
+
+
+def _tagged(response: Response, out: Any) -> Any:
+    """The record's version as its ETag, for If-Match."""
+    response.headers["ETag"] = f'"{out.version}"'
+    return out
+
+
+def _version(if_match: str | None) -> int | None:
+    """The version an If-Match header names (an ETag as this API gives it: ``"3"``); ``*`` or none: any."""
+    if if_match is None or if_match.strip() in ("", "*"):
+        return None
+    value = if_match.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise InvalidInput("invalid If-Match", errors=[{"field": "If-Match", "message":
+                           f"expected the ETag of a GET, such as \"3\"; got {if_match!r}"}])
+    return int(value)
 
 
 def _same_id(path_id: str, body_id: str) -> None:

@@ -246,8 +246,8 @@ def bench_size(size: int, workdir: Path, records: list[dict[str, Any]], vectors:
     service = DLDMatch(settings, embedder)
     report_start = service.start(progress=_log_progress(log, size))
     build_seconds = time.perf_counter() - started
-    corpus = service._corpus()
-    index = service._indexes["stakeholder"]
+    corpus = service.snapshot().corpus
+    index = service.snapshot().indexes["stakeholder"]
     log(f"[{size}] index {index.index_type} and corpus in {build_seconds:.1f} s")
 
     # The naive baseline's own copy of every vector (not part of the service's memory).
@@ -283,7 +283,8 @@ def bench_size(size: int, workdir: Path, records: list[dict[str, Any]], vectors:
         t = time.perf_counter()
         with Session(service.engine) as session:
             stored = repo.stakeholders_by_external_id(session, external_ids=[i])[i]
-            query = service._with_second_partners(service._stakeholder_profiles(session, [stored])[stored.id])
+            query = service._with_second_partners(service._stakeholder_profiles(session, [stored])[stored.id],
+                                                   service.snapshot())
         naive(query, matrix[corpus.row_of_key(f"s:{i}")], " ".join((query.name, *query.sentences)))
         timings["naive"].append(time.perf_counter() - t)
 
@@ -365,8 +366,8 @@ started = time.perf_counter()
 service = DLDMatch(settings, embedder)
 report = service.start()
 seconds = time.perf_counter() - started
-corpus = service._corpus()
-index = service._indexes["stakeholder"]
+corpus = service.snapshot().corpus
+index = service.snapshot().indexes["stakeholder"]
 print(json.dumps({"seconds": round(seconds, 2), "rss_delta": process.memory_info().rss - before,
                   "corpus_bytes": corpus.nbytes, "index_bytes": index.nbytes,
                   "state": {**report["index"], "lexicon": corpus.lexicon_state}}))

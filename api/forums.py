@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import csv
 import io
+import random
+import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
+from pydantic import ValidationError
 from sqlmodel import Session, select
 
-from api.errors import Conflict, InvalidInput, NotFound
+from api.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, conflicts
 from api.schemas import (
     ExplanationOut,
     ForumIn,
@@ -37,6 +40,9 @@ from store.models import Forum, Stakeholder
 
 if TYPE_CHECKING:
     from api.service import DLDMatch
+
+
+_RETRIES = 8  # attempts of a read-change-write of a forum that other writers keep changing
 
 
 def _now() -> datetime:
@@ -76,8 +82,10 @@ class Forums:
             raise InvalidInput("invalid forum", errors=errors)
 
     def create(self, body: ForumIn) -> ForumOut:
+        """A new forum; its id taken is a 409, decided by the database's unique constraint."""
         self._check(body)
-        with Session(self.svc.engine) as session:
+        with conflicts(f"a forum with id {body.id!r} exists; use PUT to change it"), \
+                Session(self.svc.writer) as session:
             if session.exec(select(Forum).where(Forum.external_id == body.id)).first():
                 raise Conflict(f"a forum with id {body.id!r} exists; use PUT to change it")
             row = Forum(external_id=body.id, created_at=_now(), updated_at=_now(), **self._values(body))
@@ -85,19 +93,20 @@ class Forums:
             session.commit()
             return self._out(session, row)
 
-    def replace(self, forum_id: str, body: ForumIn) -> ForumOut:
+    def replace(self, forum_id: str, body: ForumIn, *, if_match: int | None = None) -> ForumOut:
         if body.id != forum_id:
             raise InvalidInput("id mismatch", errors=[{"field": "id", "message": "body id differs from the path's"}])
         self._check(body)
-        with Session(self.svc.engine) as session:
-            row = self._row(session, forum_id)
+
+        def change(row: Forum) -> None:
+            if if_match is not None and row.version != if_match:
+                raise PreconditionFailed(f"the forum {forum_id!r} is at version {row.version}, not {if_match}: it "
+                                         f"was changed meanwhile; read it again")
             for k, v in self._values(body).items():
                 setattr(row, k, v)
             row.schedule, row.locks, row.removed = None, [], []  # a changed forum is planned afresh
-            row.updated_at = _now()
-            session.add(row)
-            session.commit()
-            return self._out(session, row)
+
+        return self._change(forum_id, change, retry=if_match is None)
 
     @staticmethod
     def _values(body: ForumIn) -> dict[str, Any]:
@@ -105,44 +114,43 @@ class Forums:
                                                      "tables", "min_meetings", "slots", "participants"})
         return data
 
+    def _validated(self, row: Forum, participants: list[dict[str, Any]]) -> ForumIn:
+        """The forum with these participants, checked as a whole (slots, meetings, stakeholders)."""
+        try:
+            body = ForumIn.model_validate({**self._body(row), "participants": participants})
+        except ValidationError as exc:
+            raise InvalidInput("invalid participant", errors=[
+                {"field": ".".join(str(x) for x in e["loc"]) or "participant", "message": e["msg"]}
+                for e in exc.errors()]) from exc
+        self._check(body)
+        return body
+
     def add_participant(self, forum_id: str, participant: dict[str, Any]) -> ForumOut:
-        with Session(self.svc.engine) as session:
-            row = self._row(session, forum_id)
-            body = ForumIn.model_validate({**self._body(row), "participants": [
-                *[p for p in row.participants if p["stakeholder"] != participant.get("stakeholder")], participant]})
-        return self._keep_plan(forum_id, body)
+        """Add (or replace) one participant. Read, change and write happen in one transaction, retried
+        when another one changed the forum meanwhile, so concurrent additions are all kept."""
+        def change(row: Forum) -> None:
+            body = self._validated(row, [*[p for p in row.participants
+                                           if p["stakeholder"] != participant.get("stakeholder")], participant])
+            row.participants = self._values(body)["participants"]
+
+        return self._change(forum_id, change)
 
     def remove_participant(self, forum_id: str, stakeholder_id: str) -> ForumOut:
-        with Session(self.svc.engine) as session:
-            row = self._row(session, forum_id)
+        """Remove a participant, with the locks, removals and meetings that involve them."""
+        def change(row: Forum) -> None:
             if stakeholder_id not in {p["stakeholder"] for p in row.participants}:
                 raise NotFound(f"{stakeholder_id!r} is not a participant of {forum_id!r}")
-            participants = []
-            for p in row.participants:
-                if p["stakeholder"] == stakeholder_id:
-                    continue
-                participants.append({**p, "must_meet": [m for m in p["must_meet"] if m != stakeholder_id],
-                                     "no_thanks": [m for m in p["no_thanks"] if m != stakeholder_id]})
-            body = ForumIn.model_validate({**self._body(row), "participants": participants})
-        return self._keep_plan(forum_id, body, drop=stakeholder_id)
+            participants = [{**p, "must_meet": [m for m in p["must_meet"] if m != stakeholder_id],
+                             "no_thanks": [m for m in p["no_thanks"] if m != stakeholder_id]}
+                            for p in row.participants if p["stakeholder"] != stakeholder_id]
+            row.participants = self._values(self._validated(row, participants))["participants"]
+            row.locks = [lk for lk in row.locks if stakeholder_id not in (lk["a"], lk["b"])]
+            row.removed = [r for r in row.removed if stakeholder_id not in r]
+            if row.schedule:
+                row.schedule = {**row.schedule, "meetings": [m for m in row.schedule["meetings"]
+                                                             if stakeholder_id not in (m["a"], m["b"])]}
 
-    def _keep_plan(self, forum_id: str, body: ForumIn, drop: str | None = None) -> ForumOut:
-        """Change participants but keep locks (and meetings) that still make sense."""
-        self._check(body)
-        with Session(self.svc.engine) as session:
-            row = self._row(session, forum_id)
-            for k, v in self._values(body).items():
-                setattr(row, k, v)
-            if drop:
-                row.locks = [lk for lk in row.locks if drop not in (lk["a"], lk["b"])]
-                row.removed = [r for r in row.removed if drop not in r]
-                if row.schedule:
-                    row.schedule = {**row.schedule, "meetings": [m for m in row.schedule["meetings"]
-                                                                 if drop not in (m["a"], m["b"])]}
-            row.updated_at = _now()
-            session.add(row)
-            session.commit()
-            return self._out(session, row)
+        return self._change(forum_id, change)
 
     @staticmethod
     def _body(row: Forum) -> dict[str, Any]:
@@ -158,7 +166,7 @@ class Forums:
                         end_date=row.end_date, meeting_minutes=row.meeting_minutes, tables=row.tables,
                         min_meetings=row.min_meetings, slots=[ForumSlot(**s) for s in row.slots],
                         participants=participants, locks=row.locks, removed=row.removed,
-                        has_schedule=row.schedule is not None)
+                        has_schedule=row.schedule is not None, version=row.version)
 
     def get(self, forum_id: str) -> ForumOut:
         with Session(self.svc.engine) as session:
@@ -168,9 +176,12 @@ class Forums:
         with Session(self.svc.engine) as session:
             return [self._out(session, r) for r in session.exec(select(Forum).order_by(Forum.external_id)).all()]
 
-    def delete(self, forum_id: str) -> None:
-        with Session(self.svc.engine) as session:
-            session.delete(self._row(session, forum_id))
+    def delete(self, forum_id: str, *, if_match: int | None = None) -> None:
+        with conflicts(), Session(self.svc.writer) as session:
+            row = self._row(session, forum_id)
+            if if_match is not None and row.version != if_match:
+                raise PreconditionFailed(f"the forum {forum_id!r} is at version {row.version}, not {if_match}")
+            session.delete(row)
             session.commit()
 
     # ---- scheduling ----------------------------------------------------------------------------
@@ -224,10 +235,15 @@ class Forums:
                 raise InvalidInput("too few participants", errors=[{"field": "participants",
                                                                     "message": "a forum needs two participants"}])
             problem, _, _ = self._problem(session, row)
-            try:
-                solution = solve(problem, method=request.method, time_limit=request.time_limit)
-            except Infeasible as exc:
-                raise InvalidInput("the schedule cannot meet these requests", errors=exc.errors) from exc
+            solved_version = row.version
+        try:  # outside any transaction: a solve takes seconds, and no writer should wait for it
+            solution = solve(problem, method=request.method, time_limit=request.time_limit)
+        except Infeasible as exc:
+            raise InvalidInput("the schedule cannot meet these requests", errors=exc.errors) from exc
+
+        def store(row: Forum) -> None:
+            if row.version != solved_version:
+                raise Conflict(f"the forum {forum_id!r} changed while its schedule was being computed; ask again")
             row.schedule = {
                 "method": solution.method, "status": solution.status, "total_score": solution.total_score,
                 "objective": solution.objective, "bound": solution.bound, "bound_kind": solution.bound_kind,
@@ -236,9 +252,8 @@ class Forums:
                               "locked": m.locked} for m in solution.meetings],
                 "unmet": {k: list(v) for k, v in solution.unmet.items()},
             }
-            row.updated_at = _now()
-            session.add(row)
-            session.commit()
+
+        self._change(forum_id, store, retry=False)
         return self.get_schedule(forum_id)
 
     def get_schedule(self, forum_id: str) -> ScheduleOut:
@@ -276,8 +291,7 @@ class Forums:
 
     def lock(self, forum_id: str, lock: LockIn) -> ForumOut:
         """Keep a meeting where it is in every re-solve (it need not be in the current schedule)."""
-        with Session(self.svc.engine) as session:
-            row = self._row(session, forum_id)
+        def change(row: Forum) -> None:
             members = {p["stakeholder"] for p in row.participants}
             for field_name, who in (("a", lock.a), ("b", lock.b)):
                 if who not in members:
@@ -288,7 +302,8 @@ class Forums:
                                    f"the forum has {len(row.slots)} slots and {row.tables} tables"}])
             locks = [lk for lk in row.locks if pair(lk["a"], lk["b"]) != pair(lock.a, lock.b)]
             locks.append(lock.model_dump())
-            problem, _, _ = self._problem(session, row)
+            with Session(self.svc.engine) as session:
+                problem, _, _ = self._problem(session, row)
             problem.locks = [Lock(lk["a"], lk["b"], lk["slot"] - 1, lk.get("table")) for lk in locks]
             try:
                 check(problem)
@@ -301,20 +316,28 @@ class Forums:
                     {**m, "locked": m["locked"] or (pair(m["a"], m["b"]) == pair(lock.a, lock.b)
                                                     and m["slot"] == lock.slot and m["table"] == lock.table)}
                     for m in row.schedule["meetings"]]}
-            row.updated_at = _now()
-            session.add(row)
-            session.commit()
-            return self._out(session, row)
 
-    def _change(self, forum_id: str, change: Callable[[Forum], None]) -> ForumOut:
-        """Read a forum, apply a change to its row, save it, return it."""
-        with Session(self.svc.engine) as session:
-            row = self._row(session, forum_id)
-            change(row)
-            row.updated_at = _now()
-            session.add(row)
-            session.commit()
-            return self._out(session, row)
+        return self._change(forum_id, change)
+
+    def _change(self, forum_id: str, change: Callable[[Forum], None], *, retry: bool = True) -> ForumOut:
+        """Read a forum, apply a change to its row and save it, in one write transaction. The row's
+        version makes the save fail when another transaction saved the forum in between (possible on
+        PostgreSQL, where writers do not wait for each other until they write): then the change is
+        applied again to the new row, a few times, before the client gets a 409."""
+        for attempt in range(_RETRIES):
+            try:
+                with conflicts(), Session(self.svc.writer) as session:
+                    row = self._row(session, forum_id)
+                    change(row)
+                    row.updated_at = _now()
+                    session.add(row)
+                    session.commit()
+                    return self._out(session, row)
+            except Conflict:
+                if not retry or attempt + 1 == _RETRIES:
+                    raise
+                time.sleep(random.uniform(0.0, 0.02 * (attempt + 1)))  # let the other writer finish
+        raise AssertionError("unreachable")
 
     def unlock(self, forum_id: str, p: PairIn) -> ForumOut:
         def change(row: Forum) -> None:

@@ -196,6 +196,7 @@ class StakeholderPublic(BaseModel):
     projects: list[ProjectRef]
     created_at: datetime
     updated_at: datetime
+    version: int = Field(description="raised by every change; send it back as If-Match to update only this version")
 
 
 class ProjectPublic(BaseModel):
@@ -217,6 +218,7 @@ class ProjectPublic(BaseModel):
     outside_seed: bool
     created_at: datetime
     updated_at: datetime
+    version: int = Field(description="raised by every change; send it back as If-Match to update only this version")
 
 
 class Page(BaseModel):
@@ -309,11 +311,14 @@ class ThemeOut(BaseModel):
 
 
 class Health(BaseModel):
-    status: Literal["ok", "starting", "error"]
+    status: Literal["ok", "starting", "behind", "error"]
     model_id: str
     stakeholders: int
     projects: int
     index: dict[str, Any]
+    database_version: int | None = Field(default=None, description="the data version in the database")
+    snapshot_version: int | None = Field(default=None, description="the data version this process searches")
+    following: dict[str, Any] = Field(default_factory=dict, description="how this process follows the database")
 
 
 class ImportReport(BaseModel):
@@ -465,6 +470,7 @@ class ForumOut(BaseModel):
     locks: list[dict[str, Any]]
     removed: list[list[str]]
     has_schedule: bool
+    version: int = Field(description="raised by every change; send it back as If-Match to update only this version")
 
 
 class ScheduleRequest(_Strict):

@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from collections import defaultdict
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Literal, Sequence
 
 import numpy as np
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from api.errors import Conflict, IndexNotReady, InvalidInput, NotFound
+from api.errors import Conflict, IndexNotReady, InvalidInput, NotFound, PreconditionFailed, conflicts as _conflicts
 from api.schemas import (
     EvidenceOut,
     ExplanationOut,
@@ -51,10 +52,11 @@ from api.schemas import (
 )
 from api.settings import Settings
 from embeddings.base import Embedder
-from embeddings.index import Manifest, VectorIndex, content_version, now_iso
+from embeddings.index import VectorIndex
 from embeddings.texts import project_text, stakeholder_text, text_hash
 from api import intake
-from api.corpus import Corpus, ProfileRows, calibrate
+from api.corpus import Corpus, calibrate
+from api.indexing import Indexer, Snapshot, _lexicon_rows, record_changes
 from api.forums import Forums
 from matcher.dedupe import Candidate, find_duplicates
 from matcher.rank import Filters, Match, Place, Profile, Ranking, rank, within_reach
@@ -62,7 +64,7 @@ from matcher.text import is_latin, keyword_hits, normalise_place, sentences
 from matcher.themes import Theme, ThemeAssignment, assign_themes, merge_assignments, themes_by_meaning
 from matcher.vocab import COUNTRIES, infer_needs
 from store import repo
-from store.db import make_engine
+from store.db import Engines, make_engines
 from store.models import Participation, Project, Stakeholder
 
 Progress = Callable[[str, int, int], None]
@@ -78,8 +80,25 @@ _ALL_ADMITTED = 2_000  # filters admitting at most this many stakeholders: every
 _FEEDBACK_DEPTH = 3  # nearest profiles whose terms stand for a text the TF-IDF vocabulary cannot read
 
 
+WriteMode = Literal["create", "replace", "upsert"]
+
+
 def _no_progress(stage: str, done: int, total: int) -> None:
     return None
+
+
+def _expect(mode: WriteMode, if_match: int | None, entity_type: str, ids: Sequence[str],
+            existing: dict[str, Any]) -> None:
+    """What a create or replace may find stored, checked inside the write's own transaction."""
+    for external_id in ids:
+        row = existing.get(external_id)
+        if mode == "create" and row is not None:
+            raise Conflict(f"a {entity_type} with id {external_id!r} exists; use PUT to change it")
+        if mode == "replace" and row is None:
+            raise NotFound(f"no {entity_type} with id {external_id!r}")
+        if if_match is not None and row is not None and row.version != if_match:
+            raise PreconditionFailed(f"the {entity_type} {external_id!r} is at version {row.version}, not "
+                                     f"{if_match}: it was changed meanwhile; read it again")
 
 
 def make_embedder(settings: Settings) -> Embedder:
@@ -171,36 +190,6 @@ def _offset(progress: Progress, start: int, total: int) -> Progress:
     return lambda stage, done, _: progress(stage, start + done, total)
 
 
-def _lexicon_rows(session: Session, ids: Sequence[int] | None = None) -> Iterator[tuple[int, str]]:
-    """(id, text) of the stakeholders' lexical texts (name, description, their projects), by id; all of
-    them, streamed, when ``ids`` is None."""
-    links = (select(Participation.stakeholder_id, Project.title, Project.description)
-             .join(Project, Project.id == Participation.project_id)  # type: ignore[arg-type]
-             .order_by(Participation.project_id, Participation.position))
-    rows = select(Stakeholder.id, Stakeholder.name, Stakeholder.description).order_by(Stakeholder.id)
-    if ids is not None:
-        links = links.where(col(Participation.stakeholder_id).in_(list(ids)))
-        rows = rows.where(col(Stakeholder.id).in_(list(ids)))
-    theirs: dict[int, list[str]] = defaultdict(list)
-    for sid, title, description in session.execute(links):
-        theirs[sid].append(f"{title}. {description}")
-    for sid, name, description in session.execute(rows.execution_options(yield_per=20_000)):
-        yield sid, " ".join([name, description, *theirs.get(sid, [])])
-
-
-class _Texts:
-    """The lexical texts of the stakeholders with these ids, in id order, read from the database as the
-    TF-IDF fit iterates, so that a million texts are never all in memory."""
-
-    def __init__(self, engine: Any, ids: np.ndarray) -> None:
-        self.engine, self.ids = engine, ids
-
-    def __iter__(self) -> Iterator[str]:
-        wanted = set(self.ids.tolist())
-        with Session(self.engine) as session:
-            yield from (text for sid, text in _lexicon_rows(session) if sid in wanted)
-
-
 def _stored_evidence(themes: list[dict[str, Any]]) -> tuple[tuple[str, str], ...]:
     """(theme, sentence) pairs of the themes that were assigned by meaning."""
     return tuple((t["id"], t["evidence"]) for t in themes if t.get("evidence"))
@@ -214,28 +203,31 @@ class DLDMatch:
     def __init__(self, settings: Settings, embedder: Embedder | None = None, *, engine: Engine | None = None) -> None:
         self.settings = settings
         self.embedder = embedder or make_embedder(settings)
-        self.engine = engine or make_engine(settings.database_url)
+        engines = Engines(engine, engine) if engine is not None else make_engines(settings.database_url)
+        self.engine = engines.read  # reads: deferred transactions that never wait for writers
+        self.writer = engines.write  # writes: on SQLite they take the write lock before reading
         self.vocabulary = load_vocabulary(settings.themes_file)
-        self._indexes: dict[str, VectorIndex] = {}
-        self._index_state: dict[str, str] = {t: "not built" for t in ENTITY_TYPES}
-        self._lock = threading.RLock()
+        self.indexing = Indexer(settings, self.embedder, self.engine)
+        self._lock = threading.RLock()  # start-up and re-index; writes are serialised by the database
         self._theme_vectors: np.ndarray | None = None
         self._nearest: dict[str, ThemeAssignment] = {}  # text -> nearest theme, for texts without keywords
         self._by_meaning: dict[str, list[tuple[ThemeAssignment, str]]] = {}  # text in another script -> themes
         self._keyword_themes: dict[str, list[ThemeAssignment]] = {}  # found while batching, used once when written
-        self.generation = 0  # bumped on every write: caches of derived views key on it
-        self._cache: dict[str, tuple[int, Any]] = {}
         self.forums = Forums(self)
         self.ranking = (Ranking.from_file(settings.ranker_path)
                         if settings.ranker_path and settings.ranker_path.exists() else Ranking())
-        self.ready = False
         self.start_error: str | None = None
         self.start_report: dict[str, Any] = {}
 
+    @property
+    def ready(self) -> bool:
+        return self.indexing.ready
+
     # ---- start-up and indexes -----------------------------------------------------------------
 
-    def start(self, progress: Progress = _no_progress) -> dict[str, Any]:
-        """Load the seed profiles into an empty database, embed what is stale, load or build indexes.
+    def start(self, progress: Progress = _no_progress, *, follow: bool = False) -> dict[str, Any]:
+        """Load the seed profiles into an empty database, embed what is stale, load or build indexes;
+        with ``follow``, keep following the database's writes on a background thread (a server).
 
         Returns what it did, so callers (and tests) can see that a restart embeds nothing.
         """
@@ -245,15 +237,19 @@ class DLDMatch:
                 files = sorted(self.settings.seed_dir.glob("*.jsonl"))
                 if files:
                     report["seeded"] = self.import_files(files, progress=progress).model_dump()
-            with Session(self.engine) as session:
+            with _conflicts(), Session(self.writer) as session:
                 report["embedded"] = self._embed_stale(session, progress)
                 session.commit()
-            report["index"] = {t: self._load_or_build(t, progress) for t in ENTITY_TYPES}
-            self._cached("corpus", lambda: self._build_corpus(progress))  # now: no first search waits for it
+            snap = self.indexing.build(progress)
+            report["index"] = dict(snap.states)
             _release_memory()  # what start-up read and dropped (rows, hashes) goes back to the system
-            self.ready = True
+            if follow:
+                self.indexing.follow(self.settings.follow_interval)
             self.start_report = report
             return report
+
+    def close(self) -> None:
+        self.indexing.stop()
 
     def _is_empty(self) -> bool:
         with Session(self.engine) as session:
@@ -290,65 +286,22 @@ class DLDMatch:
             progress(stage, start + len(batch), len(ids))
         return len(ids)
 
-    def _manifest(self, session: Session, entity_type: str, index: VectorIndex) -> Manifest:
-        entries = repo.text_hashes(session, entity_type=entity_type)
-        return Manifest(name=f"{entity_type}s", model_id=self.embedder.model_id, dim=index.dim, count=len(index),
-                        content_version=content_version(entries.items()), index_type=index.index_type,
-                        built_at=now_iso())
-
-    def _load_or_build(self, entity_type: str, progress: Progress) -> str:
-        with Session(self.engine) as session:
-            entries = repo.text_hashes(session, entity_type=entity_type)
-            version = content_version(entries.items())
-            loaded = VectorIndex.load(self.settings.index_dir, f"{entity_type}s")
-            if loaded is not None:
-                index, manifest = loaded
-                if (manifest.model_id == self.embedder.model_id and manifest.count == len(entries)
-                        and manifest.content_version == version):
-                    self._indexes[entity_type] = index
-                    self._index_state[entity_type] = "loaded"
-                    return "loaded"
-            progress(f"index {entity_type}s", 0, len(entries))
-            ids, matrix = repo.vectors(session, entity_type=entity_type, model_id=self.embedder.model_id)
-            dim = matrix.shape[1] if len(ids) else self.embedder.dim
-            index = VectorIndex.for_size(dim, matrix, exact_limit=self.settings.exact_index_limit)
-            index.upsert(ids, matrix)
-            index.save(self.settings.index_dir, self._manifest(session, entity_type, index))
-            progress(f"index {entity_type}s", len(ids), len(entries))
-            self._indexes[entity_type] = index
-            self._index_state[entity_type] = "built"
-            return "built"
-
     def reindex(self, progress: Progress = _no_progress) -> dict[str, Any]:
         """Embed what is stale and rebuild both indexes from stored vectors."""
         with self._lock:
-            for entity_type in ENTITY_TYPES:
-                for f in self.settings.index_dir.glob(f"{entity_type}s.*"):
-                    f.unlink()
-            self.ready = False
+            self.indexing.drop_saved()
             return self.start(progress)
 
-    def _index(self, entity_type: str) -> VectorIndex:
-        if not self.ready or entity_type not in self._indexes:
-            raise IndexNotReady("the index is being built; try again in a moment")
-        return self._indexes[entity_type]
+    def snapshot(self) -> Snapshot:
+        """The search state this request reads (one per request: never mixed with a later one)."""
+        return self.indexing.current()
 
-    def _update_index(self, session: Session, entity_type: str, changed: Sequence[int],
-                      removed: Sequence[int] = ()) -> None:
-        """Apply changed and removed vectors to the live index and save it: no rebuild."""
-        if entity_type not in self._indexes:
-            return
-        index = self._indexes[entity_type]
-        index.remove(list(removed))
-        if changed:
-            stored = repo.embeddings(session, entity_type=entity_type, model_id=self.embedder.model_id,
-                                     entity_ids=changed)
-            ids = sorted(stored)
-            if ids:
-                matrix = np.stack([np.frombuffer(stored[i].vector, dtype=np.float32) for i in ids])
-                index.upsert(ids, matrix)
-        index.save(self.settings.index_dir, self._manifest(session, entity_type, index))
-        self._index_state[entity_type] = "updated"
+    def _index(self, entity_type: str) -> VectorIndex:
+        return self.snapshot().indexes[entity_type]
+
+    def _published(self) -> None:
+        """After a commit: have this process's search follow the write (at once, when quick)."""
+        self.indexing.nudge(wait=self.settings.write_visibility_wait)
 
     # ---- texts and themes ---------------------------------------------------------------------
 
@@ -659,17 +612,25 @@ class DLDMatch:
         return data
 
     def _write(self, stakeholders: Sequence[StakeholderIn], projects: Sequence[ProjectIn],
-               progress: Progress = _no_progress) -> ImportReport:
-        """Upsert validated records in one transaction; embed what changed; update the indexes.
+               progress: Progress = _no_progress, *, mode: WriteMode = "upsert",
+               if_match: int | None = None) -> ImportReport:
+        """Write validated records in one transaction; embed what changed; log the change.
 
-        Either everything is written (rows, participants and vectors) or nothing is.
+        Either everything is written (rows, participants, vectors and the change log) or nothing is.
+        ``mode`` says what the records may find: ``create`` refuses a stored id (409), ``replace`` a
+        missing one (404) or, with ``if_match``, one of another version (412); ``upsert`` takes both.
         """
         ahead = _Speculation(self.embedder, self._likely_texts(stakeholders, projects))
+        exists = (f"a {(stakeholders or projects)[0].type} with id {(stakeholders or projects)[0].id!r} exists; "
+                  f"use PUT to change it") if mode == "create" else None
         try:
-            return self._write_all(stakeholders, projects, progress, ahead)
+            with _conflicts(exists):
+                report = self._write_all(stakeholders, projects, progress, ahead, mode=mode, if_match=if_match)
         finally:
             ahead.close()
             self._keyword_themes.clear()
+        self._published()
+        return report
 
     def _likely_texts(self, stakeholders: Sequence[StakeholderIn], projects: Sequence[ProjectIn]) -> list[str]:
         """The texts a write will embed, as far as the records alone tell: those of new or changed
@@ -689,14 +650,15 @@ class DLDMatch:
         return texts
 
     def _write_all(self, stakeholders: Sequence[StakeholderIn], projects: Sequence[ProjectIn],
-                   progress: Progress, ahead: _Speculation) -> ImportReport:
+                   progress: Progress, ahead: _Speculation, *, mode: WriteMode, if_match: int | None) -> ImportReport:
         counts = defaultdict(int)
         now = _utcnow()
         total = len(stakeholders) + len(projects)
 
-        with self._lock, Session(self.engine) as session:
+        with self._lock, Session(self.writer) as session:
             touched: dict[str, set[int]] = {"stakeholder": set(), "project": set()}
             existing_s = repo.stakeholders_by_external_id(session, external_ids=[r.id for r in stakeholders])
+            _expect(mode, if_match, "stakeholder", [r.id for r in stakeholders], existing_s)
             self._prefetch_for(stakeholders, existing_s, lambda r: (r.name, r.description), progress)
             changed_s: list[Stakeholder] = []
             for done, rec in enumerate(stakeholders, start=1):
@@ -726,6 +688,7 @@ class DLDMatch:
             participant_rows = repo.stakeholders_by_external_id(
                 session, external_ids=[p.stakeholder for r in projects for p in r.participants])
             existing_p = repo.projects_by_external_id(session, external_ids=[r.id for r in projects])
+            _expect(mode, if_match, "project", [r.id for r in projects], existing_p)
             self._prefetch_for(projects, existing_p, lambda r: (r.title, r.description), progress)
             old_links: dict[int, list[tuple[int, str]]] = defaultdict(list)
             for link in repo.participations(session, project_ids=[p.id for p in existing_p.values()]):
@@ -767,11 +730,9 @@ class DLDMatch:
                     touched["stakeholder"] |= {s for s, _ in old} | {s for s, _ in links}
             session.flush()
             counts["embedded"] = self._rehash_and_embed(session, touched, progress, ahead)
+            if touched["stakeholder"] or touched["project"]:
+                record_changes(session, touched)
             session.commit()
-            self.generation += 1
-            for entity_type in ENTITY_TYPES:
-                if touched[entity_type]:
-                    self._update_index(session, entity_type, sorted(touched[entity_type]))
         return ImportReport(**{f: counts[f] for f in ImportReport.model_fields})
 
     def _rehash_and_embed(self, session: Session, touched: dict[str, set[int]], progress: Progress,
@@ -804,21 +765,24 @@ class DLDMatch:
             raise InvalidInput("invalid " + record.type, errors=errors)
 
     def create(self, record: StakeholderIn | ProjectIn) -> StakeholderPublic | ProjectPublic:
+        """Create a record; a stored id is a conflict (409), decided inside the write's transaction and,
+        for two creates at once, by the database's unique constraint."""
         self._check_one(record)
-        with Session(self.engine) as session:
-            finder = repo.stakeholders_by_external_id if record.type == "stakeholder" else repo.projects_by_external_id
-            if finder(session, external_ids=[record.id]):
-                raise Conflict(f"a {record.type} with id {record.id!r} exists; use PUT to change it")
-        return self.replace(record, must_exist=False)
+        return self._put(record, mode="create")
 
-    def replace(self, record: StakeholderIn | ProjectIn, *, must_exist: bool = True) -> StakeholderPublic | ProjectPublic:
+    def replace(self, record: StakeholderIn | ProjectIn, *, if_match: int | None = None
+                ) -> StakeholderPublic | ProjectPublic:
+        """Replace a stored record (404 when there is none: a replace never brings a deleted record
+        back); with ``if_match``, only the version the client read (412 otherwise)."""
         self._check_one(record)
-        if must_exist:
-            self._row(record.type, record.id)
+        return self._put(record, mode="replace", if_match=if_match)
+
+    def _put(self, record: StakeholderIn | ProjectIn, *, mode: WriteMode,
+             if_match: int | None = None) -> StakeholderPublic | ProjectPublic:
         if isinstance(record, StakeholderIn):
-            self._write([record], [])
+            self._write([record], [], mode=mode, if_match=if_match)
             return self.get_stakeholder(record.id)
-        self._write([], [record])
+        self._write([], [record], mode=mode, if_match=if_match)
         return self.get_project(record.id)
 
     def _row(self, entity_type: str, external_id: str) -> Any:
@@ -829,24 +793,26 @@ class DLDMatch:
             raise NotFound(f"no {entity_type} with id {external_id!r}")
         return found[external_id]
 
-    def delete(self, entity_type: str, external_id: str) -> None:
-        row = self._row(entity_type, external_id)
-        with self._lock, Session(self.engine) as session:
+    def delete(self, entity_type: str, external_id: str, *, if_match: int | None = None) -> None:
+        """Delete a record with its links and vector, in one transaction; with ``if_match``, only the
+        version the client read. A concurrent change of the same record makes one of the two a 409."""
+        with self._lock, _conflicts(), Session(self.writer) as session:
+            finder = repo.stakeholders_by_external_id if entity_type == "stakeholder" else repo.projects_by_external_id
+            row = finder(session, external_ids=[external_id]).get(external_id)
+            _expect("replace", if_match, entity_type, [external_id], {external_id: row} if row else {})
             links = repo.participations(session, **{f"{entity_type}_ids": [row.id]})  # type: ignore[arg-type]
             for link in links:
                 session.delete(link)
-            session.delete(session.get(Stakeholder if entity_type == "stakeholder" else Project, row.id))
-            repo.delete_embeddings(session, entity_type=entity_type, entity_ids=[row.id])
-            touched = {"stakeholder": set(), "project": set()}
+            session.delete(row)
+            repo.delete_embeddings(session, entity_type=entity_type, entity_ids=[row.id])  # type: ignore[list-item]
+            touched: dict[str, set[int]] = {"stakeholder": set(), "project": set()}
             if entity_type == "project":  # its participants' texts lose this project
                 touched["stakeholder"] = {link.stakeholder_id for link in links}
             session.flush()
             self._rehash_and_embed(session, touched, _no_progress)
+            record_changes(session, touched, {entity_type: [row.id]})  # type: ignore[list-item]
             session.commit()
-            self.generation += 1
-            self._update_index(session, entity_type, [], removed=[row.id])
-            if touched["stakeholder"]:
-                self._update_index(session, "stakeholder", sorted(touched["stakeholder"]))
+        self._published()
 
     def get_stakeholder(self, external_id: str) -> StakeholderPublic:
         row = self._row("stakeholder", external_id)
@@ -912,7 +878,7 @@ class DLDMatch:
         """
         with Session(self.engine) as session:
             for r in session.exec(select(Stakeholder).order_by(Stakeholder.external_id)).all():
-                data = r.model_dump(exclude={"id", "external_id", "text_hash", "created_at", "updated_at"})
+                data = r.model_dump(exclude={"id", "external_id", "text_hash", "created_at", "updated_at", "version"})
                 record = StakeholderIn.model_validate({"type": "stakeholder", "id": r.external_id, **data})
                 yield {**record.model_dump(mode="json", exclude={"created_at", "updated_at"}, exclude_none=True),
                        "created_at": _iso(r.created_at), "updated_at": _iso(r.updated_at)}
@@ -924,7 +890,7 @@ class DLDMatch:
                 by_project[link.project_id].append({"stakeholder": people[link.stakeholder_id].external_id,
                                                     "role": link.role})
             for r in rows:
-                data = r.model_dump(exclude={"id", "external_id", "text_hash", "created_at", "updated_at"})
+                data = r.model_dump(exclude={"id", "external_id", "text_hash", "created_at", "updated_at", "version"})
                 record = ProjectIn.model_validate({"type": "project", "id": r.external_id,
                                                    "participants": by_project[r.id], **data})  # type: ignore[index]
                 yield {**record.model_dump(mode="json", exclude={"created_at", "updated_at"}, exclude_none=True),
@@ -1000,10 +966,10 @@ class DLDMatch:
             for r in rows
         }
 
-    def _candidates(self, session: Session, entity_type: str, vector: np.ndarray, k: int,
+    def _candidates(self, session: Session, snap: Snapshot, entity_type: str, vector: np.ndarray, k: int,
                     filtered: bool) -> tuple[dict[int, Profile], dict[int, float]]:
         """Nearest entities by vector, over-fetched so that filters still leave k, loaded in one go."""
-        index = self._index(entity_type)
+        index = snap.indexes[entity_type]
         fetch = max(k * _OVERFETCH, _MIN_FETCH) if not filtered else len(index)
         hits = dict(index.search(vector, fetch))
         if entity_type == "stakeholder":
@@ -1020,12 +986,12 @@ class DLDMatch:
             raise IndexNotReady(f"the {entity_type} has no vector yet; try again in a moment")
         return np.frombuffer(stored[entity_id].vector, dtype=np.float32)
 
-    def _run(self, session: Session, query: Profile, vector: np.ndarray, entity_type: str, *, k: int,
-             intent: str, filters: Filters, text: str = "") -> list[MatchOut]:
+    def _run(self, session: Session, snap: Snapshot, query: Profile, vector: np.ndarray, entity_type: str, *,
+             k: int, intent: str, filters: Filters, text: str = "") -> list[MatchOut]:
         ranking = self.ranking
         if entity_type == "stakeholder":
-            rows, sims, signals = self._stakeholder_candidates(query, vector, text, k, filters)
-            corpus = self._corpus()
+            rows, sims, signals = self._stakeholder_candidates(snap, query, vector, text, k, filters)
+            corpus = snap.corpus
             row_of = {corpus.key(r): r for r in rows}
             reach = within_reach(sims, signals, k=k, intent=intent, ranking=ranking,
                                  upper=corpus.upper_bounds(query, rows))
@@ -1036,7 +1002,7 @@ class DLDMatch:
             ids = [int(corpus.ids[row_of[m.key]]) for m in top]
             by_key = self._explained(session, ids, light)
         else:
-            profiles, hits = self._candidates(session, entity_type, vector, k + len(filters.exclude) + 1,
+            profiles, hits = self._candidates(session, snap, entity_type, vector, k + len(filters.exclude) + 1,
                                               filters.narrows)
             by_key = {p.key: p for p in profiles.values()}
             floor = getattr(self.embedder, "similarity_floor", 0.0)
@@ -1046,13 +1012,13 @@ class DLDMatch:
                        vocabulary=self.vocabulary, ranking=ranking, signals=signals)
         return self._render(session, matches, by_key, entity_type)
 
-    def _stakeholder_candidates(self, query: Profile, vector: np.ndarray, text: str, k: int, filters: Filters
-                                ) -> tuple[list[int], dict[str, float], dict[str, dict[str, float]]]:
+    def _stakeholder_candidates(self, snap: Snapshot, query: Profile, vector: np.ndarray, text: str, k: int,
+                                filters: Filters) -> tuple[list[int], dict[str, float], dict[str, dict[str, float]]]:
         """Candidate rows from the dense index, the lexical postings and the collaboration graph, with
         their signals. Filters are applied to the corpus columns first: when they admit few
         stakeholders, all of those are candidates; else each source searches only among them."""
-        corpus = self._corpus()
-        index = self._index("stakeholder")
+        corpus = snap.corpus
+        index = snap.indexes["stakeholder"]
         fetch = max(k * _OVERFETCH, _MIN_FETCH)
         excluded = {r for key in {query.key, *filters.exclude} if (r := corpus.row_of_key(key)) is not None}
         allowed: np.ndarray | None = None
@@ -1100,45 +1066,9 @@ class DLDMatch:
         id_rows = corpus.rows_of_ids(list(by_id))
         return {id_rows[i]: s for i, s in by_id.items() if i in id_rows}
 
-    def _corpus(self) -> Corpus:
-        return self._cached("corpus", self._build_corpus)  # type: ignore[no-any-return]
-
-    def _build_corpus(self, progress: Progress = _no_progress) -> Corpus:
-        """The corpus columns from the database (one pass, no ORM objects), and the TF-IDF postings:
-        loaded when saved for the same content, fitted (and saved) otherwise."""
-        model = self.embedder.model_id
-        with Session(self.engine) as session:
-            with_vector = repo.vector_ids(session, entity_type="stakeholder", model_id=model)
-            p_ids, p_matrix = repo.vectors(session, entity_type="project", model_id=model)
-            links = repo.links(session)
-            columns = (Stakeholder.id, Stakeholder.external_id, Stakeholder.kind, Stakeholder.countries,
-                       Stakeholder.places, Stakeholder.themes, Stakeholder.offers, Stakeholder.needs)
-            rows = []
-            total = len(with_vector)
-            for r in session.execute(select(*columns).order_by(Stakeholder.id).execution_options(yield_per=20_000)):
-                if r[0] not in with_vector:
-                    continue
-                rows.append(ProfileRows(r[0], r[1], r[2], r[3], [p["name"] for p in r[4]], [t["id"] for t in r[5]],
-                                        [o["kind"] for o in r[6]], [n["kind"] for n in r[7]]))
-                if len(rows) % 100_000 == 0:
-                    progress("corpus", len(rows), total)
-            progress("corpus", len(rows), total)
-            corpus = Corpus.build(rows, links, {int(i): n for n, i in enumerate(p_ids)},
-                                  p_matrix if len(p_ids) else np.zeros((0, self.embedder.dim), dtype=np.float32))
-            del rows
-            corpus.floor = getattr(self.embedder, "similarity_floor", 0.0)
-            version = content_version(repo.text_hashes(session, entity_type="stakeholder").items())
-            directory = self.settings.index_dir
-            if not corpus.load_lexicon(directory, version):
-                progress("lexical index", 0, len(corpus))
-                corpus.fit_lexicon(_Texts(self.engine, corpus.ids))
-                corpus.save_lexicon(directory, version)
-                progress("lexical index", len(corpus), len(corpus))
-        return corpus
-
-    def _with_second_partners(self, query: Profile) -> Profile:
+    def _with_second_partners(self, query: Profile, snap: Snapshot) -> Profile:
         """The query with the partners of its partners, from the corpus."""
-        corpus = self._corpus()
+        corpus = snap.corpus
         second = frozenset(q for partner in query.partners for q in corpus.partner_keys(partner))
         return replace(query, partners2=second - query.partners - {query.key})
 
@@ -1177,20 +1107,22 @@ class DLDMatch:
                                  themes: Sequence[str] = (), resources: Sequence[str] = (),
                                  min_shared_themes: int = 1) -> MatchList:
         """Ranked partners for a stored stakeholder; by default only those sharing a theme with it."""
+        snap = self.snapshot()
         row = self._row("stakeholder", external_id)
         with Session(self.engine) as session:
             vector = self._stored_vector(session, "stakeholder", row.id)
-            query = self._with_second_partners(self._stakeholder_profiles(session, [row])[row.id])
+            query = self._with_second_partners(self._stakeholder_profiles(session, [row])[row.id], snap)
             filters = Filters(countries=frozenset(countries), kinds=frozenset(kinds), themes=frozenset(themes),
                               resources=frozenset(resources), exclude=frozenset({query.key}),
                               min_shared_themes=min_shared_themes)
-            results = self._run(session, query, vector, "stakeholder", k=k, intent=intent, filters=filters)
+            results = self._run(session, snap, query, vector, "stakeholder", k=k, intent=intent, filters=filters)
         return MatchList(query={"type": "stakeholder", "id": external_id, "name": row.name}, intent=intent,
                          results=results)
 
     def projects_for_stakeholder(self, external_id: str, *, k: int = 10, countries: Sequence[str] = (),
                                  themes: Sequence[str] = (), min_shared_themes: int = 1) -> MatchList:
         """Projects this stakeholder could join: those it is not part of yet."""
+        snap = self.snapshot()
         row = self._row("stakeholder", external_id)
         with Session(self.engine) as session:
             vector = self._stored_vector(session, "stakeholder", row.id)
@@ -1200,7 +1132,7 @@ class DLDMatch:
             filters = Filters(countries=frozenset(countries), themes=frozenset(themes),
                               exclude=frozenset(_key("project", e) for e in mine.values()),
                               min_shared_themes=min_shared_themes)
-            results = self._run(session, query, vector, "project", k=k, intent="any", filters=filters)
+            results = self._run(session, snap, query, vector, "project", k=k, intent="any", filters=filters)
         return MatchList(query={"type": "stakeholder", "id": external_id, "name": row.name}, intent="any",
                          results=results)
 
@@ -1208,13 +1140,14 @@ class DLDMatch:
                              countries: Sequence[str] = (), kinds: Sequence[str] = (),
                              min_shared_themes: int = 1) -> MatchList:
         """Stakeholders who could fund or join this project: not those already in it."""
+        snap = self.snapshot()
         row = self._row("project", external_id)
         with Session(self.engine) as session:
             vector = self._stored_vector(session, "project", row.id)
-            query = self._with_second_partners(self._project_profiles(session, [row])[row.id])
+            query = self._with_second_partners(self._project_profiles(session, [row])[row.id], snap)
             filters = Filters(countries=frozenset(countries), kinds=frozenset(kinds), exclude=query.partners,
                               min_shared_themes=min_shared_themes)
-            results = self._run(session, query, vector, "stakeholder", k=k, intent=intent, filters=filters)
+            results = self._run(session, snap, query, vector, "stakeholder", k=k, intent=intent, filters=filters)
         return MatchList(query={"type": "project", "id": external_id, "name": row.title}, intent=intent,
                          results=results)
 
@@ -1222,23 +1155,25 @@ class DLDMatch:
               hide: Iterable[str] = ()) -> MatchResponse:
         """Rank stakeholders and projects for free text or a draft project (``vector``: the text's,
         when the caller has it already; ``hide``: stakeholder ids to leave out, as if not stored)."""
-        query, text = self.draft_query(request)
-        self._index("stakeholder")
+        snap = self.snapshot()
+        query, text = self.draft_query(request, snap)
         with Session(self.engine) as session:
             vector = self.embedder.embed([text])[0] if vector is None else vector
             hidden = frozenset(_key("stakeholder", h) for h in hide)
             s_filters = Filters(kinds=frozenset(request.kinds), exclude=query.partners | hidden)
-            stakeholders = self._run(session, query, vector, "stakeholder", k=request.k, intent=request.intent,
-                                     filters=s_filters, text=text)
-            projects = (self._run(session, query, vector, "project", k=request.k, intent="any", filters=Filters())
+            stakeholders = self._run(session, snap, query, vector, "stakeholder", k=request.k,
+                                     intent=request.intent, filters=s_filters, text=text)
+            projects = (self._run(session, snap, query, vector, "project", k=request.k, intent="any",
+                                  filters=Filters())
                         if request.include_projects else [])
         return MatchResponse(query={"type": "draft", "name": query.name, "themes": list(query.themes),
                                     "needs": list(query.needs), "places": [p.name for p in query.places]},
                              intent=request.intent, stakeholders=stakeholders, projects=projects)
 
-    def draft_query(self, request: MatchRequest) -> tuple[Profile, str]:
+    def draft_query(self, request: MatchRequest, snap: Snapshot | None = None) -> tuple[Profile, str]:
         """The profile and the text a free-text query stands for: themes and needs read from the text
         (unless given), places it names, its participants and their partners."""
+        snap = snap or self.snapshot()
         unknown = [t for t in request.themes if t not in self.vocabulary]
         if unknown:
             raise InvalidInput("unknown theme", errors=[{"field": "themes", "message": f"unknown theme {t!r}"}
@@ -1256,12 +1191,12 @@ class DLDMatch:
         themes = [t["id"] for t in assigned]
         needs = list(request.needs) if request.needs is not None else infer_needs(request.text)
         places = [Place(p.name, p.lat, p.lon) for p in request.places] or [
-            Place(name) for name in self._places_in(request.text)]
+            Place(name) for name in self._places_in(request.text, snap)]
         members = frozenset(_key("stakeholder", p) for p in request.participants)
         query = Profile(key="q:draft", name=title, kind="project", countries=tuple(request.countries),
                         places=tuple(places), themes=tuple(themes), needs=tuple(needs), partners=members,
                         sentences=tuple(sentences(request.text)), evidence=_stored_evidence(assigned))
-        return self._with_second_partners(query), text
+        return self._with_second_partners(query, snap), text
 
     def past_partners(self, external_id: str) -> list[StakeholderRef]:
         """Stakeholders this one shares a project with, by name."""
@@ -1279,15 +1214,11 @@ class DLDMatch:
             found = session.exec(select(Stakeholder.external_id).where(Stakeholder.name == name.strip())).first()
         return found
 
-    def _cached(self, name: str, build: Callable[[], Any]) -> Any:
-        """A derived view, rebuilt only after the data changed."""
-        hit = self._cache.get(name)
-        if hit is None or hit[0] != self.generation:
-            hit = (self.generation, build())
-            self._cache[name] = hit
-        return hit[1]
+    def _cached(self, name: str, build: Callable[[], Any], snap: Snapshot | None = None) -> Any:
+        """A derived view of the current snapshot's version, built once per version."""
+        return (snap or self.snapshot()).view(name, build)
 
-    def _places_in(self, text: str) -> list[str]:
+    def _places_in(self, text: str, snap: Snapshot | None = None) -> list[str]:
         """Stored place names that a free text mentions (so "in the Gobi" finds partners in the Gobi)."""
         def build() -> dict[str, str]:
             with Session(self.engine) as session:
@@ -1295,7 +1226,7 @@ class DLDMatch:
                 names += [p["name"] for places in session.exec(select(Project.places)).all() for p in places]
             return {normalise_place(n): n for n in sorted(set(names))}
 
-        known: dict[str, str] = self._cached("places", build)
+        known: dict[str, str] = self._cached("places", build, snap)
         found = []
         for short, name in known.items():
             if short and (keyword_hits(text, [name]) or keyword_hits(text, [short])):
@@ -1439,15 +1370,35 @@ class DLDMatch:
                          projects=counts[t.id]["project"]) for t in self.vocabulary.values()]
 
     def health(self) -> Health:
-        with Session(self.engine) as session:
-            n_s = session.exec(select(func.count()).select_from(Stakeholder)).one()
-            n_p = session.exec(select(func.count()).select_from(Project)).one()
-        status = "error" if self.start_error else ("ok" if self.ready else "starting")
-        index = {t: {"state": self._index_state[t], "count": len(self._indexes[t]) if t in self._indexes else 0}
-                 for t in ENTITY_TYPES}
+        """Counts, the model, the database's data version and the snapshot's. The status is ``ok`` only
+        when start-up finished and the snapshot follows the database: ``starting`` before, ``error``
+        when start-up failed or the database cannot be read, ``behind`` when writes have not been
+        caught up with for ``health_lag_seconds`` (or the last attempt failed)."""
+        following = self.indexing.state()
+        try:
+            with Session(self.engine) as session:
+                n_s = session.exec(select(func.count()).select_from(Stakeholder)).one()
+                n_p = session.exec(select(func.count()).select_from(Project)).one()
+        except Exception as exc:  # noqa: BLE001  (health answers even when the database does not)
+            n_s = n_p = 0
+            following.setdefault("error", f"{type(exc).__name__}: {exc}")
+        snap = self.indexing._snapshot
+        index: dict[str, Any] = {t: {"state": snap.states[t] if snap else "not built",
+                                     "count": len(snap.indexes[t]) if snap else 0} for t in ENTITY_TYPES}
+        lagging = bool(following.get("behind")) and (
+            self.indexing.last_error is not None
+            or time.time() - self.indexing.last_checked > self.settings.health_lag_seconds)
+        if self.start_error or following.get("database_version") is None:
+            status = "error"
+        elif not self.ready:
+            status = "starting"
+        else:
+            status = "behind" if lagging else "ok"
         if self.start_error:
-            index["error"] = self.start_error  # type: ignore[assignment]
-        return Health(status=status, model_id=self.embedder.model_id, stakeholders=n_s, projects=n_p, index=index)
+            index["error"] = self.start_error
+        return Health(status=status, model_id=self.embedder.model_id, stakeholders=n_s, projects=n_p, index=index,
+                      database_version=following.get("database_version"),
+                      snapshot_version=following.get("snapshot_version"), following=following)
 
 
 def _network(stakeholders: Sequence[Stakeholder], links: Sequence[Participation]) -> dict[str, Any]:

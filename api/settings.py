@@ -42,5 +42,9 @@ class Settings(BaseSettings):
     ranker_path: Path | None = RANKER  # learned weights (dldmatch train); else defaults
     exact_index_limit: int = 50_000  # above this many vectors the index is IVF (approximate), below exact
     max_body_bytes: int = 2_000_000
+    follow_interval: float = 0.5  # seconds between checks of the database's data version (a server)
+    write_visibility_wait: float = 2.0  # a write waits this long for its own process to search it
+    index_save_seconds: float = 300.0  # a large index (IVF) followed through writes is saved at most this often
+    health_lag_seconds: float = 30.0  # /health says "behind" when writes wait longer to be caught up with
     host: str = "127.0.0.1"
     port: int = 8000

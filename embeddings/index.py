@@ -119,6 +119,18 @@ class VectorIndex:
         self._index.remove_ids(ids)
         self._index.add_with_ids(vectors, ids)
 
+    def copy(self) -> "VectorIndex":
+        """An independent copy (FAISS's own clone), to change while readers keep searching this one."""
+        out = VectorIndex.__new__(VectorIndex)
+        out.dim, out.index_type = self.dim, self.index_type
+        out._index = faiss.clone_index(self._index)
+        if not hasattr(out._index, "id_map"):
+            ivf = faiss.extract_index_ivf(out._index)
+            ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
+            ivf.nprobe = faiss.extract_index_ivf(self._index).nprobe
+            out._quantizer = ivf.quantizer  # owned by the clone
+        return out
+
     def remove(self, ids: np.ndarray | list[int]) -> None:
         ids = np.asarray(ids, dtype=np.int64)
         if len(ids):

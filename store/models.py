@@ -11,11 +11,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, Column, Integer, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
+def _version_column() -> Column:  # type: ignore[type-arg]
+    """A row version, raised by every UPDATE: SQLAlchemy checks it in the UPDATE's WHERE clause
+    (``version_id_col``), so a write based on a row another transaction changed meanwhile fails
+    (StaleDataError, answered 409) instead of overwriting that change."""
+    return Column("version", Integer, nullable=False, server_default="1")
+
+
+_STAKEHOLDER_VERSION = _version_column()
+_PROJECT_VERSION = _version_column()
+_FORUM_VERSION = _version_column()
+
+
 class Stakeholder(SQLModel, table=True):
+    __mapper_args__ = {"version_id_col": _STAKEHOLDER_VERSION}
+
     id: int | None = Field(default=None, primary_key=True)
     external_id: str = Field(index=True, unique=True)
     name: str
@@ -36,9 +50,12 @@ class Stakeholder(SQLModel, table=True):
     text_hash: str = ""
     created_at: datetime
     updated_at: datetime
+    version: int = Field(default=1, sa_column=_STAKEHOLDER_VERSION)
 
 
 class Project(SQLModel, table=True):
+    __mapper_args__ = {"version_id_col": _PROJECT_VERSION}
+
     id: int | None = Field(default=None, primary_key=True)
     external_id: str = Field(index=True, unique=True)
     title: str
@@ -58,6 +75,7 @@ class Project(SQLModel, table=True):
     text_hash: str = ""
     created_at: datetime
     updated_at: datetime
+    version: int = Field(default=1, sa_column=_PROJECT_VERSION)
 
 
 class Participation(SQLModel, table=True):
@@ -86,7 +104,10 @@ class Embedding(SQLModel, table=True):
 
 class Forum(SQLModel, table=True):
     """A matchmaking session: its slots, tables and participants, the secretariat's locks and removals,
-    and the last schedule. Kept as JSON on one row so that each change is one atomic write."""
+    and the last schedule. Kept as JSON on one row so that each change is one atomic write; its
+    version makes concurrent read-change-write cycles fail (and be retried) instead of losing one."""
+
+    __mapper_args__ = {"version_id_col": _FORUM_VERSION}
 
     id: int | None = Field(default=None, primary_key=True)
     external_id: str = Field(index=True, unique=True)
@@ -104,3 +125,29 @@ class Forum(SQLModel, table=True):
     schedule: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime
     updated_at: datetime
+    version: int = Field(default=1, sa_column=_FORUM_VERSION)
+
+
+class DataVersion(SQLModel, table=True):
+    """One row: the version of the searchable data (stakeholders, projects, their links and vectors).
+    Every write that changes them raises it in its own transaction, as its last statement; the row
+    lock that takes serialises those commits, so versions commit in order and a process that has
+    applied every change up to version v can read exactly the changes after v."""
+
+    __tablename__ = "data_version"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int = 0
+
+
+class Change(SQLModel, table=True):
+    """What a data version changed: one row per stakeholder or project written or deleted (or one
+    ``reload`` row for a write too large to list), read by every process to catch up."""
+
+    __tablename__ = "change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    version: int = Field(index=True)
+    entity_type: str  # "stakeholder", "project", or "all" for a reload
+    entity_id: int
+    op: str  # "upsert", "delete" or "reload"

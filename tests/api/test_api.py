@@ -76,7 +76,7 @@ def test_oversized_body_is_refused(client: TestClient, loaded: DLDMatch) -> None
 
 
 def test_index_not_ready_is_503(loaded: DLDMatch) -> None:
-    loaded.ready = False
+    loaded.indexing._snapshot = None  # as before start-up has built it
     with TestClient(create_app(loaded.settings, service=loaded, start="none")) as c:
         response = c.get("/stakeholders/t-cso/partners")
         assert response.status_code == 503 and response.json()["error"] == "index_not_ready"

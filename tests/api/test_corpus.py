@@ -20,7 +20,7 @@ def _full_profiles(service: DLDMatch) -> dict[str, object]:
 
 
 def test_light_profiles_carry_every_field_scoring_reads(seeded: DLDMatch) -> None:
-    corpus = seeded._corpus()
+    corpus = seeded.snapshot().corpus
     full = _full_profiles(seeded)
     assert len(corpus) == len(full) == 42
     for row in range(len(corpus)):
@@ -34,7 +34,7 @@ def test_light_profiles_carry_every_field_scoring_reads(seeded: DLDMatch) -> Non
 
 
 def test_filters_in_columns_admit_what_the_matcher_admits(seeded: DLDMatch) -> None:
-    corpus = seeded._corpus()
+    corpus = seeded.snapshot().corpus
     query = corpus.profile(corpus.row_of_key("s:future_forest"))  # type: ignore[arg-type]
     cases = [Filters(countries=frozenset({"MN"})), Filters(kinds=frozenset({"cso", "private"})),
              Filters(themes=frozenset({"sand_fixation"})), Filters(resources=frozenset({"funding"})),
@@ -53,11 +53,11 @@ def test_filters_in_columns_admit_what_the_matcher_admits(seeded: DLDMatch) -> N
 
 
 def test_saved_lexicon_is_loaded_and_gives_the_same_signal(seeded: DLDMatch) -> None:
-    built = seeded._corpus()
+    built = seeded.snapshot().corpus
     assert built.lexicon_state == "built"
     assert (seeded.settings.index_dir / "lexicon.json").exists()
-    seeded._cache.clear()
-    loaded = seeded._corpus()
+    seeded.indexing.build()
+    loaded = seeded.snapshot().corpus
     assert loaded.lexicon_state == "loaded"
     text = "saxaul shelterbelts against sand and dust storms in the Gobi"
     rows = range(len(built))
@@ -67,18 +67,18 @@ def test_saved_lexicon_is_loaded_and_gives_the_same_signal(seeded: DLDMatch) -> 
 
 
 def test_a_write_makes_the_saved_lexicon_stale(seeded: DLDMatch) -> None:
-    seeded._corpus()
+    seeded.snapshot().corpus
     seeded.delete("stakeholder", "elion")
-    corpus = seeded._corpus()
+    corpus = seeded.snapshot().corpus
     assert corpus.lexicon_state == "built" and len(corpus) == 41
     assert corpus.row_of_key("s:elion") is None
 
 
 def test_a_damaged_saved_lexicon_is_rebuilt(seeded: DLDMatch) -> None:
-    seeded._corpus()
+    seeded.snapshot().corpus
     (seeded.settings.index_dir / "lexicon.postings.npz").write_bytes(b"not a matrix")
-    seeded._cache.clear()
-    assert seeded._corpus().lexicon_state == "built"
+    seeded.indexing.build()
+    assert seeded.snapshot().corpus.lexicon_state == "built"
 
 
 def test_ragged_counts() -> None:
@@ -94,7 +94,7 @@ def test_bounds_from_columns_prune_without_changing_any_result(seeded: DLDMatch,
     queries = [("future_forest", "co_funding"), ("elion", "any"), ("kfs", "implementation"), ("unccd", "any")]
 
     def results() -> list[list[tuple[str, float]]]:
-        seeded._cache.pop("corpus", None)
+        seeded.indexing.build()
         return [[(m.id, m.score) for m in seeded.partners_for_stakeholder(q, intent=i, k=5,
                                                                           min_shared_themes=0).results]
                 for q, i in queries]
@@ -118,7 +118,7 @@ def test_bounds_from_columns_prune_without_changing_any_result(seeded: DLDMatch,
 def test_upper_bounds_hold_for_every_candidate(seeded: DLDMatch) -> None:
     from matcher.rank import score_pair
 
-    corpus = seeded._corpus()
+    corpus = seeded.snapshot().corpus
     for key in ("s:future_forest", "s:elion", "s:green_asia_network"):
         query = corpus.profile(corpus.row_of_key(key))  # type: ignore[arg-type]
         bounds = corpus.upper_bounds(query, range(len(corpus)))
@@ -129,7 +129,7 @@ def test_upper_bounds_hold_for_every_candidate(seeded: DLDMatch) -> None:
 
 
 def test_lexical_scores_and_top_rows_agree_with_the_whole_matrix(seeded: DLDMatch) -> None:
-    corpus = seeded._corpus()
+    corpus = seeded.snapshot().corpus
     assert corpus.postings is not None
     for text in ("saxaul shelterbelts against sand and dust storms in the Gobi",
                  "green economy business with local livelihoods", "xyzzy"):
