@@ -17,6 +17,7 @@ of them is searchable on all of them within about a second (plus the corpus rebu
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import defaultdict
@@ -349,7 +350,8 @@ class Indexer:
         except Exception as exc:  # noqa: BLE001  (health must answer even when the database does not)
             return {"database_version": None, "snapshot_version": snap.version if snap else None,
                     "error": f"{type(exc).__name__}: {exc}"}
-        out: dict[str, Any] = {"database_version": db, "snapshot_version": snap.version if snap else None,
+        out: dict[str, Any] = {"process": os.getpid(), "database_version": db,
+                               "snapshot_version": snap.version if snap else None,
                                "behind": (db - snap.version) if snap else None,
                                "following": self._thread is not None and self._thread.is_alive()}
         if snap is not None:

@@ -235,8 +235,12 @@ class DLDMatch:
             report: dict[str, Any] = {"seeded": None}
             if self.settings.seed_dir and self._is_empty():
                 files = sorted(self.settings.seed_dir.glob("*.jsonl"))
-                if files:
-                    report["seeded"] = self.import_files(files, progress=progress).model_dump()
+                try:
+                    report["seeded"] = self.import_files(files, progress=progress).model_dump() if files else None
+                except Conflict:  # several workers started on one empty database: one of them seeded it
+                    if self._is_empty():
+                        raise
+                    report["seeded"] = "by another process"
             with _conflicts(), Session(self.writer) as session:
                 report["embedded"] = self._embed_stale(session, progress)
                 session.commit()
