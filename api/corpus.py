@@ -24,7 +24,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 from scipy.sparse import csc_matrix, csr_matrix, load_npz, save_npz
@@ -78,6 +78,22 @@ class Ragged:
     def nbytes(self) -> int:
         return int(self.indptr.nbytes + self.values.nbytes)
 
+    def replaced(self, rows: Mapping[int, Sequence[int]], appended: Sequence[Sequence[int]] = ()) -> "Ragged":
+        """A new Ragged with these rows' lists replaced and rows appended; this one is not changed.
+        Costs a copy of the values (memcpy) and Python work per changed row only."""
+        lengths = np.diff(self.indptr)
+        lengths = np.concatenate([lengths, np.array([len(a) for a in appended], dtype=np.int64)])
+        pieces, previous = [], 0
+        for row in sorted(r for r in rows if r < len(self)):
+            pieces.append(self.values[self.indptr[previous]:self.indptr[row]])
+            pieces.append(np.asarray(rows[row], dtype=np.int32))
+            lengths[row] = len(rows[row])
+            previous = row + 1
+        pieces.append(self.values[self.indptr[previous]:])
+        pieces.extend(np.asarray(a, dtype=np.int32) for a in appended)
+        indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        return Ragged(indptr, np.concatenate(pieces).astype(np.int32) if pieces else np.zeros(0, dtype=np.int32))
+
     def bits(self) -> np.ndarray:
         """Each row's values (all below 64) as one 64-bit set."""
         rows = np.repeat(np.arange(len(self), dtype=np.int64), np.diff(self.indptr))
@@ -102,6 +118,11 @@ class Table:
 
     def known(self, names: Iterable[str]) -> list[int]:
         return [self.codes[n] for n in names if n in self.codes]
+
+    def copy(self) -> "Table":
+        out = Table()
+        out.names, out.codes = list(self.names), dict(self.codes)
+        return out
 
 
 @dataclass
@@ -139,6 +160,16 @@ class Corpus:
     postings: csc_matrix | None = None  # TF-IDF, documents × terms, by column (an inverted index)
     floor: float = 0.0  # the embedder's cosine for unrelated texts: cosines are rescaled from it
     lexicon_state: str = "none"  # "built", "loaded" or "none"
+    # Kept by incremental updates (:meth:`updated`): rows are never renumbered, a deleted stakeholder's
+    # row is dead (empty lists, never admitted); changed or new rows' TF-IDF rows live in ``delta``
+    # and their rows in the saved ``postings`` (which has ``len(postings)`` rows) no longer count.
+    alive: np.ndarray | None = None  # None: every row
+    project_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # sorted
+    project_at: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # their vector rows
+    stale: np.ndarray | None = None  # rows whose postings row no longer counts
+    delta_rows: dict[int, csr_matrix] = field(default_factory=dict)  # row -> its TF-IDF row, 1 x terms
+    delta: csr_matrix | None = None  # delta_rows as one matrix, rows x terms
+    changed_rows: int = 0  # rows changed or added since the last full build
     _place_keys: list[str] = field(default_factory=list)  # normalised place names, by place code
     _bits: dict[str, np.ndarray] = field(default_factory=dict)  # field -> one uint64 bit set per row
 
@@ -187,11 +218,125 @@ class Corpus:
             tables=tables,
         )
         corpus._place_keys = [normalise_place(p) for p in tables["place"].names]
-        for name, table, ragged in (("theme", "theme", corpus.themes), ("country", "country", corpus.countries),
-                                    ("offer", "resource", corpus.offers)):
-            if len(tables[table].names) <= 64:  # filters then test a whole row with one AND
-                corpus._bits[name] = ragged.bits()
+        order_p = sorted(project_rows)
+        corpus.project_ids = np.array(order_p, dtype=np.int64)
+        corpus.project_at = np.array([project_rows[p] for p in order_p], dtype=np.int64)
+        corpus._set_bits()
         return corpus
+
+    def _set_bits(self) -> None:
+        self._bits = {}
+        for name, table, ragged in (("theme", "theme", self.themes), ("country", "country", self.countries),
+                                    ("offer", "resource", self.offers)):
+            if len(self.tables[table].names) <= 64:  # filters then test a whole row with one AND
+                self._bits[name] = ragged.bits()
+
+    def updated(self, rows: Sequence[ProfileRows], removed: Iterable[int], *,
+                partners: Mapping[int, Iterable[int]], projects: Mapping[int, Iterable[int]],
+                project_vectors: Mapping[int, np.ndarray | None], texts: Mapping[int, str]) -> "Corpus | None":
+        """A new corpus with these stakeholders' rows written (changed, or new at the end) and the
+        ``removed`` stakeholders' rows dead; this one is not changed (requests may be reading it).
+
+        ``partners`` and ``projects`` give each written stakeholder's partners and projects (database
+        ids), ``project_vectors`` the new vectors of changed projects (None: deleted), ``texts`` each
+        written stakeholder's lexical text: it is turned into TF-IDF terms with the vocabulary and
+        weights of the last full build. The cost is a copy of the columns (memcpy) and Python work per
+        written row, not per profile. None when rows cannot be appended in id order (a reused id):
+        the caller then builds the corpus afresh.
+        """
+        known = self.rows_of_ids([r.id for r in rows])
+        fresh = sorted((r for r in rows if r.id not in known), key=lambda r: r.id)
+        if fresh and len(self.ids) and fresh[0].id <= int(self.ids[-1]):
+            return None
+        n_old, n = len(self), len(self) + len(fresh)
+        row_of = {**known, **{r.id: n_old + k for k, r in enumerate(fresh)}}
+        dead = {self.rows_of_ids([i]).get(i) for i in removed} - {None}
+        tables = {name: t.copy() for name, t in self.tables.items()}
+
+        # project vectors: changed ones appended (old rows are left unused until the next full build)
+        p_ids, p_at, p_vectors = self.project_ids, self.project_at, self.project_vectors
+        if project_vectors:
+            keep = ~np.isin(p_ids, np.fromiter(project_vectors, dtype=np.int64))
+            add = sorted(p for p, v in project_vectors.items() if v is not None)
+            if add:
+                p_vectors = np.vstack([p_vectors, np.stack([project_vectors[p] for p in add])])
+            p_ids = np.concatenate([p_ids[keep], np.array(add, dtype=np.int64)])
+            p_at = np.concatenate([p_at[keep], np.arange(len(p_vectors) - len(add), len(p_vectors), dtype=np.int64)])
+            order = np.argsort(p_ids, kind="stable")
+            p_ids, p_at = p_ids[order], p_at[order]
+
+        def vector_rows(project_ids: Iterable[int]) -> list[int]:
+            wanted = np.array(sorted(set(project_ids)), dtype=np.int64)
+            at = np.minimum(np.searchsorted(p_ids, wanted), max(0, len(p_ids) - 1))
+            found = (p_ids[at] == wanted) if len(p_ids) else np.zeros(len(wanted), dtype=bool)
+            return sorted(int(v) for v in p_at[at[found]])
+
+        changed = {row_of[r.id]: r for r in rows}
+        fields = {
+            "countries": lambda r: [tables["country"].code(c) for c in r.countries],
+            "places": lambda r: [tables["place"].code(p) for p in r.places],
+            "themes": lambda r: [tables["theme"].code(t) for t in r.themes],
+            "offers": lambda r: [tables["resource"].code(o) for o in r.offers],
+            "needs": lambda r: [tables["resource"].code(o) for o in r.needs],
+        }
+        columns: dict[str, Ragged] = {}
+        for name, codes in fields.items():
+            lists = {row: codes(r) for row, r in changed.items()}
+            lists.update({row: [] for row in dead})
+            columns[name] = getattr(self, name).replaced({r: v for r, v in lists.items() if r < n_old},
+                                                         [lists[row] for row in range(n_old, n)])
+        alive = np.concatenate([self.alive if self.alive is not None else np.ones(n_old, dtype=bool),
+                                np.ones(len(fresh), dtype=bool)])
+        alive[list(dead)] = False
+        def row_for(stakeholder: int) -> int | None:
+            if stakeholder in row_of:
+                return row_of[stakeholder]
+            found = self.rows_of_ids([stakeholder]).get(stakeholder)
+            return found if found is not None and (self.alive is None or self.alive[found]) else None
+
+        partner_lists = {row: sorted({q for p in partners.get(r.id, ()) if (q := row_for(p)) is not None}
+                                     - {row} - dead) for row, r in changed.items()}
+        partner_lists.update({row: [] for row in dead})
+        project_lists = {row: vector_rows(projects.get(r.id, ())) for row, r in changed.items()}
+        project_lists.update({row: [] for row in dead})
+        partners_col = self.partners.replaced({r: v for r, v in partner_lists.items() if r < n_old},
+                                              [partner_lists[row] for row in range(n_old, n)])
+        projects_col = self.projects_of.replaced({r: v for r, v in project_lists.items() if r < n_old},
+                                                 [project_lists[row] for row in range(n_old, n)])
+        kinds = np.concatenate([self.kinds, np.zeros(len(fresh), dtype=np.uint8)])
+        for row, r in changed.items():
+            kinds[row] = tables["kind"].code(r.kind)
+        width = max([self.external.dtype.itemsize] + [len(r.external_id.encode()) for r in fresh])
+        external = np.concatenate([self.external.astype(f"S{width}"),
+                                   np.array([r.external_id.encode() for r in fresh], dtype=f"S{width}")])
+        order = np.argsort(external, kind="stable").astype(np.int32)
+        counts = np.diff(projects_col.indptr).astype(np.float32)
+        top = max(1.0, float(counts.max()) if len(counts) else 1.0)
+
+        delta_rows = {r: v for r, v in self.delta_rows.items() if r not in dead}
+        stale = np.concatenate([self.stale if self.stale is not None else np.zeros(n_old, dtype=bool),
+                                np.zeros(len(fresh), dtype=bool)])
+        stale[list(dead)] = True
+        if self.tfidf is not None and self.postings is not None:
+            written = sorted(changed)
+            if written:
+                matrix = self.tfidf.transform([texts.get(changed[row].id, "") for row in written]).tocsr()
+                for k, row in enumerate(written):
+                    delta_rows[row] = matrix[k]
+            stale[written] = True
+        out = Corpus(
+            ids=np.concatenate([self.ids, np.array([r.id for r in fresh], dtype=np.int64)]), external=external,
+            by_external=order, sorted_external=external[order], kinds=kinds, countries=columns["countries"],
+            places=columns["places"], themes=columns["themes"], offers=columns["offers"], needs=columns["needs"],
+            partners=partners_col, projects_of=projects_col, project_vectors=p_vectors,
+            popularity=(np.log1p(counts) / math.log1p(top)).astype(np.float32), tables=tables, tfidf=self.tfidf,
+            postings=self.postings, floor=self.floor, lexicon_state=self.lexicon_state, alive=alive,
+            project_ids=p_ids, project_at=p_at, stale=stale, delta_rows=delta_rows,
+            changed_rows=self.changed_rows + len(changed) + len(dead))
+        out.delta = _stack(delta_rows, n, len(self.tfidf.vocabulary_)) if self.tfidf is not None else None
+        out._place_keys = self._place_keys + [normalise_place(p) for p in tables["place"].names[len(self._place_keys):]]
+        out._set_bits()
+        return out
 
     def fit_lexicon(self, texts: Iterable[str]) -> None:
         """The TF-IDF postings of the stakeholders' texts (row order; read once, so a stream will do)."""
@@ -265,7 +410,8 @@ class Corpus:
             return None
         at = int(np.searchsorted(self.sorted_external, wanted))
         if at < len(self.by_external) and self.sorted_external[at] == wanted:
-            return int(self.by_external[at])
+            row = int(self.by_external[at])
+            return row if self.alive is None or self.alive[row] else None
         return None
 
     def rows_of_ids(self, db_ids: Sequence[int]) -> dict[int, int]:
@@ -297,7 +443,7 @@ class Corpus:
                  resources: Iterable[str] = (), query_themes: Iterable[str] = (), min_shared_themes: int = 0
                  ) -> np.ndarray:
         """The rows that filters admit (as :meth:`matcher.rank.Filters.admits` would), at once."""
-        mask = np.ones(len(self), dtype=bool)
+        mask = np.ones(len(self), dtype=bool) if self.alive is None else self.alive.copy()
         if countries := list(countries):
             mask &= self._any("country", self.countries, self.tables["country"].known(countries))
         if kinds := list(kinds):
@@ -357,6 +503,12 @@ class Corpus:
         spent = np.cumsum(lengths[order])
         keep = order[: max(1, int(np.searchsorted(spent, budget, side="right")))]
         scores = np.asarray(self.postings[:, query.indices[keep]] @ query.data[keep], dtype=np.float32).ravel()
+        if len(scores) < len(self) or self.stale is not None:  # rows added or changed since the full build
+            scores = np.concatenate([scores, np.zeros(len(self) - len(scores), dtype=np.float32)])
+            if self.stale is not None:
+                scores[self.stale] = 0.0
+            if self.delta is not None and self.delta.nnz:
+                scores += np.asarray(self.delta[:, query.indices] @ query.data, dtype=np.float32).ravel()
         if allowed is not None:
             scores[~allowed] = 0.0
         positive = np.flatnonzero(scores > 0)
@@ -372,13 +524,20 @@ class Corpus:
             return out
         wanted = np.array(sorted(out), dtype=np.int64)
         total = np.zeros(len(wanted), dtype=np.float64)
+        if self.delta is not None and self.delta.nnz:
+            total += np.asarray(self.delta[wanted][:, query.indices] @ query.data, dtype=np.float64).ravel()
+        if self.stale is not None:  # the postings of changed rows, and of rows past them, no longer count
+            counted = wanted < self.postings.shape[0]
+            counted[counted] &= ~self.stale[wanted[counted]]
+        else:
+            counted = np.ones(len(wanted), dtype=bool)
         indptr, indices, data = self.postings.indptr, self.postings.indices, self.postings.data
         for term, weight in zip(query.indices, query.data):
             a, b = int(indptr[term]), int(indptr[term + 1])
             if a == b:
                 continue
             at = np.minimum(np.searchsorted(indices[a:b], wanted), b - a - 1)
-            hit = indices[a + at] == wanted
+            hit = (indices[a + at] == wanted) & counted
             total[hit] += float(weight) * data[a + at[hit]]
         return {int(r): float(v) for r, v in zip(wanted, total.astype(np.float32))}
 
@@ -400,6 +559,8 @@ class Corpus:
             row = self.row_of_key(k)
             if row is not None:
                 counts[row] = counts.get(row, 0) + 1
+        if self.alive is not None:
+            counts = {r: c for r, c in counts.items() if self.alive[r]}
         ranked = sorted(counts, key=lambda r: (-counts[r], r))
         return list(dict.fromkeys([*direct, *ranked]))[:limit]
 
@@ -460,6 +621,19 @@ class Corpus:
         postings = 0 if self.postings is None else (self.postings.data.nbytes + self.postings.indices.nbytes
                                                     + self.postings.indptr.nbytes)
         return sum(a.nbytes for a in arrays) + sum(r.nbytes for r in raggeds) + postings
+
+
+def _stack(rows: Mapping[int, csr_matrix], n: int, terms: int) -> csr_matrix:
+    """Single TF-IDF rows placed at their row numbers in an n x terms matrix."""
+    if not rows:
+        return csr_matrix((n, terms), dtype=np.float32)
+    order = sorted(rows)
+    parts = [rows[r] for r in order]
+    data = np.concatenate([p.data for p in parts]).astype(np.float32)
+    indices = np.concatenate([p.indices for p in parts])
+    lengths = np.zeros(n, dtype=np.int64)
+    lengths[order] = [p.nnz for p in parts]
+    return csr_matrix((data, indices, np.concatenate([[0], np.cumsum(lengths)])), shape=(n, terms))
 
 
 def _bit_set(codes: Iterable[int]) -> np.uint64:

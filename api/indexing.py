@@ -252,6 +252,7 @@ class Indexer:
                 if latest == snap.version:
                     return snap
                 changes = changes_since(session, snap.version, latest)
+                corpus: Corpus | None = None
                 if any(op == "reload" for _, _, op in changes):
                     log.info("data version %s -> %s: a large write, rebuilding", snap.version, latest)
                     indexes = {t: self._load_or_build(t, _no_progress)[0] for t in ENTITY_TYPES}
@@ -266,10 +267,45 @@ class Indexer:
                     for t in ENTITY_TYPES:
                         if touched[t]:
                             self._save(session, t, indexes[t])
-            new = Snapshot(version=latest, indexes=indexes, corpus=self._build_corpus(), built_at=time.time(),
-                           states=states)
+                    corpus = self._corpus_updated(session, snap.corpus, touched["stakeholder"], touched["project"])
+            if corpus is None:  # a large write, a reused id, or many changes since the last full build
+                corpus = self._build_corpus()
+            new = Snapshot(version=latest, indexes=indexes, corpus=corpus, built_at=time.time(), states=states)
             self._snapshot = new
             return new
+
+    def _corpus_updated(self, session: Session, corpus: Corpus, stakeholders: set[int],
+                        projects: set[int]) -> Corpus | None:
+        """The corpus with these stakeholders' and projects' rows read again (never the whole
+        collection); None when a full build is due: below ``corpus_incremental_above`` profiles (where
+        it costs milliseconds and refits the TF-IDF weights), or when over ``corpus_rebuild_share`` of
+        the rows changed since the last one, so that dead rows and the TF-IDF delta stay small."""
+        if corpus.tfidf is None or len(corpus) < self.settings.corpus_incremental_above or \
+                corpus.changed_rows + len(stakeholders) > max(1_000, self.settings.corpus_rebuild_share * len(corpus)):
+            return None  # small (a full build takes milliseconds and refits TF-IDF) or much changed
+        model = self.embedder.model_id
+        ids = sorted(stakeholders)
+        with_vector = set(repo.embedding_hashes(session, entity_type="stakeholder", model_id=model, entity_ids=ids))
+        columns = (Stakeholder.id, Stakeholder.external_id, Stakeholder.kind, Stakeholder.countries,
+                   Stakeholder.places, Stakeholder.themes, Stakeholder.offers, Stakeholder.needs)
+        rows = [ProfileRows(r[0], r[1], r[2], r[3], [p["name"] for p in r[4]], [t["id"] for t in r[5]],
+                            [o["kind"] for o in r[6]], [n["kind"] for n in r[7]])
+                for r in session.execute(select(*columns).where(col(Stakeholder.id).in_(ids))) if r[0] in with_vector]
+        written = [r.id for r in rows]
+        own: dict[int, set[int]] = defaultdict(set)
+        for sid, pid in session.execute(select(Participation.stakeholder_id, Participation.project_id)
+                                        .where(col(Participation.stakeholder_id).in_(written))):
+            own[sid].add(pid)
+        members: dict[int, set[int]] = defaultdict(set)
+        for sid, pid in session.execute(select(Participation.stakeholder_id, Participation.project_id)
+                                        .where(col(Participation.project_id).in_({p for ps in own.values() for p in ps}))):
+            members[pid].add(sid)
+        partners = {s: {m for p in own[s] for m in members[p]} - {s} for s in written}
+        stored = repo.embeddings(session, entity_type="project", model_id=model, entity_ids=sorted(projects))
+        vectors = {p: (np.frombuffer(stored[p].vector, dtype=np.float32) if p in stored else None) for p in projects}
+        texts = dict(_lexicon_rows(session, written)) if corpus.tfidf is not None else {}
+        return corpus.updated(rows, set(ids) - set(written), partners=partners, projects=own,
+                              project_vectors=vectors, texts=texts)
 
     def _save(self, session: Session, entity_type: str, index: VectorIndex) -> None:
         """Save an index that was brought up to date, so the next start loads it: at once while it is

@@ -805,6 +805,10 @@ class DLDMatch:
             row = finder(session, external_ids=[external_id]).get(external_id)
             _expect("replace", if_match, entity_type, [external_id], {external_id: row} if row else {})
             links = repo.participations(session, **{f"{entity_type}_ids": [row.id]})  # type: ignore[arg-type]
+            co_members: set[int] = set()  # their partner lists lose this stakeholder (the search follows)
+            if entity_type == "stakeholder":
+                co_members = {link.stakeholder_id for link in repo.participations(
+                    session, project_ids={link.project_id for link in links})} - {row.id}
             for link in links:
                 session.delete(link)
             session.delete(row)
@@ -814,7 +818,8 @@ class DLDMatch:
                 touched["stakeholder"] = {link.stakeholder_id for link in links}
             session.flush()
             self._rehash_and_embed(session, touched, _no_progress)
-            record_changes(session, touched, {entity_type: [row.id]})  # type: ignore[list-item]
+            record_changes(session, {**touched, "stakeholder": touched["stakeholder"] | co_members},
+                           {entity_type: [row.id]})  # type: ignore[list-item]
             session.commit()
         self._published()
 

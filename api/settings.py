@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 2_000_000
     follow_interval: float = 0.5  # seconds between checks of the database's data version (a server)
     write_visibility_wait: float = 2.0  # a write waits this long for its own process to search it
+    corpus_incremental_above: int = 5_000  # smaller corpora are rebuilt on each catch-up (milliseconds)
+    corpus_rebuild_share: float = 0.1  # the corpus is built afresh when this share of it changed since the last build
     index_save_seconds: float = 300.0  # a large index (IVF) followed through writes is saved at most this often
     health_lag_seconds: float = 30.0  # /health says "behind" when writes wait longer to be caught up with
     host: str = "127.0.0.1"
