@@ -82,8 +82,8 @@ def theme_agreement(service: DLDMatch, english: dict[str, str], translated: dict
         for i in sorted(english):
             if lang not in translated.get(i, {}):
                 continue
-            gold = {t["id"] for t in service._themes_for(english[i], []) if t["source"] == "auto"}
-            got = {t["id"] for t in service._themes_for(translated[i][lang], [])}
+            gold = {t["id"] for t in service.core.themes.for_text(english[i], []) if t["source"] == "auto"}
+            got = {t["id"] for t in service.core.themes.for_text(translated[i][lang], [])}
             tp, fp, fn = tp + len(got & gold), fp + len(got - gold), fn + len(gold - got)
         p, r = tp / max(1, tp + fp), tp / max(1, tp + fn)
         f1 = 2 * p * r / (p + r) if p + r else 0.0

@@ -290,7 +290,7 @@ def candidate_rows(service: DLDMatch, q: Query, vector: np.ndarray) -> Iterable[
     """Component values of every candidate the service would consider for a query, with its label.
     The query is built by the same code as ``POST /match``."""
     query, text = service.draft_query(_request(q, 50))
-    rows, sims, signals = service._stakeholder_candidates(service.snapshot(), query, vector, text, 50, Filters())
+    rows, sims, signals = service.search.stakeholder_candidates(service.snapshot(), query, vector, text, 50, Filters())
     corpus = service.snapshot().corpus
     target = f"s:{q.target}"
     for row in rows:

@@ -1,6 +1,6 @@
 """Forum matchmaking for the secretariat: forums, schedules, locks, round-tables and exports.
 
-Part of the service object (``DLDMatch.forums``); the scheduling itself is the pure
+A capability over the core (``DLDMatch.forums``); the scheduling itself is the pure
 :mod:`matcher.schedule`, and every pair's score is the same reciprocal score the partner search uses.
 """
 
@@ -11,7 +11,7 @@ import io
 import random
 import time
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 import numpy as np
 from pydantic import ValidationError
@@ -33,13 +33,13 @@ from api.schemas import (
     ScheduleRequest,
     StakeholderRef,
 )
+from api.core import Core
+from api.profiles import render, stakeholder_profiles
 from matcher.rank import Profile, score_pair
 from matcher.schedule import Attendee, Infeasible, Lock, Problem, check, pair, roundtables, solve
 from store import repo
 from store.models import Forum, Stakeholder
 
-if TYPE_CHECKING:
-    from api.service import DLDMatch
 
 
 _RETRIES = 8  # attempts of a read-change-write of a forum that other writers keep changing
@@ -50,8 +50,8 @@ def _now() -> datetime:
 
 
 class Forums:
-    def __init__(self, service: "DLDMatch") -> None:
-        self.svc = service
+    def __init__(self, core: Core) -> None:
+        self.core = core
 
     # ---- storage -------------------------------------------------------------------------------
 
@@ -63,7 +63,7 @@ class Forums:
 
     def _check(self, body: ForumIn) -> None:
         ids = [p.stakeholder for p in body.participants]
-        with Session(self.svc.engine) as session:
+        with Session(self.core.engine) as session:
             found = repo.stakeholders_by_external_id(session, external_ids=ids)
         errors = []
         members = set(ids)
@@ -85,7 +85,7 @@ class Forums:
         """A new forum; its id taken is a 409, decided by the database's unique constraint."""
         self._check(body)
         with conflicts(f"a forum with id {body.id!r} exists; use PUT to change it"), \
-                Session(self.svc.writer) as session:
+                Session(self.core.writer) as session:
             if session.exec(select(Forum).where(Forum.external_id == body.id)).first():
                 raise Conflict(f"a forum with id {body.id!r} exists; use PUT to change it")
             row = Forum(external_id=body.id, created_at=_now(), updated_at=_now(), **self._values(body))
@@ -169,15 +169,15 @@ class Forums:
                         has_schedule=row.schedule is not None, version=row.version)
 
     def get(self, forum_id: str) -> ForumOut:
-        with Session(self.svc.engine) as session:
+        with Session(self.core.engine) as session:
             return self._out(session, self._row(session, forum_id))
 
     def list(self) -> list[ForumOut]:
-        with Session(self.svc.engine) as session:
+        with Session(self.core.engine) as session:
             return [self._out(session, r) for r in session.exec(select(Forum).order_by(Forum.external_id)).all()]
 
     def delete(self, forum_id: str, *, if_match: int | None = None) -> None:
-        with conflicts(), Session(self.svc.writer) as session:
+        with conflicts(), Session(self.core.writer) as session:
             row = self._row(session, forum_id)
             if if_match is not None and row.version != if_match:
                 raise PreconditionFailed(f"the forum {forum_id!r} is at version {row.version}, not {if_match}")
@@ -188,9 +188,9 @@ class Forums:
 
     def _profiles(self, session: Session, ids: list[str]) -> tuple[dict[str, Profile], np.ndarray]:
         rows = repo.stakeholders_by_external_id(session, external_ids=ids)
-        profiles = self.svc._stakeholder_profiles(session, list(rows.values()))
+        profiles = stakeholder_profiles(session, list(rows.values()))
         by_ext = {rows[e].external_id: profiles[rows[e].id] for e in ids if e in rows}  # type: ignore[index]
-        stored = repo.embeddings(session, entity_type="stakeholder", model_id=self.svc.embedder.model_id,
+        stored = repo.embeddings(session, entity_type="stakeholder", model_id=self.core.embedder.model_id,
                                  entity_ids=[r.id for r in rows.values()])
         dim = next(iter(stored.values())).dim if stored else 1
         matrix = np.stack([np.frombuffer(stored[rows[e].id].vector, dtype=np.float32) if rows[e].id in stored  # type: ignore[index]
@@ -200,7 +200,7 @@ class Forums:
     def _problem(self, session: Session, row: Forum) -> tuple[Problem, dict[str, Profile], dict[tuple[str, str], float]]:
         ids = [p["stakeholder"] for p in row.participants]
         profiles, matrix = self._profiles(session, ids)
-        floor = getattr(self.svc.embedder, "similarity_floor", 0.0)
+        floor = getattr(self.core.embedder, "similarity_floor", 0.0)
         sims = (matrix @ matrix.T - floor) / (1.0 - floor)
         scores: dict[tuple[str, str], float] = {}
         for i, a in enumerate(ids):
@@ -228,8 +228,8 @@ class Forums:
     def schedule(self, forum_id: str, request: ScheduleRequest | None = None) -> ScheduleOut:
         """Solve (or re-solve around the locks and removals) and store the schedule."""
         request = request or ScheduleRequest()
-        self.svc._index("stakeholder")
-        with Session(self.svc.engine) as session:
+        self.core.index("stakeholder")
+        with Session(self.core.engine) as session:
             row = self._row(session, forum_id)
             if len(row.participants) < 2:
                 raise InvalidInput("too few participants", errors=[{"field": "participants",
@@ -257,7 +257,7 @@ class Forums:
         return self.get_schedule(forum_id)
 
     def get_schedule(self, forum_id: str) -> ScheduleOut:
-        with Session(self.svc.engine) as session:
+        with Session(self.core.engine) as session:
             row = self._row(session, forum_id)
             if row.schedule is None:
                 raise NotFound(f"forum {forum_id!r} has no schedule yet: POST /forums/{forum_id}/schedule")
@@ -269,11 +269,11 @@ class Forums:
             partner_refs = {p.external_id: p for p in people.values()}
             for n, m in enumerate(row.schedule["meetings"], start=1):
                 a, b = profiles[m["a"]], profiles[m["b"]]
-                floor = getattr(self.svc.embedder, "similarity_floor", 0.0)
+                floor = getattr(self.core.embedder, "similarity_floor", 0.0)
                 sim = (float(matrix[position[m["a"]]] @ matrix[position[m["b"]]]) - floor) / (1.0 - floor)
-                explained = score_pair(a, b, sim, vocabulary=self.svc.vocabulary)
+                explained = score_pair(a, b, sim, vocabulary=self.core.vocabulary)
                 slot = row.slots[m["slot"] - 1]
-                rendered = self.svc._render(session, [explained], {explained.key: b}, "stakeholder")[0]
+                rendered = render(session, self.core.vocabulary, [explained], {explained.key: b}, "stakeholder")[0]
                 meetings.append(MeetingOut(
                     n=n, slot=m["slot"], start=slot["start"], end=slot["end"], table=m["table"],
                     a=_ref(people[m["a"]]), b=_ref(people[m["b"]]), score=m["score"], locked=m["locked"],
@@ -302,7 +302,7 @@ class Forums:
                                    f"the forum has {len(row.slots)} slots and {row.tables} tables"}])
             locks = [lk for lk in row.locks if pair(lk["a"], lk["b"]) != pair(lock.a, lock.b)]
             locks.append(lock.model_dump())
-            with Session(self.svc.engine) as session:
+            with Session(self.core.engine) as session:
                 problem, _, _ = self._problem(session, row)
             problem.locks = [Lock(lk["a"], lk["b"], lk["slot"] - 1, lk.get("table")) for lk in locks]
             try:
@@ -326,7 +326,7 @@ class Forums:
         applied again to the new row, a few times, before the client gets a 409."""
         for attempt in range(_RETRIES):
             try:
-                with conflicts(), Session(self.svc.writer) as session:
+                with conflicts(), Session(self.core.writer) as session:
                     row = self._row(session, forum_id)
                     change(row)
                     row.updated_at = _now()
@@ -366,14 +366,14 @@ class Forums:
         return self._change(forum_id, change)
 
     def roundtables(self, forum_id: str, size: int) -> RoundTablesOut:
-        with Session(self.svc.engine) as session:
+        with Session(self.core.engine) as session:
             row = self._row(session, forum_id)
             ids = [p["stakeholder"] for p in row.participants]
             people = repo.stakeholders_by_external_id(session, external_ids=ids)
         themes = {k: {t["id"] for t in people[k].themes} for k in ids if k in people}
         tables = roundtables(themes, size)
         return RoundTablesOut(forum=forum_id, size=size, tables=[
-            RoundTableOut(n=n, theme={"id": label, "label": self.svc.vocabulary[label].label} if label else None,
+            RoundTableOut(n=n, theme={"id": label, "label": self.core.vocabulary[label].label} if label else None,
                           members=[_ref(people[k]) for k in members])
             for n, (label, members) in enumerate(tables, start=1)])
 

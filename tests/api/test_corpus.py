@@ -6,6 +6,7 @@ import numpy as np
 from sqlmodel import Session, select
 
 from api.corpus import Ragged
+from api.profiles import stakeholder_profiles
 from api.service import DLDMatch
 from matcher.rank import Filters
 from store.models import Stakeholder
@@ -16,7 +17,7 @@ SCORED = ("key", "kind", "countries", "themes", "offers", "needs", "partners")
 def _full_profiles(service: DLDMatch) -> dict[str, object]:
     with Session(service.engine) as session:
         rows = list(session.exec(select(Stakeholder)).all())
-        return {p.key: p for p in service._stakeholder_profiles(session, rows).values()}
+        return {p.key: p for p in stakeholder_profiles(session, rows).values()}
 
 
 def test_light_profiles_carry_every_field_scoring_reads(seeded: DLDMatch) -> None:
@@ -89,7 +90,7 @@ def test_ragged_counts() -> None:
 
 
 def test_bounds_from_columns_prune_without_changing_any_result(seeded: DLDMatch, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import api.service as service_module
+    import api.search as service_module
 
     queries = [("future_forest", "co_funding"), ("elion", "any"), ("kfs", "implementation"), ("unccd", "any")]
 

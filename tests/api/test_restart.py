@@ -83,7 +83,8 @@ def test_a_new_model_reembeds_everything_once(on_disk: Settings) -> None:
 def test_reembedding_runs_in_chunks_with_progress_over_the_whole(on_disk: Settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """A new model over a large database re-embeds in chunks (SQL limits the ids of one query), and the
     progress it reports counts over everything, not per chunk."""
-    import api.service as service_module
+    import api.writing as service_module
+    from api.profiles import texts as entity_texts
 
     first, _ = _start(on_disk)
     first.import_files([SMALL])
@@ -96,6 +97,6 @@ def test_reembedding_runs_in_chunks_with_progress_over_the_whole(on_disk: Settin
     assert stakeholders[-1] == (5, 5) and all(t == 5 for _, t in stakeholders)
     with Session(create_engine(on_disk.database_url)) as session:
         stored = repo.embeddings(session, entity_type="stakeholder", model_id=other.model_id)
-        texts = DLDMatch(on_disk, other)._texts(session, "stakeholder", list(stored))
+        texts = entity_texts(session, "stakeholder", list(stored))
     for i, e in stored.items():
         assert np.array_equal(np.frombuffer(e.vector, dtype=np.float32), other.embed([texts[i]])[0])

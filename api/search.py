@@ -1,0 +1,251 @@
+"""Search: ranked partners for a stored stakeholder or project, projects to join, and free-text
+matches, each explained. A request reads one snapshot (``api.indexing``) from start to end.
+
+Candidates come from the dense index, the lexical postings and the collaboration graph (the corpus
+columns); the pure ``matcher.rank`` scores them; the k returned are read in full to be explained."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Iterable, Sequence
+
+import numpy as np
+from sqlmodel import Session, select
+
+from api.core import Part, entity_key, external_ids, stored_evidence
+from api.corpus import Corpus, calibrate
+from api.errors import IndexNotReady, InvalidInput
+from api.indexing import Snapshot, _lexicon_rows
+from api.profiles import explained, project_profiles, render, stakeholder_profiles
+from api.schemas import MatchList, MatchOut, MatchRequest, MatchResponse
+from embeddings.index import VectorIndex
+from embeddings.texts import project_text
+from matcher.rank import Filters, Place, Profile, rank, within_reach
+from matcher.text import is_latin, keyword_hits, normalise_place, sentences
+from matcher.vocab import infer_needs
+from store import repo
+from store.models import Project, Stakeholder
+
+_OVERFETCH = 5
+_MIN_FETCH = 100
+_ALL_ADMITTED = 2_000  # filters admitting at most this many stakeholders: every one is a candidate
+_FEEDBACK_DEPTH = 3  # nearest profiles whose terms stand for a text the TF-IDF vocabulary cannot read
+
+
+class Search(Part):
+    def _candidates(self, session: Session, snap: Snapshot, entity_type: str, vector: np.ndarray, k: int,
+                    filtered: bool) -> tuple[dict[int, Profile], dict[int, float]]:
+        """Nearest entities by vector, over-fetched so that filters still leave k, loaded in one go."""
+        index = snap.indexes[entity_type]
+        fetch = max(k * _OVERFETCH, _MIN_FETCH) if not filtered else len(index)
+        hits = dict(index.search(vector, fetch))
+        if entity_type == "stakeholder":
+            rows = list(repo.stakeholders_by_id(session, ids=hits).values())
+            return stakeholder_profiles(session, rows), hits
+        rows_p = list(repo.projects_by_id(session, ids=hits).values())
+        return project_profiles(session, rows_p), hits
+
+    def _stored_vector(self, session: Session, entity_type: str, entity_id: int) -> np.ndarray:
+        self.core.index(entity_type)  # 503 while the index is not ready
+        stored = repo.embeddings(session, entity_type=entity_type, model_id=self.embedder.model_id,
+                                 entity_ids=[entity_id])
+        if entity_id not in stored:
+            raise IndexNotReady(f"the {entity_type} has no vector yet; try again in a moment")
+        return np.frombuffer(stored[entity_id].vector, dtype=np.float32)
+
+    def _run(self, session: Session, snap: Snapshot, query: Profile, vector: np.ndarray, entity_type: str, *,
+             k: int, intent: str, filters: Filters, text: str = "") -> list[MatchOut]:
+        ranking = self.ranking
+        if entity_type == "stakeholder":
+            rows, sims, signals = self.stakeholder_candidates(snap, query, vector, text, k, filters)
+            corpus = snap.corpus
+            row_of = {corpus.key(r): r for r in rows}
+            reach = within_reach(sims, signals, k=k, intent=intent, ranking=ranking,
+                                 upper=corpus.upper_bounds(query, rows))
+            light = {key: corpus.profile(row_of[key]) for key in reach}
+            top = rank(query, light.values(), sims, k=k, intent=intent, filters=filters, ranking=ranking,
+                       signals=signals)
+            # The k returned, read in full (names, sentences) and scored again (the same scores) to explain.
+            ids = [int(corpus.ids[row_of[m.key]]) for m in top]
+            by_key = explained(session, ids, light)
+        else:
+            profiles, hits = self._candidates(session, snap, entity_type, vector, k + len(filters.exclude) + 1,
+                                              filters.narrows)
+            by_key = {p.key: p for p in profiles.values()}
+            floor = getattr(self.embedder, "similarity_floor", 0.0)
+            sims = {profiles[i].key: calibrate(s, floor) for i, s in hits.items() if i in profiles}
+            signals = {}
+        matches = rank(query, by_key.values(), sims, k=k, intent=intent, filters=filters,
+                       vocabulary=self.vocabulary, ranking=ranking, signals=signals)
+        return render(session, self.vocabulary, matches, by_key, entity_type)
+
+    def stakeholder_candidates(self, snap: Snapshot, query: Profile, vector: np.ndarray, text: str, k: int,
+                                filters: Filters) -> tuple[list[int], dict[str, float], dict[str, dict[str, float]]]:
+        """Candidate rows from the dense index, the lexical postings and the collaboration graph, with
+        their signals. Filters are applied to the corpus columns first: when they admit few
+        stakeholders, all of those are candidates; else each source searches only among them."""
+        corpus = snap.corpus
+        index = snap.indexes["stakeholder"]
+        fetch = max(k * _OVERFETCH, _MIN_FETCH)
+        excluded = {r for key in {query.key, *filters.exclude} if (r := corpus.row_of_key(key)) is not None}
+        allowed: np.ndarray | None = None
+        if filters.narrows:
+            allowed = corpus.admitted(countries=filters.countries, kinds=filters.kinds, themes=filters.themes,
+                                      resources=filters.resources, query_themes=query.themes,
+                                      min_shared_themes=filters.min_shared_themes)
+        if allowed is not None and len(allowed) <= _ALL_ADMITTED:
+            rows = [int(r) for r in allowed if int(r) not in excluded]
+            dense = self._dense(corpus, index, vector, rows)
+        else:
+            hits = index.search(vector, fetch + len(excluded),
+                                allowed=None if allowed is None else corpus.ids[allowed])
+            hit_rows = corpus.rows_of_ids([i for i, _ in hits])
+            dense = {hit_rows[i]: s for i, s in hits if i in hit_rows}
+            rows = []
+        text = text or " ".join((query.name, *query.sentences))
+        if is_latin(text):
+            lexical = corpus.lexical_query(text)
+        else:  # the TF-IDF vocabulary cannot read it: borrow the terms of its nearest profiles
+            near = sorted(((r, calibrate(s, corpus.floor)) for r, s in dense.items() if r not in excluded),
+                          key=lambda rs: -rs[1])[:_FEEDBACK_DEPTH]
+            with Session(self.engine) as session:
+                texts = dict(_lexicon_rows(session, [int(corpus.ids[r]) for r, _ in near]))
+            lexical = corpus.lexical_feedback([(texts.get(int(corpus.ids[r]), ""), w) for r, w in near])
+        if not rows:
+            graph = corpus.graph_candidates(query, fetch)
+            admitted = None
+            if allowed is not None:
+                admitted = np.zeros(len(corpus), dtype=bool)
+                admitted[allowed] = True
+                graph = [r for r in graph if admitted[r]]
+            lexical_rows = corpus.lexical_top(lexical, fetch + len(excluded), admitted)
+            rows = [r for r in dict.fromkeys([*dense, *lexical_rows, *graph]) if r not in excluded]
+            dense.update(self._dense(corpus, index, vector, [r for r in rows if r not in dense]))
+        sims, signals = corpus.signals(vector, rows, dense, corpus.lexical_scores(lexical, rows))
+        return rows, sims, signals
+
+    @staticmethod
+    def _dense(corpus: Corpus, index: VectorIndex, vector: np.ndarray, rows: Sequence[int]) -> dict[int, float]:
+        """Cosine of the vector to each of these rows' stored vectors (read back from the index)."""
+        if not rows:
+            return {}
+        by_id = index.similarities(vector, [int(corpus.ids[r]) for r in rows])
+        id_rows = corpus.rows_of_ids(list(by_id))
+        return {id_rows[i]: s for i, s in by_id.items() if i in id_rows}
+
+    def with_second_partners(self, query: Profile, snap: Snapshot) -> Profile:
+        """The query with the partners of its partners, from the corpus."""
+        corpus = snap.corpus
+        second = frozenset(q for partner in query.partners for q in corpus.partner_keys(partner))
+        return replace(query, partners2=second - query.partners - {query.key})
+
+    def partners_for_stakeholder(self, external_id: str, *, intent: str = "any", k: int = 10,
+                                 countries: Sequence[str] = (), kinds: Sequence[str] = (),
+                                 themes: Sequence[str] = (), resources: Sequence[str] = (),
+                                 min_shared_themes: int = 1) -> MatchList:
+        """Ranked partners for a stored stakeholder; by default only those sharing a theme with it."""
+        snap = self.core.snapshot()
+        row = self.core.row("stakeholder", external_id)
+        with Session(self.engine) as session:
+            vector = self._stored_vector(session, "stakeholder", row.id)
+            query = self.with_second_partners(stakeholder_profiles(session, [row])[row.id], snap)
+            filters = Filters(countries=frozenset(countries), kinds=frozenset(kinds), themes=frozenset(themes),
+                              resources=frozenset(resources), exclude=frozenset({query.key}),
+                              min_shared_themes=min_shared_themes)
+            results = self._run(session, snap, query, vector, "stakeholder", k=k, intent=intent, filters=filters)
+        return MatchList(query={"type": "stakeholder", "id": external_id, "name": row.name}, intent=intent,
+                         results=results)
+
+    def projects_for_stakeholder(self, external_id: str, *, k: int = 10, countries: Sequence[str] = (),
+                                 themes: Sequence[str] = (), min_shared_themes: int = 1) -> MatchList:
+        """Projects this stakeholder could join: those it is not part of yet."""
+        snap = self.core.snapshot()
+        row = self.core.row("stakeholder", external_id)
+        with Session(self.engine) as session:
+            vector = self._stored_vector(session, "stakeholder", row.id)
+            query = stakeholder_profiles(session, [row])[row.id]
+            own = repo.participations(session, stakeholder_ids=[row.id])
+            mine = external_ids(session, Project, {link.project_id for link in own})
+            filters = Filters(countries=frozenset(countries), themes=frozenset(themes),
+                              exclude=frozenset(entity_key("project", e) for e in mine.values()),
+                              min_shared_themes=min_shared_themes)
+            results = self._run(session, snap, query, vector, "project", k=k, intent="any", filters=filters)
+        return MatchList(query={"type": "stakeholder", "id": external_id, "name": row.name}, intent="any",
+                         results=results)
+
+    def partners_for_project(self, external_id: str, *, intent: str = "any", k: int = 10,
+                             countries: Sequence[str] = (), kinds: Sequence[str] = (),
+                             min_shared_themes: int = 1) -> MatchList:
+        """Stakeholders who could fund or join this project: not those already in it."""
+        snap = self.core.snapshot()
+        row = self.core.row("project", external_id)
+        with Session(self.engine) as session:
+            vector = self._stored_vector(session, "project", row.id)
+            query = self.with_second_partners(project_profiles(session, [row])[row.id], snap)
+            filters = Filters(countries=frozenset(countries), kinds=frozenset(kinds), exclude=query.partners,
+                              min_shared_themes=min_shared_themes)
+            results = self._run(session, snap, query, vector, "stakeholder", k=k, intent=intent, filters=filters)
+        return MatchList(query={"type": "project", "id": external_id, "name": row.title}, intent=intent,
+                         results=results)
+
+    def match(self, request: MatchRequest, *, vector: np.ndarray | None = None,
+              hide: Iterable[str] = ()) -> MatchResponse:
+        """Rank stakeholders and projects for free text or a draft project (``vector``: the text's,
+        when the caller has it already; ``hide``: stakeholder ids to leave out, as if not stored)."""
+        snap = self.core.snapshot()
+        query, text = self.draft_query(request, snap)
+        with Session(self.engine) as session:
+            vector = self.embedder.embed([text])[0] if vector is None else vector
+            hidden = frozenset(entity_key("stakeholder", h) for h in hide)
+            s_filters = Filters(kinds=frozenset(request.kinds), exclude=query.partners | hidden)
+            stakeholders = self._run(session, snap, query, vector, "stakeholder", k=request.k,
+                                     intent=request.intent, filters=s_filters, text=text)
+            projects = (self._run(session, snap, query, vector, "project", k=request.k, intent="any",
+                                  filters=Filters())
+                        if request.include_projects else [])
+        return MatchResponse(query={"type": "draft", "name": query.name, "themes": list(query.themes),
+                                    "needs": list(query.needs), "places": [p.name for p in query.places]},
+                             intent=request.intent, stakeholders=stakeholders, projects=projects)
+
+    def draft_query(self, request: MatchRequest, snap: Snapshot | None = None) -> tuple[Profile, str]:
+        """The profile and the text a free-text query stands for: themes and needs read from the text
+        (unless given), places it names, its participants and their partners."""
+        snap = snap or self.core.snapshot()
+        unknown = [t for t in request.themes if t not in self.vocabulary]
+        if unknown:
+            raise InvalidInput("unknown theme", errors=[{"field": "themes", "message": f"unknown theme {t!r}"}
+                                                        for t in unknown])
+        with Session(self.engine) as session:
+            found = repo.stakeholders_by_external_id(session, external_ids=request.participants)
+        missing = [p for p in request.participants if p not in found]
+        if missing:
+            raise InvalidInput("unknown participant", errors=[
+                {"field": f"participants.{request.participants.index(p)}",
+                 "message": f"no stakeholder with id {p!r}"} for p in missing])
+        title = request.title or "Draft project"
+        text = project_text(title, request.text) if request.title else request.text
+        assigned = self.themes.for_text(text, list(request.themes))
+        themes = [t["id"] for t in assigned]
+        needs = list(request.needs) if request.needs is not None else infer_needs(request.text)
+        places = [Place(p.name, p.lat, p.lon) for p in request.places] or [
+            Place(name) for name in self._places_in(request.text, snap)]
+        members = frozenset(entity_key("stakeholder", p) for p in request.participants)
+        query = Profile(key="q:draft", name=title, kind="project", countries=tuple(request.countries),
+                        places=tuple(places), themes=tuple(themes), needs=tuple(needs), partners=members,
+                        sentences=tuple(sentences(request.text)), evidence=stored_evidence(assigned))
+        return self.with_second_partners(query, snap), text
+
+    def _places_in(self, text: str, snap: Snapshot | None = None) -> list[str]:
+        """Stored place names that a free text mentions (so "in the Gobi" finds partners in the Gobi)."""
+        def build() -> dict[str, str]:
+            with Session(self.engine) as session:
+                names = [p["name"] for places in session.exec(select(Stakeholder.places)).all() for p in places]
+                names += [p["name"] for places in session.exec(select(Project.places)).all() for p in places]
+            return {normalise_place(n): n for n in sorted(set(names))}
+
+        known: dict[str, str] = self.core.cached("places", build, snap)
+        found = []
+        for short, name in known.items():
+            if short and (keyword_hits(text, [name]) or keyword_hits(text, [short])):
+                found.append(name)
+        return found
