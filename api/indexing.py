@@ -319,16 +319,15 @@ class Indexer:
         self._saved_at[entity_type] = now
 
     def _updated(self, session: Session, index: VectorIndex, entity_type: str, ids: Sequence[int]) -> VectorIndex:
-        """A copy of the index with these entities' stored vectors (removed where there is none: the
-        entity was deleted). The published index is never changed: requests may be reading it."""
+        """The index with these entities' stored vectors (removed where there is none: the entity was
+        deleted), as a new index beside the published one, which is never changed: requests may be
+        reading it."""
         stored = repo.embeddings(session, entity_type=entity_type, model_id=self.embedder.model_id,
                                  entity_ids=ids)
-        copy = index.copy()
-        copy.remove([i for i in ids if i not in stored])
         present = sorted(stored)
-        if present:
-            copy.upsert(present, np.stack([np.frombuffer(stored[i].vector, dtype=np.float32) for i in present]))
-        return copy
+        matrix = (np.stack([np.frombuffer(stored[i].vector, dtype=np.float32) for i in present]) if present
+                  else np.zeros((0, index.dim), dtype=np.float32))
+        return index.with_changes(present, matrix, removed=[i for i in ids if i not in stored])
 
     def nudge(self, wait: float = 0.0) -> None:
         """Catch up now (after a write of this process): on the follower thread when it runs, waiting

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 
@@ -99,3 +100,48 @@ def test_index_type_follows_size_and_ivf_keeps_recall(tmp_path: Path) -> None:
     assert manifest.index_type == ivf.index_type == loaded.index_type and len(loaded) == n - 1
     loaded.remove([5])  # still updatable in place after loading
     assert len(loaded) == n - 2 and sorted(loaded.ids().tolist())[:3] == [0, 1, 2]
+
+
+@pytest.mark.parametrize("kind", ["flat", "ivf"])
+def test_an_index_with_changes_searches_as_one_built_afresh_and_leaves_its_base_alone(kind: str) -> None:
+    """Changes give a new index (a delta beside a shared base, folded in past the limit); every one of
+    them searches as an exact search over the vectors it should hold, and the first is never changed."""
+    rng = np.random.default_rng(3)
+    dim = 16
+
+    def unit(n: int) -> np.ndarray:
+        v = rng.normal(size=(n, dim)).astype(np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    vectors = {i: v for i, v in zip(range(3000), unit(3000))}
+    base = VectorIndex(dim) if kind == "flat" else VectorIndex(dim, kind="ivf", train=np.stack(list(vectors.values())))
+    base.upsert(list(vectors), np.stack(list(vectors.values())))
+    if kind == "ivf":
+        faiss.extract_index_ivf(base._index).nprobe = faiss.extract_index_ivf(base._index).nlist  # exact
+    first_hits = base.search(vectors[7], 10)
+    index, expected = base, dict(vectors)
+    for step in range(60):  # past DELTA_LIMIT: some steps fold the delta into a new base
+        changed = [int(i) for i in rng.choice(4000, size=40, replace=False)]
+        removed = [int(i) for i in rng.choice(list(expected), size=10, replace=False) if int(i) not in changed]
+        fresh = unit(len(changed))
+        index = index.with_changes(changed, fresh, removed=removed)
+        for i in removed:
+            expected.pop(i, None)
+        expected.update(zip(changed, fresh))
+        assert len(index) == len(expected)
+        if step % 10 == 0 or step == 59:
+            ids = np.array(sorted(expected))
+            matrix = np.stack([expected[i] for i in ids])
+            q = unit(1)[0]
+            truth = sorted(zip(ids.tolist(), (matrix @ q).tolist()), key=lambda h: (-h[1], h[0]))[:10]
+            got = index.search(q, 10)
+            assert [i for i, _ in got] == [i for i, _ in truth]
+            assert np.allclose([s for _, s in got], [s for _, s in truth], atol=2e-3)
+            allowed = ids[::3]
+            got = index.search(q, 5, allowed=allowed)
+            assert set(i for i, _ in got) <= set(allowed.tolist()) and len(got) == 5
+            assert sorted(index.ids().tolist()) == ids.tolist()
+            some = [int(ids[0]), int(ids[-1]), 99_999]
+            sims = index.similarities(q, some)
+            assert set(sims) == set(some[:2]) and abs(sims[some[0]] - float(expected[some[0]] @ q)) < 2e-3
+    assert base.search(vectors[7], 10) == first_hits and len(base) == 3000  # the first index is untouched
