@@ -1,44 +1,33 @@
-"""Forum matchmaking for the secretariat: forums, schedules, locks, round-tables and exports.
+"""Forum matchmaking for the secretariat: forums, their participants, locks and removals, stored
+under concurrent use; their schedules, round-tables and exports are :mod:`api.forum_plans`.
 
-A capability over the core (``DLDMatch.forums``); the scheduling itself is the pure
-:mod:`matcher.schedule`, and every pair's score is the same reciprocal score the partner search uses.
+A capability over the core (``DLDMatch.forums``).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import random
 import time
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-import numpy as np
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from api.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, conflicts
 from api.schemas import (
-    ExplanationOut,
     ForumIn,
     ForumOut,
     ForumParticipantOut,
     ForumSlot,
     LockIn,
-    MeetingOut,
     PairIn,
-    RoundTableOut,
-    RoundTablesOut,
-    ScheduleOut,
-    ScheduleRequest,
-    StakeholderRef,
 )
 from api.core import Core
-from api.profiles import render, stakeholder_profiles
-from matcher.rank import Profile, score_pair
-from matcher.schedule import Attendee, Infeasible, Lock, Problem, check, pair, roundtables, solve
+from api.forum_plans import Plans, forum_row, problem_of
+from matcher.schedule import Infeasible, Lock, check, pair
 from store import repo
-from store.models import Forum, Stakeholder
+from store.models import Forum
 
 
 
@@ -52,14 +41,16 @@ def _now() -> datetime:
 class Forums:
     def __init__(self, core: Core) -> None:
         self.core = core
+        self.plans = Plans(core, change=self._change, get=self.get)
+        self.schedule, self.get_schedule, self.roundtables = self.plans.schedule, self.plans.get_schedule, \
+            self.plans.roundtables
+        self.agenda_csv, self.meetings_of, self.calendar = self.plans.agenda_csv, self.plans.meetings_of, \
+            self.plans.calendar
 
     # ---- storage -------------------------------------------------------------------------------
 
     def _row(self, session: Session, forum_id: str) -> Forum:
-        row = session.exec(select(Forum).where(Forum.external_id == forum_id)).first()
-        if row is None:
-            raise NotFound(f"no forum with id {forum_id!r}")
-        return row
+        return forum_row(session, forum_id)
 
     def _check(self, body: ForumIn) -> None:
         ids = [p.stakeholder for p in body.participants]
@@ -184,111 +175,6 @@ class Forums:
             session.delete(row)
             session.commit()
 
-    # ---- scheduling ----------------------------------------------------------------------------
-
-    def _profiles(self, session: Session, ids: list[str]) -> tuple[dict[str, Profile], np.ndarray]:
-        rows = repo.stakeholders_by_external_id(session, external_ids=ids)
-        profiles = stakeholder_profiles(session, list(rows.values()))
-        by_ext = {rows[e].external_id: profiles[rows[e].id] for e in ids if e in rows}  # type: ignore[index]
-        stored = repo.embeddings(session, entity_type="stakeholder", model_id=self.core.embedder.model_id,
-                                 entity_ids=[r.id for r in rows.values()])
-        dim = next(iter(stored.values())).dim if stored else 1
-        matrix = np.stack([np.frombuffer(stored[rows[e].id].vector, dtype=np.float32) if rows[e].id in stored  # type: ignore[index]
-                           else np.zeros(dim, dtype=np.float32) for e in ids])
-        return by_ext, matrix
-
-    def _problem(self, session: Session, row: Forum) -> tuple[Problem, dict[str, Profile], dict[tuple[str, str], float]]:
-        ids = [p["stakeholder"] for p in row.participants]
-        profiles, matrix = self._profiles(session, ids)
-        floor = getattr(self.core.embedder, "similarity_floor", 0.0)
-        sims = (matrix @ matrix.T - floor) / (1.0 - floor)
-        scores: dict[tuple[str, str], float] = {}
-        for i, a in enumerate(ids):
-            for j in range(i + 1, len(ids)):
-                b = ids[j]
-                forward = score_pair(profiles[a], profiles[b], float(sims[i, j]), evidence=False).score
-                backward = score_pair(profiles[b], profiles[a], float(sims[i, j]), evidence=False).score
-                scores[pair(a, b)] = round((forward + backward) / 2, 6)
-        people = repo.stakeholders_by_external_id(session, external_ids=ids)
-        attendees = []
-        for p in row.participants:
-            slots = p["available_slots"] or list(range(1, len(row.slots) + 1))
-            languages = p["languages"] or people[p["stakeholder"]].languages or ["en"]
-            attendees.append(Attendee(
-                key=p["stakeholder"], slots=frozenset(s - 1 for s in slots),
-                languages=frozenset(x.lower() for x in languages), interpreter=p["interpreter"],
-                max_meetings=p["max_meetings"] if p["max_meetings"] is not None else len(row.slots),
-                must_meet=frozenset(p["must_meet"]), no_thanks=frozenset(p["no_thanks"])))
-        problem = Problem(attendees=attendees, n_slots=len(row.slots), tables=row.tables, scores=scores,
-                          min_meetings=row.min_meetings,
-                          locks=[Lock(lk["a"], lk["b"], lk["slot"] - 1, lk.get("table")) for lk in row.locks],
-                          removed={tuple(r) for r in row.removed})  # type: ignore[misc]
-        return problem, profiles, scores
-
-    def schedule(self, forum_id: str, request: ScheduleRequest | None = None) -> ScheduleOut:
-        """Solve (or re-solve around the locks and removals) and store the schedule."""
-        request = request or ScheduleRequest()
-        self.core.index("stakeholder")
-        with Session(self.core.engine) as session:
-            row = self._row(session, forum_id)
-            if len(row.participants) < 2:
-                raise InvalidInput("too few participants", errors=[{"field": "participants",
-                                                                    "message": "a forum needs two participants"}])
-            problem, _, _ = self._problem(session, row)
-            solved_version = row.version
-        try:  # outside any transaction: a solve takes seconds, and no writer should wait for it
-            solution = solve(problem, method=request.method, time_limit=request.time_limit)
-        except Infeasible as exc:
-            raise InvalidInput("the schedule cannot meet these requests", errors=exc.errors) from exc
-
-        def store(row: Forum) -> None:
-            if row.version != solved_version:
-                raise Conflict(f"the forum {forum_id!r} changed while its schedule was being computed; ask again")
-            row.schedule = {
-                "method": solution.method, "status": solution.status, "total_score": solution.total_score,
-                "objective": solution.objective, "bound": solution.bound, "bound_kind": solution.bound_kind,
-                "gap": solution.gap, "seconds": solution.seconds,
-                "meetings": [{"a": m.a, "b": m.b, "slot": m.slot + 1, "table": m.table, "score": m.score,
-                              "locked": m.locked} for m in solution.meetings],
-                "unmet": {k: list(v) for k, v in solution.unmet.items()},
-            }
-
-        self._change(forum_id, store, retry=False)
-        return self.get_schedule(forum_id)
-
-    def get_schedule(self, forum_id: str) -> ScheduleOut:
-        with Session(self.core.engine) as session:
-            row = self._row(session, forum_id)
-            if row.schedule is None:
-                raise NotFound(f"forum {forum_id!r} has no schedule yet: POST /forums/{forum_id}/schedule")
-            ids = [p["stakeholder"] for p in row.participants]
-            profiles, matrix = self._profiles(session, ids)
-            position = {k: n for n, k in enumerate(ids)}
-            people = repo.stakeholders_by_external_id(session, external_ids=ids)
-            meetings = []
-            partner_refs = {p.external_id: p for p in people.values()}
-            for n, m in enumerate(row.schedule["meetings"], start=1):
-                a, b = profiles[m["a"]], profiles[m["b"]]
-                floor = getattr(self.core.embedder, "similarity_floor", 0.0)
-                sim = (float(matrix[position[m["a"]]] @ matrix[position[m["b"]]]) - floor) / (1.0 - floor)
-                explained = score_pair(a, b, sim, vocabulary=self.core.vocabulary)
-                slot = row.slots[m["slot"] - 1]
-                rendered = render(session, self.core.vocabulary, [explained], {explained.key: b}, "stakeholder")[0]
-                meetings.append(MeetingOut(
-                    n=n, slot=m["slot"], start=slot["start"], end=slot["end"], table=m["table"],
-                    a=_ref(people[m["a"]]), b=_ref(people[m["b"]]), score=m["score"], locked=m["locked"],
-                    explanation=rendered.explanation))
-            count: dict[str, int] = {k: 0 for k in ids}
-            for m in row.schedule["meetings"]:
-                count[m["a"]] += 1
-                count[m["b"]] += 1
-            unmet = [{"id": k, "name": partner_refs[k].name, "meetings": got, "minimum": want}
-                     for k, (got, want) in sorted(row.schedule["unmet"].items())]
-            s = row.schedule
-            return ScheduleOut(forum=forum_id, method=s["method"], status=s["status"], total_score=s["total_score"],
-                               objective=s["objective"], bound=s["bound"], bound_kind=s["bound_kind"], gap=s["gap"],
-                               seconds=s["seconds"], meetings=meetings, per_participant=count, unmet=unmet)
-
     def lock(self, forum_id: str, lock: LockIn) -> ForumOut:
         """Keep a meeting where it is in every re-solve (it need not be in the current schedule)."""
         def change(row: Forum) -> None:
@@ -303,7 +189,7 @@ class Forums:
             locks = [lk for lk in row.locks if pair(lk["a"], lk["b"]) != pair(lock.a, lock.b)]
             locks.append(lock.model_dump())
             with Session(self.core.engine) as session:
-                problem, _, _ = self._problem(session, row)
+                problem, _, _ = problem_of(self.core, session, row)
             problem.locks = [Lock(lk["a"], lk["b"], lk["slot"] - 1, lk.get("table")) for lk in locks]
             try:
                 check(problem)
@@ -365,79 +251,3 @@ class Forums:
 
         return self._change(forum_id, change)
 
-    def roundtables(self, forum_id: str, size: int) -> RoundTablesOut:
-        with Session(self.core.engine) as session:
-            row = self._row(session, forum_id)
-            ids = [p["stakeholder"] for p in row.participants]
-            people = repo.stakeholders_by_external_id(session, external_ids=ids)
-        themes = {k: {t["id"] for t in people[k].themes} for k in ids if k in people}
-        tables = roundtables(themes, size)
-        return RoundTablesOut(forum=forum_id, size=size, tables=[
-            RoundTableOut(n=n, theme={"id": label, "label": self.core.vocabulary[label].label} if label else None,
-                          members=[_ref(people[k]) for k in members])
-            for n, (label, members) in enumerate(tables, start=1)])
-
-    # ---- exports -------------------------------------------------------------------------------
-
-    def agenda_csv(self, forum_id: str) -> str:
-        schedule = self.get_schedule(forum_id)
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["slot", "start", "end", "table", "participant_a", "participant_a_id", "participant_b",
-                         "participant_b_id", "score", "locked", "shared_themes"])
-        for m in schedule.meetings:
-            writer.writerow([m.slot, m.start.isoformat(), m.end.isoformat(), m.table, m.a.name, m.a.id, m.b.name,
-                             m.b.id, f"{m.score:.3f}", "yes" if m.locked else "no",
-                             "; ".join(t.label for t in m.explanation.shared_themes)])
-        return out.getvalue()
-
-    def meetings_of(self, forum_id: str, stakeholder_id: str) -> tuple[ForumOut, list[MeetingOut]]:
-        forum = self.get(forum_id)
-        if stakeholder_id not in {p.stakeholder for p in forum.participants}:
-            raise NotFound(f"{stakeholder_id!r} is not a participant of {forum_id!r}")
-        schedule = self.get_schedule(forum_id)
-        return forum, [m for m in schedule.meetings if stakeholder_id in (m.a.id, m.b.id)]
-
-    def calendar(self, forum_id: str, stakeholder_id: str) -> bytes:
-        """An iCalendar file with one event per meeting of the participant, saying why they meet."""
-        from icalendar import Calendar, Event
-
-        forum, meetings = self.meetings_of(forum_id, stakeholder_id)
-        cal = Calendar()
-        cal.add("prodid", "-//dldmatch//forum matchmaking//EN")
-        cal.add("version", "2.0")
-        cal.add("x-wr-calname", f"{forum.name}: meetings")
-        for m in meetings:
-            other = m.b if m.a.id == stakeholder_id else m.a
-            event = Event()
-            event.add("uid", f"{forum_id}-{m.a.id}-{m.b.id}-{m.slot}@dldmatch")
-            event.add("summary", f"Meeting with {other.name} (table {m.table})")
-            event.add("dtstart", m.start.astimezone(timezone.utc))
-            event.add("dtend", m.end.astimezone(timezone.utc))
-            event.add("dtstamp", datetime(2000, 1, 1, tzinfo=timezone.utc))
-            if forum.place:
-                event.add("location", f"{forum.place}, table {m.table}")
-            event.add("description", why(m, stakeholder_id))
-            cal.add_component(event)
-        return cal.to_ical()
-
-
-def _ref(s: Stakeholder) -> StakeholderRef:
-    return StakeholderRef(id=s.external_id, name=s.name, kind=s.kind)
-
-
-def why(m: MeetingOut, viewer: str | None = None) -> str:
-    """The reasons two participants should meet, in a sentence or two (for calendars and CSV)."""
-    e: ExplanationOut = m.explanation
-    parts = []
-    if e.shared_themes:
-        parts.append("Shared themes: " + ", ".join(t.label for t in e.shared_themes) + ".")
-    if e.query_needs_met:
-        parts.append(f"{m.b.name} offers what {m.a.name} needs: " + ", ".join(e.query_needs_met) + ".")
-    if e.candidate_needs_met:
-        parts.append(f"{m.a.name} offers what {m.b.name} needs: " + ", ".join(e.candidate_needs_met) + ".")
-    if e.shared_places or e.shared_countries:
-        parts.append("Same places: " + ", ".join(e.shared_places + e.shared_countries) + ".")
-    if e.shared_partners:
-        parts.append("Partners in common: " + ", ".join(p.name for p in e.shared_partners) + ".")
-    return " ".join(parts) or "Recommended by their overall fit."

@@ -339,7 +339,7 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
 
     @router.get("/planner/{forum_id}/agenda/{stakeholder_id}", response_class=HTMLResponse)
     def printable_agenda(request: Request, forum_id: str, stakeholder_id: str) -> HTMLResponse:
-        from api.forums import why
+        from api.forum_plans import why
 
         forum, meetings = svc_of(request).forums.meetings_of(forum_id, stakeholder_id)
         who = next(p for p in forum.participants if p.stakeholder == stakeholder_id)
@@ -349,7 +349,7 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
     @router.get("/planner/{forum_id}/briefing/{n}", response_class=HTMLResponse)
     def briefing(request: Request, forum_id: str, n: int) -> HTMLResponse:
         from api.errors import NotFound
-        from api.forums import why
+        from api.forum_plans import why
 
         svc = svc_of(request)
         schedule = svc.forums.get_schedule(forum_id)
