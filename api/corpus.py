@@ -17,24 +17,19 @@ FAISS index with the same content version and loaded at start when current.
 
 from __future__ import annotations
 
-import io
-import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
-from scipy.sparse import csc_matrix, csr_matrix, load_npz, save_npz
+from scipy.sparse import csc_matrix, csr_matrix
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from embeddings.index import atomic_write
+from api.lexicon import Lexicon
 from matcher.rank import Place, Profile
 from matcher.text import normalise_place
 
-LEXICON_FORMAT = 1
 
 
 class Ragged:
@@ -156,19 +151,13 @@ class Corpus:
     project_vectors: np.ndarray
     popularity: np.ndarray  # in [0, 1]: log of the number of projects, scaled
     tables: dict[str, Table]
-    tfidf: TfidfVectorizer | None = None
-    postings: csc_matrix | None = None  # TF-IDF, documents × terms, by column (an inverted index)
+    lexicon: Lexicon = field(default_factory=lambda: Lexicon())  # the TF-IDF postings (api/lexicon.py)
     floor: float = 0.0  # the embedder's cosine for unrelated texts: cosines are rescaled from it
-    lexicon_state: str = "none"  # "built", "loaded" or "none"
-    # Kept by incremental updates (:meth:`updated`): rows are never renumbered, a deleted stakeholder's
-    # row is dead (empty lists, never admitted); changed or new rows' TF-IDF rows live in ``delta``
-    # and their rows in the saved ``postings`` (which has ``len(postings)`` rows) no longer count.
+    # Kept by incremental updates (:func:`api.corpus_changes.updated`): rows are never renumbered, a deleted stakeholder's
+    # row is dead (empty lists, never admitted); changed or new rows' TF-IDF rows are the lexicon's delta.
     alive: np.ndarray | None = None  # None: every row
     project_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # sorted
     project_at: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # their vector rows
-    stale: np.ndarray | None = None  # rows whose postings row no longer counts
-    delta_rows: dict[int, csr_matrix] = field(default_factory=dict)  # row -> its TF-IDF row, 1 x terms
-    delta: csr_matrix | None = None  # delta_rows as one matrix, rows x terms
     changed_rows: int = 0  # rows changed or added since the last full build
     _place_keys: list[str] = field(default_factory=list)  # normalised place names, by place code
     _bits: dict[str, np.ndarray] = field(default_factory=dict)  # field -> one uint64 bit set per row
@@ -231,168 +220,32 @@ class Corpus:
             if len(self.tables[table].names) <= 64:  # filters then test a whole row with one AND
                 self._bits[name] = ragged.bits()
 
-    def updated(self, rows: Sequence[ProfileRows], removed: Iterable[int], *,
-                partners: Mapping[int, Iterable[int]], projects: Mapping[int, Iterable[int]],
-                project_vectors: Mapping[int, np.ndarray | None], texts: Mapping[int, str]) -> "Corpus | None":
-        """A new corpus with these stakeholders' rows written (changed, or new at the end) and the
-        ``removed`` stakeholders' rows dead; this one is not changed (requests may be reading it).
-
-        ``partners`` and ``projects`` give each written stakeholder's partners and projects (database
-        ids), ``project_vectors`` the new vectors of changed projects (None: deleted), ``texts`` each
-        written stakeholder's lexical text: it is turned into TF-IDF terms with the vocabulary and
-        weights of the last full build. The cost is a copy of the columns (memcpy) and Python work per
-        written row, not per profile. None when rows cannot be appended in id order (a reused id):
-        the caller then builds the corpus afresh.
-        """
-        known = self.rows_of_ids([r.id for r in rows])
-        fresh = sorted((r for r in rows if r.id not in known), key=lambda r: r.id)
-        if fresh and len(self.ids) and fresh[0].id <= int(self.ids[-1]):
-            return None
-        n_old, n = len(self), len(self) + len(fresh)
-        row_of = {**known, **{r.id: n_old + k for k, r in enumerate(fresh)}}
-        dead = {self.rows_of_ids([i]).get(i) for i in removed} - {None}
-        tables = {name: t.copy() for name, t in self.tables.items()}
-
-        # project vectors: changed ones appended (old rows are left unused until the next full build)
-        p_ids, p_at, p_vectors = self.project_ids, self.project_at, self.project_vectors
-        if project_vectors:
-            keep = ~np.isin(p_ids, np.fromiter(project_vectors, dtype=np.int64))
-            add = sorted(p for p, v in project_vectors.items() if v is not None)
-            if add:
-                p_vectors = np.vstack([p_vectors, np.stack([project_vectors[p] for p in add])])
-            p_ids = np.concatenate([p_ids[keep], np.array(add, dtype=np.int64)])
-            p_at = np.concatenate([p_at[keep], np.arange(len(p_vectors) - len(add), len(p_vectors), dtype=np.int64)])
-            order = np.argsort(p_ids, kind="stable")
-            p_ids, p_at = p_ids[order], p_at[order]
-
-        def vector_rows(project_ids: Iterable[int]) -> list[int]:
-            wanted = np.array(sorted(set(project_ids)), dtype=np.int64)
-            at = np.minimum(np.searchsorted(p_ids, wanted), max(0, len(p_ids) - 1))
-            found = (p_ids[at] == wanted) if len(p_ids) else np.zeros(len(wanted), dtype=bool)
-            return sorted(int(v) for v in p_at[at[found]])
-
-        changed = {row_of[r.id]: r for r in rows}
-        fields = {
-            "countries": lambda r: [tables["country"].code(c) for c in r.countries],
-            "places": lambda r: [tables["place"].code(p) for p in r.places],
-            "themes": lambda r: [tables["theme"].code(t) for t in r.themes],
-            "offers": lambda r: [tables["resource"].code(o) for o in r.offers],
-            "needs": lambda r: [tables["resource"].code(o) for o in r.needs],
-        }
-        columns: dict[str, Ragged] = {}
-        for name, codes in fields.items():
-            lists = {row: codes(r) for row, r in changed.items()}
-            lists.update({row: [] for row in dead})
-            columns[name] = getattr(self, name).replaced({r: v for r, v in lists.items() if r < n_old},
-                                                         [lists[row] for row in range(n_old, n)])
-        alive = np.concatenate([self.alive if self.alive is not None else np.ones(n_old, dtype=bool),
-                                np.ones(len(fresh), dtype=bool)])
-        alive[list(dead)] = False
-        def row_for(stakeholder: int) -> int | None:
-            if stakeholder in row_of:
-                return row_of[stakeholder]
-            found = self.rows_of_ids([stakeholder]).get(stakeholder)
-            return found if found is not None and (self.alive is None or self.alive[found]) else None
-
-        partner_lists = {row: sorted({q for p in partners.get(r.id, ()) if (q := row_for(p)) is not None}
-                                     - {row} - dead) for row, r in changed.items()}
-        partner_lists.update({row: [] for row in dead})
-        project_lists = {row: vector_rows(projects.get(r.id, ())) for row, r in changed.items()}
-        project_lists.update({row: [] for row in dead})
-        partners_col = self.partners.replaced({r: v for r, v in partner_lists.items() if r < n_old},
-                                              [partner_lists[row] for row in range(n_old, n)])
-        projects_col = self.projects_of.replaced({r: v for r, v in project_lists.items() if r < n_old},
-                                                 [project_lists[row] for row in range(n_old, n)])
-        kinds = np.concatenate([self.kinds, np.zeros(len(fresh), dtype=np.uint8)])
-        for row, r in changed.items():
-            kinds[row] = tables["kind"].code(r.kind)
-        width = max([self.external.dtype.itemsize] + [len(r.external_id.encode()) for r in fresh])
-        external = np.concatenate([self.external.astype(f"S{width}"),
-                                   np.array([r.external_id.encode() for r in fresh], dtype=f"S{width}")])
-        order = np.argsort(external, kind="stable").astype(np.int32)
-        counts = np.diff(projects_col.indptr).astype(np.float32)
-        top = max(1.0, float(counts.max()) if len(counts) else 1.0)
-
-        delta_rows = {r: v for r, v in self.delta_rows.items() if r not in dead}
-        stale = np.concatenate([self.stale if self.stale is not None else np.zeros(n_old, dtype=bool),
-                                np.zeros(len(fresh), dtype=bool)])
-        stale[list(dead)] = True
-        if self.tfidf is not None and self.postings is not None:
-            written = sorted(changed)
-            if written:
-                matrix = self.tfidf.transform([texts.get(changed[row].id, "") for row in written]).tocsr()
-                for k, row in enumerate(written):
-                    delta_rows[row] = matrix[k]
-            stale[written] = True
-        out = Corpus(
-            ids=np.concatenate([self.ids, np.array([r.id for r in fresh], dtype=np.int64)]), external=external,
-            by_external=order, sorted_external=external[order], kinds=kinds, countries=columns["countries"],
-            places=columns["places"], themes=columns["themes"], offers=columns["offers"], needs=columns["needs"],
-            partners=partners_col, projects_of=projects_col, project_vectors=p_vectors,
-            popularity=(np.log1p(counts) / math.log1p(top)).astype(np.float32), tables=tables, tfidf=self.tfidf,
-            postings=self.postings, floor=self.floor, lexicon_state=self.lexicon_state, alive=alive,
-            project_ids=p_ids, project_at=p_at, stale=stale, delta_rows=delta_rows,
-            changed_rows=self.changed_rows + len(changed) + len(dead))
-        out.delta = _stack(delta_rows, n, len(self.tfidf.vocabulary_)) if self.tfidf is not None else None
-        out._place_keys = self._place_keys + [normalise_place(p) for p in tables["place"].names[len(self._place_keys):]]
-        out._set_bits()
-        return out
-
     def fit_lexicon(self, texts: Iterable[str]) -> None:
         """The TF-IDF postings of the stakeholders' texts (row order; read once, so a stream will do)."""
-        self.tfidf, self.postings, self.lexicon_state = None, None, "none"
-        if not len(self):
-            return
-        # Dropping words used by over half the documents helps in a large corpus; in a small one
-        # (the seed profiles) it would drop the very words partners share.
-        tfidf = TfidfVectorizer(sublinear_tf=True, min_df=1, max_df=0.5 if len(self) >= 200 else 1.0,
-                                stop_words="english", ngram_range=(1, 2), max_features=200_000, dtype=np.float32)
-        try:
-            matrix = tfidf.fit_transform(texts)
-        except ValueError:  # no text, or every word is a stop word or too common
-            return
-        if hasattr(tfidf, "stop_words_"):
-            del tfidf.stop_words_  # every pruned term: large, and only kept for introspection
-        postings = matrix.tocsc()
-        postings.sort_indices()  # rows ascending within each term: lexical_scores searches them
-        self.tfidf, self.postings, self.lexicon_state = tfidf, postings, "built"
+        self.lexicon = Lexicon.fit(texts, len(self))
 
     def save_lexicon(self, directory: Path, version: str) -> None:
         """Save the TF-IDF model and postings atomically, with the content version they stand for."""
-        if self.tfidf is None or self.postings is None:
-            return
-        directory.mkdir(parents=True, exist_ok=True)
-        meta = {"format": LEXICON_FORMAT, "content_version": version, "rows": len(self),
-                "params": {k: v for k, v in self.tfidf.get_params().items() if k in _SAVED_PARAMS},
-                "vocabulary": {t: int(i) for t, i in self.tfidf.vocabulary_.items()}}
-        with tempfile.NamedTemporaryFile(dir=directory, suffix=".npz", delete=False) as f:
-            save_npz(f, self.postings.tocsc())
-        os.replace(f.name, directory / "lexicon.postings.npz")
-        idf = io.BytesIO()
-        np.save(idf, self.tfidf.idf_.astype(np.float32))
-        atomic_write(directory / "lexicon.idf.npy", idf.getvalue())
-        atomic_write(directory / "lexicon.json", json.dumps(meta).encode())  # last: names a complete set
+        self.lexicon.save(directory, version, len(self))
 
     def load_lexicon(self, directory: Path, version: str) -> bool:
         """Load saved TF-IDF postings when they stand for this content; False otherwise."""
-        try:
-            meta = json.loads((directory / "lexicon.json").read_text(encoding="utf-8"))
-            if meta.get("format") != LEXICON_FORMAT or meta.get("content_version") != version \
-                    or meta.get("rows") != len(self):
-                return False
-            postings = load_npz(directory / "lexicon.postings.npz").tocsc()
-            idf = np.load(directory / "lexicon.idf.npy")
-        except (OSError, ValueError, KeyError):
-            return False
-        params = {**meta["params"], "ngram_range": tuple(meta["params"]["ngram_range"])}
-        tfidf = TfidfVectorizer(**params, vocabulary=meta["vocabulary"], dtype=np.float32)
-        tfidf.fit(["x"])  # sets up the fixed vocabulary; the saved idf replaces the one fitted here
-        tfidf.idf_ = idf.astype(np.float64)
-        if postings.shape != (len(self), len(meta["vocabulary"])):
-            return False
-        postings.sort_indices()
-        self.tfidf, self.postings, self.lexicon_state = tfidf, postings, "loaded"
-        return True
+        loaded = Lexicon.load(directory, version, len(self))
+        if loaded is not None:
+            self.lexicon = loaded
+        return loaded is not None
+
+    @property
+    def tfidf(self) -> TfidfVectorizer | None:
+        return self.lexicon.tfidf
+
+    @property
+    def postings(self) -> csc_matrix | None:
+        return self.lexicon.postings
+
+    @property
+    def lexicon_state(self) -> str:
+        return self.lexicon.state
 
     # ---- lookups -------------------------------------------------------------------------------
 
@@ -470,76 +323,20 @@ class Corpus:
 
     def lexical_query(self, text: str) -> csr_matrix | None:
         """A text as a TF-IDF row over the corpus vocabulary (None without a lexical index)."""
-        if self.tfidf is None or self.postings is None:
-            return None
-        return self.tfidf.transform([text]).tocsr()
+        return self.lexicon.query(text)
 
     def lexical_feedback(self, neighbours: Sequence[tuple[str, float]]) -> csr_matrix | None:
-        """The lexical query of a text the TF-IDF vocabulary cannot read (Chinese, Korean, Russian...):
-        the terms of its nearest profiles in the embedding space stand for its own (pseudo-relevance
-        feedback), each text weighted by its similarity, so a query keeps a lexical signal across
-        languages."""
-        kept = [(t, w) for t, w in neighbours if w > 0 and t.strip()]
-        if self.tfidf is None or self.postings is None or not kept:
-            return None
-        rows = self.tfidf.transform([t for t, _ in kept])
-        pseudo = csr_matrix(np.array([w for _, w in kept], dtype=np.float32) @ rows)
-        norm = math.sqrt(float(pseudo.multiply(pseudo).sum()))
-        return csr_matrix(pseudo / norm) if norm else pseudo
+        """See :meth:`api.lexicon.Lexicon.feedback`: a query in another script borrows its neighbours' terms."""
+        return self.lexicon.feedback(neighbours)
 
     def lexical_top(self, query: csr_matrix | None, limit: int, allowed: np.ndarray | None = None,
                     budget: int = 200_000) -> list[int]:
-        """The rows with the highest TF-IDF cosine to the query (best first), among the ``allowed``
-        rows (a boolean mask) when given. Terms are read rarest first until ``budget`` postings: the
-        rare terms decide which texts are closest, and a term used by a tenth of a million profiles
-        would cost more to read than it tells. Below the budget (every collection of some tens of
-        thousands) it is exact; the scores of the rows it returns are computed exactly by
-        :meth:`lexical_scores` in any case."""
-        if query is None or not query.nnz or self.postings is None:
-            return []
-        indptr = self.postings.indptr
-        lengths = indptr[query.indices + 1] - indptr[query.indices]
-        order = np.argsort(lengths, kind="stable")
-        spent = np.cumsum(lengths[order])
-        keep = order[: max(1, int(np.searchsorted(spent, budget, side="right")))]
-        scores = np.asarray(self.postings[:, query.indices[keep]] @ query.data[keep], dtype=np.float32).ravel()
-        if len(scores) < len(self) or self.stale is not None:  # rows added or changed since the full build
-            scores = np.concatenate([scores, np.zeros(len(self) - len(scores), dtype=np.float32)])
-            if self.stale is not None:
-                scores[self.stale] = 0.0
-            if self.delta is not None and self.delta.nnz:
-                scores += np.asarray(self.delta[:, query.indices] @ query.data, dtype=np.float32).ravel()
-        if allowed is not None:
-            scores[~allowed] = 0.0
-        positive = np.flatnonzero(scores > 0)
-        if len(positive) > limit:  # the top ones only, without sorting every profile
-            positive = positive[np.argpartition(-scores[positive], limit - 1)[:limit]]
-        return [int(r) for r in positive[np.lexsort((positive, -scores[positive]))]]
+        """The rows with the highest TF-IDF cosine to the query, best first (see :meth:`Lexicon.top`)."""
+        return self.lexicon.top(query, len(self), limit, allowed, budget)
 
     def lexical_scores(self, query: csr_matrix | None, rows: Sequence[int]) -> dict[int, float]:
-        """The exact TF-IDF cosine of the query to each of these rows, read from the postings of the
-        query's terms (each a sorted list of rows: a binary search per term)."""
-        out = {int(r): 0.0 for r in rows}
-        if query is None or not query.nnz or self.postings is None or not out:
-            return out
-        wanted = np.array(sorted(out), dtype=np.int64)
-        total = np.zeros(len(wanted), dtype=np.float64)
-        if self.delta is not None and self.delta.nnz:
-            total += np.asarray(self.delta[wanted][:, query.indices] @ query.data, dtype=np.float64).ravel()
-        if self.stale is not None:  # the postings of changed rows, and of rows past them, no longer count
-            counted = wanted < self.postings.shape[0]
-            counted[counted] &= ~self.stale[wanted[counted]]
-        else:
-            counted = np.ones(len(wanted), dtype=bool)
-        indptr, indices, data = self.postings.indptr, self.postings.indices, self.postings.data
-        for term, weight in zip(query.indices, query.data):
-            a, b = int(indptr[term]), int(indptr[term + 1])
-            if a == b:
-                continue
-            at = np.minimum(np.searchsorted(indices[a:b], wanted), b - a - 1)
-            hit = (indices[a + at] == wanted) & counted
-            total[hit] += float(weight) * data[a + at[hit]]
-        return {int(r): float(v) for r, v in zip(wanted, total.astype(np.float32))}
+        """The exact TF-IDF cosine of the query to each of these rows."""
+        return self.lexicon.scores(query, rows)
 
     def graph_candidates(self, query: Profile, limit: int) -> list[int]:
         """Partners of the query's partners, then their partners, by how many links lead to them."""
@@ -618,22 +415,7 @@ class Corpus:
         arrays = [self.ids, self.external, self.by_external, self.sorted_external, self.kinds, self.project_vectors,
                   self.popularity]
         raggeds = [self.countries, self.places, self.themes, self.offers, self.needs, self.partners, self.projects_of]
-        postings = 0 if self.postings is None else (self.postings.data.nbytes + self.postings.indices.nbytes
-                                                    + self.postings.indptr.nbytes)
-        return sum(a.nbytes for a in arrays) + sum(r.nbytes for r in raggeds) + postings
-
-
-def _stack(rows: Mapping[int, csr_matrix], n: int, terms: int) -> csr_matrix:
-    """Single TF-IDF rows placed at their row numbers in an n x terms matrix."""
-    if not rows:
-        return csr_matrix((n, terms), dtype=np.float32)
-    order = sorted(rows)
-    parts = [rows[r] for r in order]
-    data = np.concatenate([p.data for p in parts]).astype(np.float32)
-    indices = np.concatenate([p.indices for p in parts])
-    lengths = np.zeros(n, dtype=np.int64)
-    lengths[order] = [p.nnz for p in parts]
-    return csr_matrix((data, indices, np.concatenate([[0], np.cumsum(lengths)])), shape=(n, terms))
+        return sum(a.nbytes for a in arrays) + sum(r.nbytes for r in raggeds) + self.lexicon.nbytes
 
 
 def _bit_set(codes: Iterable[int]) -> np.uint64:
@@ -641,9 +423,6 @@ def _bit_set(codes: Iterable[int]) -> np.uint64:
     for c in codes:
         out |= np.uint64(1) << np.uint64(c)
     return out
-
-
-_SAVED_PARAMS = ("sublinear_tf", "min_df", "max_df", "stop_words", "ngram_range", "max_features")
 
 
 def calibrate(cosine: float, floor: float) -> float:

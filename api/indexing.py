@@ -30,6 +30,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from api.corpus import Corpus, ProfileRows
+from api.corpus_changes import updated
 from api.errors import IndexNotReady
 from api.settings import Settings
 from embeddings.base import Embedder
@@ -304,8 +305,8 @@ class Indexer:
         stored = repo.embeddings(session, entity_type="project", model_id=model, entity_ids=sorted(projects))
         vectors = {p: (np.frombuffer(stored[p].vector, dtype=np.float32) if p in stored else None) for p in projects}
         texts = dict(_lexicon_rows(session, written)) if corpus.tfidf is not None else {}
-        return corpus.updated(rows, set(ids) - set(written), partners=partners, projects=own,
-                              project_vectors=vectors, texts=texts)
+        return updated(corpus, rows, set(ids) - set(written), partners=partners, projects=own,
+                       project_vectors=vectors, texts=texts)
 
     def _save(self, session: Session, entity_type: str, index: VectorIndex) -> None:
         """Save an index that was brought up to date, so the next start loads it: at once while it is
