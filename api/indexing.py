@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
-from sqlalchemy import insert, update
+from sqlalchemy import insert, text, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -43,6 +43,7 @@ log = logging.getLogger("uvicorn.error")
 Progress = Callable[[str, int, int], None]
 ENTITY_TYPES = ("stakeholder", "project")
 RELOAD_ABOVE = 10_000  # a write touching more entities than this logs one "reload" instead of each
+CHANNEL = "dldmatch_changes"  # PostgreSQL's LISTEN/NOTIFY channel of new data versions
 
 
 def _no_progress(stage: str, done: int, total: int) -> None:
@@ -92,6 +93,8 @@ def record_changes(session: Session, upserted: Mapping[str, Iterable[int]],
         rows = [{"entity_type": "all", "entity_id": 0, "op": "reload"}]
     if rows:
         session.execute(insert(Change), [{**r, "version": version} for r in rows])
+    if session.get_bind().dialect.name == "postgresql":  # delivered to the listeners when this commits
+        session.execute(text("SELECT pg_notify(:channel, :version)"), {"channel": CHANNEL, "version": str(version)})
     return version
 
 
@@ -357,6 +360,28 @@ class Indexer:
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, args=(interval,), name="dldmatch-follow", daemon=True)
         self._thread.start()
+        if self.engine.dialect.name == "postgresql":
+            self._listener = threading.Thread(target=self._listen, args=(interval,), name="dldmatch-listen",
+                                              daemon=True)
+            self._listener.start()
+
+    def _listen(self, interval: float) -> None:
+        """On PostgreSQL, wake the follower as soon as another process commits a new data version
+        (LISTEN/NOTIFY), instead of at its next check; the checks go on, so a lost connection only
+        costs the interval."""
+        import psycopg
+
+        url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(url, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=interval, stop_after=1):
+                            self._wake.set()
+            except Exception as exc:  # noqa: BLE001  (the follower's checks cover for it; retry)
+                log.warning("listening for database changes failed: %s", exc)
+                self._stop.wait(interval)
 
     def stop(self) -> None:
         self._stop.set()
