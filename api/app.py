@@ -102,6 +102,34 @@ class _TooLarge(Exception):
     pass
 
 
+class KeepConnection:
+    """Answer an unexpected error with the 500 page here, instead of letting it reach Starlette's
+    outermost middleware, which sends the same answer but raises again, so that the server closes the
+    connection and the client's next request on it fails."""
+
+    def __init__(self, app: ASGIApp, render: Any) -> None:
+        self.app, self.render = app, render
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:
+            if started:  # too late for another answer
+                raise
+            response = await self.render(Request(scope), exc)
+            await response(scope, receive, send)
+
+
 async def _empty_receive() -> Message:
     return {"type": "http.request", "body": b""}
 
@@ -440,6 +468,8 @@ def _add_error_handlers(app: FastAPI, templates: Any) -> None:
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error")
         return render(request, 500, {"error": "internal_error", "message": "An unexpected error occurred."})
+
+    app.add_middleware(KeepConnection, render=unexpected)
 
 
 def app_from_env() -> FastAPI:

@@ -16,6 +16,16 @@ from store.models import Project, Stakeholder
 
 
 class Catalogue(Part):
+    def public(self, session: Session, stakeholders: Sequence[StakeholderIn], projects: Sequence[ProjectIn]
+               ) -> list[StakeholderPublic | ProjectPublic]:
+        """These records as stored, read in the given session (a write's own, before it commits)."""
+        s_rows = repo.stakeholders_by_external_id(session, external_ids=[r.id for r in stakeholders])
+        p_rows = repo.projects_by_external_id(session, external_ids=[r.id for r in projects])
+        out: list[StakeholderPublic | ProjectPublic] = []
+        out += self._stakeholders_public(session, [s_rows[r.id] for r in stakeholders])
+        out += self._projects_public(session, [p_rows[r.id] for r in projects])
+        return out
+
     def get_stakeholder(self, external_id: str) -> StakeholderPublic:
         row = self.core.row("stakeholder", external_id)
         with Session(self.engine) as session:

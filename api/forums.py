@@ -81,8 +81,10 @@ class Forums:
                 raise Conflict(f"a forum with id {body.id!r} exists; use PUT to change it")
             row = Forum(external_id=body.id, created_at=_now(), updated_at=_now(), **self._values(body))
             session.add(row)
+            session.flush()
+            out = self._out(session, row)  # as written: after the commit another request may delete it
             session.commit()
-            return self._out(session, row)
+            return out
 
     def replace(self, forum_id: str, body: ForumIn, *, if_match: int | None = None) -> ForumOut:
         if body.id != forum_id:
@@ -217,8 +219,10 @@ class Forums:
                     change(row)
                     row.updated_at = _now()
                     session.add(row)
+                    session.flush()
+                    out = self._out(session, row)  # as written: after the commit another request may delete it
                     session.commit()
-                    return self._out(session, row)
+                    return out
             except Conflict:
                 if not retry or attempt + 1 == _RETRIES:
                     raise

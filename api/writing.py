@@ -152,11 +152,12 @@ class Writer(Part):
 
     def _put(self, record: StakeholderIn | ProjectIn, *, mode: WriteMode,
              if_match: int | None = None) -> StakeholderPublic | ProjectPublic:
+        written: list[StakeholderPublic | ProjectPublic] = []
         if isinstance(record, StakeholderIn):
-            self.write([record], [], mode=mode, if_match=if_match)
-            return self.catalogue.get_stakeholder(record.id)
-        self.write([], [record], mode=mode, if_match=if_match)
-        return self.catalogue.get_project(record.id)
+            self.write([record], [], mode=mode, if_match=if_match, written=written)
+        else:
+            self.write([], [record], mode=mode, if_match=if_match, written=written)
+        return written[0]
 
     def delete(self, entity_type: str, external_id: str, *, if_match: int | None = None) -> None:
         """Delete a record with its links and vector, in one transaction; with ``if_match``, only the
@@ -201,19 +202,21 @@ class Writer(Part):
 
     def write(self, stakeholders: Sequence[StakeholderIn], projects: Sequence[ProjectIn],
                progress: Progress = no_progress, *, mode: WriteMode = "upsert",
-               if_match: int | None = None) -> ImportReport:
+               if_match: int | None = None, written: list[Any] | None = None) -> ImportReport:
         """Write validated records in one transaction; embed what changed; log the change.
 
         Either everything is written (rows, participants, vectors and the change log) or nothing is.
         ``mode`` says what the records may find: ``create`` refuses a stored id (409), ``replace`` a
         missing one (404) or, with ``if_match``, one of another version (412); ``upsert`` takes both.
+        ``written``, when given, receives the records as stored by this transaction (their public form).
         """
         ahead = _Speculation(self.embedder, self._likely_texts(stakeholders, projects))
         exists = (f"a {(stakeholders or projects)[0].type} with id {(stakeholders or projects)[0].id!r} exists; "
                   f"use PUT to change it") if mode == "create" else None
         try:
             with conflicts(exists):
-                report = self._write_all(stakeholders, projects, progress, ahead, mode=mode, if_match=if_match)
+                report = self._write_all(stakeholders, projects, progress, ahead, mode=mode, if_match=if_match,
+                                         written=written)
         finally:
             ahead.close()
             self.themes.keyword_themes.clear()
@@ -238,7 +241,8 @@ class Writer(Part):
         return texts
 
     def _write_all(self, stakeholders: Sequence[StakeholderIn], projects: Sequence[ProjectIn],
-                   progress: Progress, ahead: _Speculation, *, mode: WriteMode, if_match: int | None) -> ImportReport:
+                   progress: Progress, ahead: _Speculation, *, mode: WriteMode, if_match: int | None,
+                   written: list[Any] | None = None) -> ImportReport:
         counts = defaultdict(int)
         now = utcnow()
         total = len(stakeholders) + len(projects)
@@ -320,6 +324,8 @@ class Writer(Part):
             counts["embedded"] = self._rehash_and_embed(session, touched, progress, ahead)
             if touched["stakeholder"] or touched["project"]:
                 record_changes(session, touched)
+            if written is not None:  # as written: once committed, another request may change or delete it
+                written.extend(self.catalogue.public(session, stakeholders, projects))
             session.commit()
         return ImportReport(**{f: counts[f] for f in ImportReport.model_fields})
 

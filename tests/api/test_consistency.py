@@ -205,3 +205,16 @@ def test_a_database_made_by_the_schema_before_migrations_is_upgraded(tmp_path: P
                             seed_dir=None), FakeEmbedder())
     svc.start()
     assert svc.get_stakeholder("old").description == "kept" and svc.start_report["embedded"] == 1
+
+
+def test_an_unexpected_error_is_a_json_500_that_keeps_the_connection(loaded: DLDMatch, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Answered where it happens, not re-raised to the server (which would close the kept-alive
+    connection under the client's next request): the test client sees no exception."""
+    def broken() -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(loaded, "themes", broken)
+    with TestClient(create_app(loaded.settings, service=loaded, start="none")) as c:  # raises server errors
+        response = c.get("/themes")
+        assert response.status_code == 500 and response.json()["error"] == "internal_error"
+        assert c.get("/health").status_code == 200

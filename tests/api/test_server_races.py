@@ -13,7 +13,7 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import httpx
 import pytest
@@ -116,6 +116,15 @@ def test_readers_and_writers_at_once(server: str) -> None:
                           c.delete("/stakeholders/contested")):
                     note(r, "race")
 
+    def forum_racer() -> None:  # one forum id created and deleted by several clients at once
+        with httpx.Client(base_url=server, timeout=30) as c:
+            body = {"id": "contested-forum", "name": "Contested", "slot_count": 2, "tables": 2,
+                    "first_slot": "2027-05-01T09:00:00+08:00"}
+            while time.monotonic() < stop:
+                for r in (c.post("/forums", json=body), c.put("/forums/contested-forum", json=body),
+                          c.delete("/forums/contested-forum")):
+                    note(r, "forum race")
+
     def joiner(n: int) -> None:
         with httpx.Client(base_url=server, timeout=30) as c:
             for sid in SEED_IDS[n::3]:
@@ -129,10 +138,20 @@ def test_readers_and_writers_at_once(server: str) -> None:
         created = c.post("/forums", json={"id": "race-forum", "name": "Race forum", "slot_count": 4, "tables": 4,
                                           "first_slot": "2027-05-01T09:00:00+08:00"})
         assert created.status_code == 201, created.text
-    threads = [threading.Thread(target=reader, args=(n,)) for n in range(4)]
-    threads += [threading.Thread(target=writer, args=(n,)) for n in range(2)]
-    threads += [threading.Thread(target=racer) for _ in range(2)]
-    threads += [threading.Thread(target=joiner, args=(n,)) for n in range(3)]
+    def guarded(work: Callable[..., None], *args: Any) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                work(*args)
+            except Exception as exc:  # a dropped connection is a failure too
+                with lock:
+                    server_errors.append(f"{work.__name__}: {exc!r}")
+        return run
+
+    threads = [threading.Thread(target=guarded(reader, n)) for n in range(4)]
+    threads += [threading.Thread(target=guarded(writer, n)) for n in range(2)]
+    threads += [threading.Thread(target=guarded(racer)) for _ in range(2)]
+    threads += [threading.Thread(target=guarded(forum_racer)) for _ in range(2)]
+    threads += [threading.Thread(target=guarded(joiner, n)) for n in range(3)]
     for t in threads:
         t.start()
     for t in threads:
