@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -223,9 +226,12 @@ def populate(db: Path, size: int, records: list[dict[str, Any]], vectors: np.nda
 
 def bench_size(size: int, workdir: Path, records: list[dict[str, Any]], vectors: np.ndarray, embedder: Any,
                vocabulary: dict[str, Any], *, queries: int, http_clients: int, http_requests: int,
-               log: Callable[[str], None], embedder_kind: str = "sentence-transformers") -> dict[str, Any]:
+               log: Callable[[str], None], embedder_kind: str = "sentence-transformers",
+               mix_clients: Sequence[int] = (), mix_seconds: float = 20.0, write_interval: float = 0.5,
+               write_samples: int = 0) -> dict[str, Any]:
     from sqlmodel import Session
 
+    from api.profiles import stakeholder_profiles
     from api.schemas import MatchRequest
     from api.service import DLDMatch
     from api.settings import Settings
@@ -283,7 +289,7 @@ def bench_size(size: int, workdir: Path, records: list[dict[str, Any]], vectors:
         t = time.perf_counter()
         with Session(service.engine) as session:
             stored = repo.stakeholders_by_external_id(session, external_ids=[i])[i]
-            query = service._with_second_partners(service._stakeholder_profiles(session, [stored])[stored.id],
+            query = service.search.with_second_partners(stakeholder_profiles(session, [stored])[stored.id],
                                                    service.snapshot())
         naive(query, matrix[corpus.row_of_key(f"s:{i}")], " ".join((query.name, *query.sentences)))
         timings["naive"].append(time.perf_counter() - t)
@@ -318,7 +324,16 @@ def bench_size(size: int, workdir: Path, records: list[dict[str, Any]], vectors:
 
     log(f"[{size}] cold start and memory in a fresh process")
     cold = cold_start(settings)
-    http = bench_http(settings, ids, http_clients, http_requests, log) if http_clients else None
+    http = mix = None
+    if http_clients or mix_clients:
+        with serving(settings, log) as server:
+            http = bench_http(server, ids, http_clients, http_requests) if http_clients else None
+            if mix_clients:
+                mix = bench_mix(server, service.engine, ids, vocabulary, size=size, clients=mix_clients,
+                                seconds=mix_seconds, write_interval=write_interval, log=log)
+    # Last: its writes make the saved index and lexicon stale, which the cold start above must not see.
+    write_cost = bench_write_cost(service, vocabulary, ids, size=size, samples=write_samples, log=log) \
+        if write_samples else None
     raw_bytes = size * vectors.shape[1] * 4
     result = {
         "size": size, "index_type": index.index_type, "populate_seconds": round(populate_seconds, 1),
@@ -335,7 +350,7 @@ def bench_size(size: int, workdir: Path, records: list[dict[str, Any]], vectors:
         "query_embedding": _percentiles(timings["embed"]),
         "recall_at_10_vs_exact": recall,
         "cold_start_seconds": cold["seconds"], "cold_start_state": cold["state"],
-        "http": http,
+        "http": http, "mix": mix, "write_cost": write_cost,
     }
     result["partners_ratio_to_naive"] = round(result["partners"]["p99_ms"] / result["partners_naive"]["p99_ms"], 2)
     result["match_ratio_to_naive"] = round(result["match"]["p99_ms"] / result["match_naive"]["p99_ms"], 2)
@@ -387,13 +402,23 @@ def cold_start(settings: Any) -> dict[str, Any]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def bench_http(settings: Any, ids: list[str], clients: int, requests: int, log: Callable[[str], None]) -> dict[str, Any]:
-    """Requests per second and latency over HTTP on loopback, two server workers, concurrent clients."""
+# ---- HTTP: a two-worker server on loopback ------------------------------------------------------
+
+@dataclass(frozen=True)
+class Server:
+    base: str
+    workers: int
+    pids: frozenset[int]  # the workers' process ids, as /health reports them
+
+
+@contextmanager
+def serving(settings: Any, log: Callable[[str], None], *, workers: int = 2) -> Iterator[Server]:
+    """``uvicorn --workers N`` on a free loopback port over the benchmark's database, until the block
+    ends. Ready once /health said "ok" several times in a row and every worker has answered."""
     import os
     import socket
     import subprocess
     import sys
-    import threading
 
     import httpx
 
@@ -402,42 +427,375 @@ def bench_http(settings: Any, ids: list[str], clients: int, requests: int, log: 
         port = s.getsockname()[1]
     env = {**os.environ, "DLDMATCH_DATABASE_URL": settings.database_url, "DLDMATCH_INDEX_DIR": str(settings.index_dir),
            "DLDMATCH_SEED_DIR": "", "DLDMATCH_EMBEDDER": settings.embedder, "HF_HUB_OFFLINE": "1"}
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:app_from_env", "--factory", "--workers", "2",
-                               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"], env=env)
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:app_from_env", "--factory", "--workers",
+                               str(workers), "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+                              env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 600
         ready = 0
-        while time.time() < deadline and ready < 6:  # both workers answer "ok" several times in a row
-            try:
-                ready = ready + 1 if httpx.get(f"{base}/health", timeout=5).json()["status"] == "ok" else 0
-            except (httpx.HTTPError, ValueError):
-                ready = 0
-            time.sleep(0.5)
-        with httpx.Client(timeout=30) as warm:
-            for i in ids[:20]:
-                warm.get(f"{base}/stakeholders/{i}/partners", params={"min_shared_themes": 0})
-        latencies: list[float] = []
-        lock = threading.Lock()
-
-        def client(n: int) -> None:
-            with httpx.Client(timeout=60) as c:
-                for j in range(requests):
-                    i = ids[(n * requests + j) % len(ids)]
-                    t = time.perf_counter()
-                    c.get(f"{base}/stakeholders/{i}/partners", params={"min_shared_themes": 0}).raise_for_status()
-                    with lock:
-                        latencies.append(time.perf_counter() - t)
-
-        started = time.perf_counter()
-        threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        seconds = time.perf_counter() - started
-        return {"clients": clients, "workers": 2, "requests": len(latencies),
-                "requests_per_s": round(len(latencies) / seconds, 1), **_percentiles(latencies)}
+        pids: set[int] = set()
+        # "Connection: close": each check is a new connection, which any worker may accept.
+        with httpx.Client(timeout=5, headers={"Connection": "close"}) as probe:
+            while time.time() < deadline and (ready < 6 or len(pids) < workers):
+                try:
+                    health = probe.get(f"{base}/health").json()
+                    ready = ready + 1 if health["status"] == "ok" else 0
+                    if health["status"] == "ok":
+                        pids.add(int(health["following"]["process"]))
+                except (httpx.HTTPError, ValueError, KeyError):
+                    ready = 0
+                time.sleep(0.5 if ready < 6 else 0.02)
+        if ready < 6:
+            raise RuntimeError(f"the benchmark server on {base} did not become ready")
+        if len(pids) < workers:
+            log(f"only {len(pids)} of {workers} workers answered /health; visibility is measured on those")
+        yield Server(base, workers, frozenset(pids))
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def bench_http(server: Server, ids: list[str], clients: int, requests: int) -> dict[str, Any]:
+    """Requests per second and latency over HTTP on loopback, two server workers, concurrent clients."""
+    import httpx
+
+    with httpx.Client(timeout=30) as warm:
+        for i in ids[:20]:
+            warm.get(f"{server.base}/stakeholders/{i}/partners", params={"min_shared_themes": 0})
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def client(n: int) -> None:
+        with httpx.Client(timeout=60) as c:
+            for j in range(requests):
+                i = ids[(n * requests + j) % len(ids)]
+                t = time.perf_counter()
+                c.get(f"{server.base}/stakeholders/{i}/partners", params={"min_shared_themes": 0}).raise_for_status()
+                with lock:
+                    latencies.append(time.perf_counter() - t)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - started
+    return {"clients": clients, "workers": server.workers, "requests": len(latencies),
+            "requests_per_s": round(len(latencies) / seconds, 1), **_percentiles(latencies)}
+
+
+# ---- the read/write mix ------------------------------------------------------------------------
+
+def _spread(samples: Sequence[float]) -> dict[str, Any]:
+    """p50, p99 and max in milliseconds (None when there is no sample)."""
+    if not samples:
+        return {"p50_ms": None, "p99_ms": None, "max_ms": None, "n": 0}
+    values = np.array(samples) * 1000
+    return {"p50_ms": round(float(np.percentile(values, 50)), 2), "p99_ms": round(float(np.percentile(values, 99)), 2),
+            "max_ms": round(float(values.max()), 2), "n": len(samples)}
+
+
+class _Readers:
+    """``clients`` threads asking for partners back to back, each on its own kept-alive connection (so
+    on one worker), until the block ends. Each request is kept with the time it was sent."""
+
+    def __init__(self, base: str, ids: Sequence[str], clients: int) -> None:
+        self.base, self.ids = base, list(ids)
+        self.samples: list[tuple[float, float, bool]] = []  # (sent, seconds, ok)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, args=(n,), daemon=True) for n in range(clients)]
+
+    def __enter__(self) -> "_Readers":
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=180)
+
+    def _run(self, n: int) -> None:
+        import httpx
+
+        rng = random.Random(1000 + n)
+        with httpx.Client(timeout=120) as c:
+            while not self._stop.is_set():
+                i = self.ids[rng.randrange(len(self.ids))]
+                sent = time.perf_counter()
+                try:
+                    ok = c.get(f"{self.base}/stakeholders/{i}/partners", params={"min_shared_themes": 0}).status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                with self._lock:
+                    self.samples.append((sent, time.perf_counter() - sent, ok))
+
+    def figures(self, start: float, end: float) -> dict[str, Any]:
+        """The requests sent between ``start`` and ``end`` (perf_counter)."""
+        with self._lock:
+            window = [(d, ok) for sent, d, ok in self.samples if start <= sent < end]
+        done = [d for d, ok in window if ok]
+        out = _spread(done)
+        return {"requests": len(done), "requests_per_s": round(len(done) / (end - start), 1),
+                "p50_ms": out["p50_ms"], "p99_ms": out["p99_ms"], "errors": len(window) - len(done)}
+
+
+@dataclass
+class _Write:
+    op: str  # create, update or delete
+    external_id: str
+    text: str  # the description it wrote (for a delete: the last one written)
+    acked: float  # perf_counter when the response arrived
+    seconds: float  # from sending the request to its response: the acknowledgement
+    version: int  # the database's data version once acknowledged
+    seen: dict[int, float] = field(default_factory=dict)  # worker pid -> when its snapshot first had the write
+    expired: bool = False
+    superseded_at: float | None = None  # when a later write to the same id was sent
+    confirmed: bool | None = None  # a search showed the write (present after create/update, gone after delete)
+
+
+def _mix_record(vocabulary: dict[str, Any], size: int, n: int) -> dict[str, Any]:
+    """The n-th record the mix writes: a synthetic profile with an id of its own (never reused)."""
+    record = synthetic_records(1, vocabulary, seed=11, start=size + n)[0]
+    return {**record, "id": f"synthetic-mix-{n:06d}", "name": f"Synthetic mix {record['kind']} {n}"}
+
+
+class _Writer:
+    """One client writing at a steady rate (creates, updates and deletes of profiles of its own, in turn),
+    and a prober that polls /health on new connections (so on any worker) to see when each worker's
+    snapshot holds each write's data version; then one search per write confirms it."""
+
+    def __init__(self, server: Server, engine: Any, vocabulary: dict[str, Any], *, size: int, interval: float,
+                 counter: Iterator[int], timeout: float = 120.0, poll: float = 0.02) -> None:
+        self.server, self.engine, self.vocabulary = server, engine, vocabulary
+        self.size, self.interval, self.counter, self.timeout, self.poll = size, interval, counter, timeout, poll
+        self.writes: list[_Write] = []
+        self.errors = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._written = threading.Event()  # the writer has stopped: the prober finishes what is open
+        self._threads = [threading.Thread(target=f, daemon=True) for f in (self._write, self._probe, self._confirm)]
+        self._to_confirm: list[_Write] = []
+        self._confirm_wake = threading.Condition(self._lock)
+
+    def __enter__(self) -> "_Writer":
+        for t in self._threads:
+            t.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop writing; the prober and the confirming search finish the writes already made."""
+        self._stop.set()
+        self._threads[0].join()
+        self._written.set()
+
+    def __exit__(self, *_: Any) -> None:
+        self.stop()
+        self._threads[1].join(timeout=self.timeout + 60)
+        with self._confirm_wake:
+            self._confirm_wake.notify_all()
+        self._threads[2].join(timeout=120)
+
+    def _version(self) -> int:
+        from sqlmodel import Session
+
+        from api.indexing import data_version
+
+        with Session(self.engine) as session:
+            return data_version(session)
+
+    def _write(self) -> None:
+        import httpx
+
+        live: list[tuple[str, str]] = []  # (id, text) created and not yet deleted
+        due = time.perf_counter()
+        k = 0
+        with httpx.Client(base_url=self.server.base, timeout=120) as c:
+            while not self._stop.is_set():
+                wait = due - time.perf_counter()
+                if wait > 0 and self._stop.wait(wait):
+                    break
+                # In turn a create, an update, a delete; each profile is updated four writes after its
+                # create and deleted four after that, so a search can check a write before the next
+                # write of the same id.
+                op = ("create", "update", "delete")[k % 3]
+                op = "create" if (op == "update" and not live) or (op == "delete" and len(live) < 3) else op
+                target = (len(live) - 2 if len(live) >= 2 else 0) if op == "update" else 0
+                if op == "create":
+                    record = _mix_record(self.vocabulary, self.size, next(self.counter))
+                    external_id, text = record["id"], record["description"]
+                    method, url, body = "POST", "/stakeholders", record
+                elif op == "update":
+                    external_id = live[target][0]
+                    record = {**_mix_record(self.vocabulary, self.size, next(self.counter)), "id": external_id}
+                    text = record["description"]
+                    method, url, body = "PUT", f"/stakeholders/{external_id}", record
+                else:
+                    external_id, text = live[0]
+                    method, url, body = "DELETE", f"/stakeholders/{external_id}", None
+                started = time.perf_counter()
+                with self._lock:  # a search sent after this may see the later write instead
+                    for earlier in self.writes:
+                        if earlier.external_id == external_id and earlier.superseded_at is None:
+                            earlier.superseded_at = started
+                try:
+                    ok = c.request(method, url, json=body).status_code in (200, 201, 204)
+                except httpx.HTTPError:
+                    ok = False
+                acked = time.perf_counter()
+                k += 1
+                due = max(due + self.interval, acked)  # steady; a slow write delays the next, never bunches them
+                if not ok:
+                    with self._lock:
+                        self.errors += 1
+                    continue
+                if op == "create":
+                    live.append((external_id, text))
+                elif op == "update":
+                    live[target] = (external_id, text)
+                else:
+                    live.pop(0)
+                write = _Write(op, external_id, text, acked, acked - started, self._version())
+                with self._lock:
+                    self.writes.append(write)
+
+    def _probe(self) -> None:
+        import httpx
+
+        with httpx.Client(base_url=self.server.base, timeout=60, headers={"Connection": "close"}) as c:
+            while True:
+                with self._lock:
+                    open_ = [w for w in self.writes if len(w.seen) < len(self.server.pids) and not w.expired]
+                if not open_ and self._written.is_set():
+                    return
+                if open_:
+                    try:
+                        health = c.get("/health").json()
+                        pid, version = int(health["following"]["process"]), health["snapshot_version"]
+                    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+                        pid, version = 0, None
+                    now = time.perf_counter()
+                    with self._lock:
+                        for w in open_:
+                            if version is not None and version >= w.version and pid in self.server.pids:
+                                w.seen.setdefault(pid, now)
+                                if len(w.seen) == len(self.server.pids):
+                                    self._to_confirm.append(w)
+                                    self._confirm_wake.notify_all()
+                            elif now - w.acked > self.timeout:
+                                w.expired = True
+                time.sleep(self.poll)
+
+    def _confirm(self) -> None:
+        import httpx
+
+        with httpx.Client(base_url=self.server.base, timeout=120, headers={"Connection": "close"}) as c:
+            while True:
+                with self._confirm_wake:
+                    while not self._to_confirm and not (self._written.is_set() and not self._threads[1].is_alive()):
+                        self._confirm_wake.wait(0.2)
+                    if not self._to_confirm:
+                        return
+                    w = self._to_confirm.pop(0)
+                    if w.superseded_at is not None:
+                        continue  # the id may already hold a later write: this one's text is not the test
+                try:
+                    response = c.post("/match", json={"text": w.text, "k": 10})
+                    found = {m["id"] for m in response.json()["stakeholders"]} if response.status_code == 200 else None
+                except (httpx.HTTPError, ValueError, KeyError):
+                    found = None
+                with self._lock:
+                    if found is not None and w.superseded_at is None:
+                        w.confirmed = (w.external_id in found) == (w.op != "delete")
+
+    def figures(self) -> dict[str, Any]:
+        with self._lock:
+            writes = list(self.writes)
+        complete = [w for w in writes if len(w.seen) == len(self.server.pids)]
+        checked = [w for w in writes if w.confirmed is not None]
+        return {
+            "writes": len(writes), "errors": self.errors, "interval_s": self.interval,
+            "ack": _spread([w.seconds for w in writes]),
+            "ack_by_op": {op: _spread([w.seconds for w in writes if w.op == op]) for op in ("create", "update", "delete")},
+            # from the acknowledgement until a worker's /health (a request's snapshot) had the write's version
+            "visible_first_worker": _spread([min(w.seen.values()) - w.acked for w in complete]),
+            "visible_all_workers": _spread([max(w.seen.values()) - w.acked for w in complete]),
+            "not_visible": len(writes) - len(complete),
+            "search_checked": len(checked), "search_confirmed": sum(bool(w.confirmed) for w in checked),
+        }
+
+
+def bench_mix(server: Server, engine: Any, ids: Sequence[str], vocabulary: dict[str, Any], *, size: int,
+              clients: Sequence[int] = (1, 4, 16), seconds: float = 20.0, write_interval: float = 0.5,
+              log: Callable[[str], None] = lambda m: None, timeout: float = 120.0) -> dict[str, Any]:
+    """For each number of reader clients: partners over HTTP for ``seconds`` without writes, then as
+    long again while one writer writes every ``write_interval`` seconds (create, update, delete of
+    profiles of its own); the readers' latency in both, each write's acknowledgement and the delay
+    until each worker searches it. ``engine`` reads the database's data version after each write."""
+    import itertools
+
+    counter = itertools.count()
+    warm_up = min(1.0, seconds / 5)
+    phases = []
+    for n in clients:
+        log(f"[{size}] mix: {n} reader clients, {seconds:g} s without writes, then {seconds:g} s with a write "
+            f"every {write_interval:g} s")
+        with _Readers(server.base, ids, n) as readers:
+            time.sleep(warm_up)
+            start = time.perf_counter()
+            time.sleep(seconds)
+            quiet = readers.figures(start, time.perf_counter())
+            with _Writer(server, engine, vocabulary, size=size, interval=write_interval, counter=counter,
+                         timeout=timeout) as writer:
+                start = time.perf_counter()
+                time.sleep(seconds)
+                writer.stop()
+                busy = readers.figures(start, time.perf_counter())
+        phases.append({"clients": n, "without_writes": quiet, "with_writes": busy, "writes": writer.figures()})
+    return {"workers": server.workers, "workers_seen": len(server.pids), "seconds": seconds,
+            "write_interval_s": write_interval, "phases": phases}
+
+
+def bench_write_cost(service: Any, vocabulary: dict[str, Any], ids: Sequence[str], *, size: int, samples: int,
+                     log: Callable[[str], None] = lambda m: None) -> dict[str, Any]:
+    """The cost of one write at this size, in process: the write itself through a second service
+    object on the same database (as another worker would make it: it does not catch this one up), then
+    this service's catch-up to it (what each process's follower does after every write anywhere), then
+    the first search on the new snapshot. ``samples`` creates, as many updates of them, then their deletes."""
+    from api.schemas import StakeholderIn
+    from api.service import DLDMatch
+
+    log(f"[{size}] cost of one write: {samples} creates, updates and deletes, each followed by a catch-up")
+    writer = DLDMatch(service.settings, service.embedder)
+    service.indexing.catch_up()  # what earlier phases wrote
+    rng = random.Random(17)
+    timings: dict[str, dict[str, list[float]]] = {op: {"write": [], "catch_up": [], "next_search": []}
+                                                 for op in ("create", "update", "delete")}
+    made = [_mix_record(vocabulary, size, 500_000 + n) for n in range(samples)]
+    made = [{**r, "id": r["id"].replace("synthetic-mix-", "synthetic-cost-")} for r in made]
+
+    def timed(op: str, write: Callable[..., Any], *args: Any) -> None:
+        t = time.perf_counter()
+        write(*args)
+        timings[op]["write"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        service.indexing.catch_up()
+        timings[op]["catch_up"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        service.partners_for_stakeholder(ids[rng.randrange(len(ids))], k=10, min_shared_themes=0)
+        timings[op]["next_search"].append(time.perf_counter() - t)
+
+    for record in made:
+        timed("create", writer.create, StakeholderIn.model_validate(record))
+    for n, record in enumerate(made):
+        timed("update", writer.replace,
+              StakeholderIn.model_validate({**_mix_record(vocabulary, size, 600_000 + n), "id": record["id"]}))
+    for record in made:
+        timed("delete", writer.delete, "stakeholder", record["id"])
+    writer.close()
+    writer.engine.dispose()
+    writer.writer.dispose()
+    return {op: {k: _spread(v) for k, v in t.items()} for op, t in timings.items()}

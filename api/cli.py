@@ -264,10 +264,17 @@ def bench(
     queries: int = typer.Option(200, help="queries per latency figure"),
     http_clients: int = typer.Option(4, help="concurrent HTTP clients (0: skip the HTTP figures)"),
     http_requests: int = typer.Option(50, help="requests per HTTP client"),
+    mix_clients: str = typer.Option("1,4,16", help="reader clients of the read/write mix over HTTP, one phase "
+                                                   "each (empty: skip the mix)"),
+    mix_seconds: float = typer.Option(20.0, help="seconds of each mix phase, without writes and with them"),
+    write_interval: float = typer.Option(0.5, help="seconds between the mix's writes"),
+    write_samples: int = typer.Option(5, help="creates, updates and deletes timed in process with the catch-up "
+                                              "after each (0: skip)"),
     workdir: Path = typer.Option(Path("data/bench"), help="benchmark databases (synthetic, never the service's)"),
     output: Path = typer.Option(Path("bench-results/bench.json")),
 ) -> None:
-    """Ingest, index, latency, memory and cold-start figures, each next to a naive baseline."""
+    """Ingest, index, latency, memory and cold-start figures, each next to a naive baseline; partners
+    while writes run, the delay until a write is searched, and the cost of one write."""
     import platform
 
     import psutil
@@ -285,11 +292,13 @@ def bench(
     log = lambda m: typer.echo(m, err=True)  # noqa: E731
     log(f"ingest: embedding {ingest} synthetic profiles through the import path and with raw encode ...")
     ingest_report, records, vectors = bench_ingest(embedder, vocabulary, ingest, workdir)
+    readers = [int(n) for n in mix_clients.split(",") if n.strip() and int(n) > 0]
     results = []
     for size in sorted(_size(s) for s in sizes.split(",")):
         results.append(bench_size(size, workdir, records, vectors, embedder, vocabulary, queries=queries,
                                   http_clients=http_clients, http_requests=http_requests, log=log,
-                                  embedder_kind=settings.embedder))
+                                  embedder_kind=settings.embedder, mix_clients=readers, mix_seconds=mix_seconds,
+                                  write_interval=write_interval, write_samples=write_samples))
     machine = {"cpus": psutil.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
                "processor": platform.processor() or platform.machine(), "python": platform.python_version()}
     report = {"machine": machine, "model": embedder.model_id, "ingest": ingest_report, "sizes": results}
@@ -320,7 +329,47 @@ def bench(
             f"{r['query_embedding']['p50_ms']:>7.1f}ms {str(r['recall_at_10_vs_exact'] or 'exact'):>9} "
             f"{h.get('requests_per_s', '-'):>8} {str(h.get('p50_ms', '-')) + '/' + str(h.get('p99_ms', '-')):>14} "
             f"{r['cold_start_seconds']:>6.1f}")
+    _print_mix(results)
     typer.echo(f"report: {output}")
+
+
+def _ms(figure: dict[str, Any], *keys: str) -> str:
+    return "/".join("-" if figure.get(k) is None else f"{figure[k]:.1f}" for k in keys) + "ms"
+
+
+def _print_mix(results: list[dict[str, Any]]) -> None:
+    """The read/write mix and the cost of one write, one table each (when measured)."""
+    mixed = [r for r in results if r.get("mix")]
+    if mixed:
+        m = mixed[0]["mix"]
+        typer.echo(f"\nread/write mix over HTTP ({m['workers']} workers; partners from N clients, one writer "
+                   f"writing every {m['write_interval_s']:g} s; {m['seconds']:g} s each):")
+        typer.echo(f"{'size':>8} {'clients':>7} {'partners, no writes':>20} {'with writes':>16} {'rps':>11} "
+                   f"{'writes':>6} {'ack p50/p99':>16} {'visible p50/max':>17} {'(first worker)':>15} "
+                   f"{'searched':>8}")
+        for r in mixed:
+            for p in r["mix"]["phases"]:
+                quiet, busy, w = p["without_writes"], p["with_writes"], p["writes"]
+                typer.echo(
+                    f"{r['size']:>8} {p['clients']:>7} {_ms(quiet, 'p50_ms', 'p99_ms'):>20} "
+                    f"{_ms(busy, 'p50_ms', 'p99_ms'):>16} {quiet['requests_per_s']:>5}/{busy['requests_per_s']:<5} "
+                    f"{w['writes']:>6} {_ms(w['ack'], 'p50_ms', 'p99_ms'):>16} "
+                    f"{_ms(w['visible_all_workers'], 'p50_ms', 'max_ms'):>17} "
+                    f"{_ms(w['visible_first_worker'], 'p50_ms', 'max_ms'):>15} "
+                    f"{w['search_confirmed']:>4}/{w['search_checked']:<3}"
+                    + (f" errors: {quiet['errors'] + busy['errors']} reads, {w['errors']} writes"
+                       if quiet["errors"] or busy["errors"] or w["errors"] else "")
+                    + (f" never visible: {w['not_visible']}" if w["not_visible"] else ""))
+    costed = [r for r in results if r.get("write_cost")]
+    if costed:
+        typer.echo("\none write in process (through a second service object), this process's catch-up to it, "
+                   "the next search:")
+        typer.echo(f"{'size':>8} {'op':>7} {'write p50/max':>18} {'catch-up p50/max':>20} {'next search p50/max':>20}")
+        for r in costed:
+            for op, c in r["write_cost"].items():
+                typer.echo(f"{r['size']:>8} {op:>7} {_ms(c['write'], 'p50_ms', 'max_ms'):>18} "
+                           f"{_ms(c['catch_up'], 'p50_ms', 'max_ms'):>20} "
+                           f"{_ms(c['next_search'], 'p50_ms', 'max_ms'):>20}")
 
 
 @cli.command("evaluate-languages")

@@ -17,7 +17,8 @@ def test_bench_prints_every_figure(tmp_path: Path) -> None:
     output = tmp_path / "bench.json"
     # The figures of issue 5 are for all-MiniLM-L6-v2 through sentence-transformers (float32 reference too).
     result = CliRunner(env={"DLDMATCH_EMBEDDER": "sentence-transformers"}).invoke(cli, ["bench", "--sizes", "300,600", "--ingest", "60", "--queries", "8",
-                                      "--http-clients", "1", "--http-requests", "4", "--workdir",
+                                      "--http-clients", "1", "--http-requests", "4", "--mix-clients", "2",
+                                      "--mix-seconds", "2", "--write-samples", "1", "--workdir",
                                       str(tmp_path / "w"), "--output", str(output)])
     assert result.exit_code == 0, result.output
     report = json.loads(output.read_text())
@@ -32,4 +33,9 @@ def test_bench_prints_every_figure(tmp_path: Path) -> None:
         assert r["partners_default"]["p99_ms"] > 0
         assert r["match_naive"]["p99_ms"] > 0 and r["match_ratio_to_naive"] > 0
         assert r["http"]["requests"] == 4 and r["http"]["requests_per_s"] > 0
+        [phase] = r["mix"]["phases"]
+        assert phase["clients"] == 2 and phase["with_writes"]["requests"] > 0 and phase["writes"]["writes"] > 0
+        assert phase["writes"]["visible_all_workers"]["n"] == phase["writes"]["writes"]
+        assert r["write_cost"]["create"]["catch_up"]["n"] == 1
     assert "x naive" in result.stdout and "overhead" in result.stdout
+    assert "read/write mix" in result.stdout and "catch-up" in result.stdout
