@@ -10,6 +10,8 @@ import json
 import math
 import os
 import tempfile
+import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
@@ -20,7 +22,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from embeddings.index import atomic_write
 
-LEXICON_FORMAT = 1
+LEXICON_FORMAT = 2  # 2: files named by the save that wrote them
 _SAVED_PARAMS = ("sublinear_tf", "min_df", "max_df", "stop_words", "ngram_range", "max_features")
 
 
@@ -53,20 +55,29 @@ class Lexicon:
         return cls(tfidf, postings, "built")
 
     def save(self, directory: Path, version: str, n: int) -> None:
-        """Save the TF-IDF model and postings atomically, with the content version they stand for."""
+        """Save the TF-IDF model and postings atomically, with the content version they stand for.
+
+        Each save writes files of its own (named by a stamp) and then the one ``lexicon.json`` that names
+        them, so two processes saving at once (workers sharing an index folder) never mix their files."""
         if self.tfidf is None or self.postings is None:
             return
         directory.mkdir(parents=True, exist_ok=True)
-        meta = {"format": LEXICON_FORMAT, "content_version": version, "rows": n,
+        stamp = uuid.uuid4().hex[:16]
+        names = {"postings": f"lexicon.{stamp}.postings.npz", "idf": f"lexicon.{stamp}.idf.npy"}
+        meta = {"format": LEXICON_FORMAT, "content_version": version, "rows": n, "files": names,
                 "params": {k: v for k, v in self.tfidf.get_params().items() if k in _SAVED_PARAMS},
                 "vocabulary": {t: int(i) for t, i in self.tfidf.vocabulary_.items()}}
         with tempfile.NamedTemporaryFile(dir=directory, suffix=".npz", delete=False) as f:
             save_npz(f, self.postings.tocsc())
-        os.replace(f.name, directory / "lexicon.postings.npz")
+        os.replace(f.name, directory / names["postings"])
         idf = io.BytesIO()
         np.save(idf, self.tfidf.idf_.astype(np.float32))
-        atomic_write(directory / "lexicon.idf.npy", idf.getvalue())
+        atomic_write(directory / names["idf"], idf.getvalue())
         atomic_write(directory / "lexicon.json", json.dumps(meta).encode())  # last: names a complete set
+        for old in directory.glob("lexicon.*.*"):  # earlier saves' files (a reader has its own copy in memory)
+            if old.name not in names.values() and old.suffix in (".npz", ".npy") and \
+                    time.time() - old.stat().st_mtime > 60:
+                old.unlink(missing_ok=True)
 
     @classmethod
     def load(cls, directory: Path, version: str, n: int) -> "Lexicon | None":
@@ -76,9 +87,9 @@ class Lexicon:
             if meta.get("format") != LEXICON_FORMAT or meta.get("content_version") != version \
                     or meta.get("rows") != n:
                 return None
-            postings = load_npz(directory / "lexicon.postings.npz").tocsc()
-            idf = np.load(directory / "lexicon.idf.npy")
-        except (OSError, ValueError, KeyError):
+            postings = load_npz(directory / meta["files"]["postings"]).tocsc()
+            idf = np.load(directory / meta["files"]["idf"])
+        except (OSError, ValueError, KeyError, TypeError):
             return None
         params = {**meta["params"], "ngram_range": tuple(meta["params"]["ngram_range"])}
         tfidf = TfidfVectorizer(**params, vocabulary=meta["vocabulary"], dtype=np.float32)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 from sqlmodel import Session, select
 
@@ -77,7 +79,8 @@ def test_a_write_makes_the_saved_lexicon_stale(seeded: DLDMatch) -> None:
 
 def test_a_damaged_saved_lexicon_is_rebuilt(seeded: DLDMatch) -> None:
     seeded.snapshot().corpus
-    (seeded.settings.index_dir / "lexicon.postings.npz").write_bytes(b"not a matrix")
+    named = json.loads((seeded.settings.index_dir / "lexicon.json").read_text())["files"]["postings"]
+    (seeded.settings.index_dir / named).write_bytes(b"not a matrix")
     seeded.indexing.build()
     assert seeded.snapshot().corpus.lexicon_state == "built"
 
