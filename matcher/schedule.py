@@ -8,9 +8,15 @@ language or an interpreter, both available). Constraints: one meeting per attend
 meetings per slot than tables; at most ``max_meetings`` each; a pair meets at most once; "must meet"
 pairs meet exactly once; locked meetings stay; every attendee gets ``min_meetings`` where feasible (a
 slack with a penalty per missing meeting). The objective is the sum of the pairs' reciprocal match
-scores minus the penalties. Beyond the size the exact method allows, a greedy heuristic places the
-same constraints; either way the answer carries an upper bound from a linear-programming relaxation
-and the gap to it.
+scores minus the penalties. Beyond the size the exact method allows (in all, and in the time given), a
+greedy heuristic places the same constraints; either way the answer carries an upper bound and the gap
+to it: the integer programme's dual bound when exact, a linear-programming relaxation without slots
+for the heuristic, and the best pair scores of each attendee when that LP has no time left.
+
+One deadline, ``time_limit`` seconds from the call, bounds the whole solve: the heuristic stops placing
+optional meetings at it, and every HiGHS call gets a share of the time left. The exact method starts
+from the heuristic's schedule and keeps it when the solver, stopped by the deadline, has nothing
+better.
 """
 
 from __future__ import annotations
@@ -29,6 +35,15 @@ MISSING_MEETING_PENALTY = 2.0
 """Per meeting short of an attendee's minimum: larger than any pair score (at most 1), so a schedule
 never trades an attendee's minimum for a better pair elsewhere."""
 EXACT_MAX_VARIABLES = 40_000
+EXACT_VARIABLES_PER_SECOND = 2_000
+"""Roughly what HiGHS gets through per second of the limit: the root LP alone of a 50 × 48 forum
+(33,000 variables) took 5 to 10 s on a busy 2-core machine. A larger model would spend the whole limit
+before its first schedule, so the heuristic runs instead."""
+HIGHS_SHARE = 0.7
+"""HiGHS checks its time limit only now and then (its presolve and cuts ran up to 2 s over a 4 s
+limit): each call gets this share of the time left, so that the solve as a whole ends in time."""
+HIGHS_MIN_SECONDS = 0.05
+"""Less time than this is not worth starting HiGHS for: the cheaper fallback answers at once."""
 
 
 @dataclass(frozen=True)
@@ -184,20 +199,34 @@ def check(problem: Problem) -> dict[tuple[str, str], list[int]]:
 
 
 def solve(problem: Problem, *, method: str = "auto", time_limit: float = 30.0) -> Solution:
-    """Place meetings; ``method`` is ``exact``, ``heuristic`` or ``auto`` (exact when small enough)."""
+    """Place meetings within ``time_limit`` seconds; ``method`` is ``exact``, ``heuristic`` or ``auto``.
+
+    ``auto`` and ``exact`` both solve exactly only a model small enough for the time given (see
+    :data:`EXACT_VARIABLES_PER_SECOND`); a larger one gets the heuristic, and its status says why. A
+    server caps the limit with its own maximum: ``solve(problem, time_limit=min(asked, cap))``.
+    """
+    if not time_limit > 0 or not math.isfinite(time_limit):
+        raise ValueError(f"time_limit must be a positive number of seconds, not {time_limit!r}")
     started = time.perf_counter()
+    deadline = started + time_limit
     pairs = check(problem)
     n_vars = sum(len(s) for s in pairs.values())
-    use_exact = method == "exact" or (method == "auto" and n_vars <= EXACT_MAX_VARIABLES)
-    solution = None
-    if use_exact and n_vars:
-        solution = _solve_exact(problem, pairs, time_limit)
-    if solution is None:
-        meetings = _greedy(problem, pairs)
-        bound = _aggregate_bound(problem, pairs)
-        solution = _finish(problem, meetings, bound, "LP relaxation without slots", "heuristic", "feasible")
+    fits = n_vars <= min(EXACT_MAX_VARIABLES, EXACT_VARIABLES_PER_SECOND * time_limit)
+    meetings, complete = _greedy(problem, pairs, deadline)
+    greedy_status = "feasible" if complete else "time limit reached"
+    if method == "exact" and not fits:
+        greedy_status += f" (the exact model, {n_vars} variables, is too large for {time_limit:g} s)"
+    if method in ("exact", "auto") and fits and n_vars:
+        solution = _solve_exact(problem, pairs, deadline, meetings)
+    else:
+        solution = _finish(problem, meetings, *_aggregate_bound(problem, pairs, deadline), "heuristic", greedy_status)
     solution.seconds = round(time.perf_counter() - started, 3)
     return solution
+
+
+def _highs_seconds(deadline: float) -> float:
+    """The time limit of the next HiGHS call: its share of what is left before the deadline."""
+    return max(0.0, deadline - time.perf_counter()) * HIGHS_SHARE
 
 
 def _minimum(problem: Problem, a: Attendee) -> int:
@@ -263,32 +292,48 @@ def _model(problem: Problem, pairs: dict[tuple[str, str], list[int]]) -> tuple[A
     return c, LinearConstraint(matrix, np.array(lower), np.array(upper)), Bounds(lb, ub), integrality, columns
 
 
-def _solve_exact(problem: Problem, pairs: dict[tuple[str, str], list[int]], time_limit: float) -> Solution | None:
+def _solve_exact(problem: Problem, pairs: dict[tuple[str, str], list[int]], deadline: float,
+                 greedy: list[tuple[tuple[str, str], int]]) -> Solution:
+    """The integer programme, in one HiGHS call whose dual bound is the answer's bound: it is at least as
+    tight as the LP relaxation, which HiGHS solves first anyway. When the deadline stops HiGHS before
+    it has a schedule better than the heuristic's, the heuristic's is the answer."""
     c, constraints, bounds, integrality, columns = _model(problem, pairs)
-    relaxed = milp(c, constraints=constraints, bounds=bounds, integrality=np.zeros_like(integrality))
-    if relaxed.status == 2:
-        raise Infeasible([{"field": "participants", "message": "no schedule meets every must-meet and locked "
-                                                               "meeting together"}])
-    result = milp(c, constraints=constraints, bounds=bounds, integrality=integrality,
-                  options={"time_limit": time_limit, "mip_rel_gap": 0.002})
-    if result.x is None:
-        return None
+    seconds = _highs_seconds(deadline)
+    result = None
+    if seconds >= HIGHS_MIN_SECONDS:
+        result = milp(c, constraints=constraints, bounds=bounds, integrality=integrality,
+                      options={"time_limit": seconds, "mip_rel_gap": 0.002})
+        if result.status == 2:
+            raise Infeasible([{"field": "participants", "message": "no schedule meets every must-meet and locked "
+                                                                   "meeting together"}])
+    dual = getattr(result, "mip_dual_bound", None)
+    if dual is not None and math.isfinite(dual):
+        bound, bound_kind = -float(dual), "dual bound of the integer programme"
+    else:
+        bound, bound_kind = _quick_bound(problem, pairs)
+    heuristic = _finish(problem, greedy, bound, bound_kind, "heuristic", "time limit reached")
+    if result is None or result.x is None:
+        return heuristic
     chosen = [columns[j] for j, v in enumerate(result.x[: len(columns)]) if v > 0.5]
-    meetings = [(p, s) for p, s in chosen]
-    lp_bound = -float(relaxed.fun) if relaxed.fun is not None else math.inf
-    status = "optimal" if result.status == 0 else "time limit reached"
-    return _finish(problem, meetings, lp_bound, "LP relaxation", "exact", status)
+    if result.status == 0:
+        return _finish(problem, chosen, bound, bound_kind, "exact", "optimal")
+    exact = _finish(problem, chosen, bound, bound_kind, "exact", "time limit reached")
+    return exact if exact.objective >= heuristic.objective else heuristic
 
 
-def _aggregate_bound(problem: Problem, pairs: dict[tuple[str, str], list[int]]) -> float:
+def _aggregate_bound(problem: Problem, pairs: dict[tuple[str, str], list[int]], deadline: float) -> tuple[float, str]:
     """LP bound without slot indices: pairs meet at most once, attendees at most their cap, all
-    meetings within tables × slots, minimums with the same penalty. Any schedule satisfies it."""
+    meetings within tables × slots, minimums with the same penalty. Any schedule satisfies it. When
+    the deadline leaves HiGHS too little time to solve it, the bound of :func:`_quick_bound`."""
     attendees = sorted(problem.attendees, key=lambda a: a.key)
     index = {a.key: n for n, a in enumerate(attendees)}
     keys = sorted(pairs)
     n_p, n_a = len(keys), len(attendees)
     if not n_p:
-        return -MISSING_MEETING_PENALTY * sum(_minimum(problem, a) for a in attendees)
+        return -MISSING_MEETING_PENALTY * sum(_minimum(problem, a) for a in attendees), "no pair can meet"
+    seconds = _highs_seconds(deadline)
+    if seconds < HIGHS_MIN_SECONDS:
+        return _quick_bound(problem, pairs)
     c = np.array([-problem.scores.get(p, 0.0) for p in keys] + [MISSING_MEETING_PENALTY] * n_a)
     rows, cols, vals, b = [], [], [], []
     for n, p in enumerate(keys):
@@ -324,12 +369,36 @@ def _aggregate_bound(problem: Problem, pairs: dict[tuple[str, str], list[int]]) 
     for n, p in enumerate(keys):
         if p in must or p in locked:
             lb[n] = 1.0
-    result = linprog(c, A_ub=A, b_ub=rhs, bounds=list(zip(lb, ub)), method="highs")
-    return -float(result.fun) if result.status == 0 else math.inf
+    result = linprog(c, A_ub=A, b_ub=rhs, bounds=list(zip(lb, ub)), method="highs",
+                     options={"time_limit": _highs_seconds(deadline)})
+    return (-float(result.fun), "LP relaxation without slots") if result.status == 0 else _quick_bound(problem, pairs)
 
 
-def _greedy(problem: Problem, pairs: dict[tuple[str, str], list[int]]) -> list[tuple[tuple[str, str], int]]:
-    """Locked, then must-meet, then minimums, then best pairs first; each in its earliest free slot."""
+def _quick_bound(problem: Problem, pairs: dict[tuple[str, str], list[int]]) -> tuple[float, str]:
+    """A bound that needs no LP, for when the deadline leaves none the time: an attendee has at most
+    ``min(max_meetings, slots)`` meetings, worth at most its best pair scores (each meeting counted from
+    both ends, hence the half), and all meetings fit in tables × slots. Only the minimums an attendee
+    cannot reach for want of possible partners are sure to be missed, so only those are penalised."""
+    worth: dict[str, list[float]] = defaultdict(list)
+    for p in pairs:
+        for k in p:
+            worth[k].append(max(0.0, problem.scores.get(p, 0.0)))
+    per_attendee, missed = 0.0, 0
+    for a in problem.attendees:
+        cap = min(a.max_meetings, len(a.slots))
+        per_attendee += sum(sorted(worth[a.key], reverse=True)[:cap])
+        missed += max(0, _minimum(problem, a) - min(cap, len(worth[a.key])))
+    best_pairs = sorted((max(0.0, problem.scores.get(p, 0.0)) for p in pairs), reverse=True)
+    by_tables = sum(best_pairs[: problem.tables * problem.n_slots])
+    bound = min(per_attendee / 2, by_tables) - MISSING_MEETING_PENALTY * missed
+    return bound, "best pair scores of each participant (no time left for an LP bound)"
+
+
+def _greedy(problem: Problem, pairs: dict[tuple[str, str], list[int]],
+            deadline: float) -> tuple[list[tuple[tuple[str, str], int]], bool]:
+    """Locked, then must-meet, then minimums, then best pairs first; each in its earliest free slot.
+    At the deadline it stops placing optional meetings (what is placed stays valid); the flag says
+    whether it got through them all."""
     by_key = {a.key: a for a in problem.attendees}
     busy: set[tuple[str, int]] = set()
     count: Counter[str] = Counter()
@@ -372,15 +441,19 @@ def _greedy(problem: Problem, pairs: dict[tuple[str, str], list[int]]) -> list[t
     while progress:  # raise everyone to the minimum, neediest first
         progress = False
         for a in sorted(problem.attendees, key=lambda a: (count[a.key] - _minimum(problem, a), a.key)):
+            if time.perf_counter() > deadline:
+                return placed, False
             if count[a.key] >= _minimum(problem, a):
                 continue
             for p in partners_of[a.key]:
                 if try_place(p):
                     progress = True
                     break
-    for p in ranked:
+    for n, p in enumerate(ranked):
+        if n % 256 == 0 and time.perf_counter() > deadline:
+            return placed, False
         try_place(p)
-    return placed
+    return placed, True
 
 
 def _finish(problem: Problem, chosen: list[tuple[tuple[str, str], int]], bound: float, bound_kind: str,
