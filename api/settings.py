@@ -50,3 +50,4 @@ class Settings(BaseSettings):
     health_lag_seconds: float = 30.0  # /health says "behind" when writes wait longer to be caught up with
     host: str = "127.0.0.1"
     port: int = 8000
+    schedule_max_seconds: float = 60.0  # the longest a schedule request may solve, whatever time_limit it asks
