@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from matcher.vocab import PROJECT_STATUSES, RESOURCE_KINDS, ROLES, STAKEHOLDER_KINDS, is_country_code
 
@@ -395,15 +396,29 @@ class StakeholderPooling(BaseModel):
 # ---- forums --------------------------------------------------------------------------------------
 
 
+MAX_FORUM_PARTICIPANTS = 500
+"""Every pair of participants is scored before a schedule is solved (about 50 µs a pair on a 2-core
+machine): 500 participants are 125,000 pairs, seconds of work; far more would be minutes."""
+MAX_FORUM_SLOTS = 96
+
+
 class ForumSlot(_Strict):
     start: datetime
     end: datetime | None = None  # default: start + meeting length
     label: str | None = None
 
+    @model_validator(mode="after")
+    def _one_kind_of_time(self) -> "ForumSlot":
+        # a time with a zone cannot be compared with one without (a TypeError, a 500 otherwise)
+        if self.end is not None and (self.start.tzinfo is None) != (self.end.tzinfo is None):
+            raise ValueError("start and end must both give a time zone (such as +08:00 or Z), or neither")
+        return self
+
 
 class ForumParticipantIn(_Strict):
     stakeholder: ExternalId
-    available_slots: list[int] | None = None  # slot numbers from 1; None: every slot
+    # slot numbers from 1; None: every slot (an empty list would be a participant who can meet no one)
+    available_slots: list[int] | None = Field(default=None, min_length=1, max_length=MAX_FORUM_SLOTS)
     languages: list[str] = Field(default_factory=list)  # default: the stakeholder's languages, else English
     max_meetings: int | None = Field(default=None, ge=0, le=50)
     must_meet: list[ExternalId] = Field(default_factory=list)
@@ -420,11 +435,11 @@ class ForumIn(_Strict):
     meeting_minutes: int = Field(default=30, ge=5, le=240)
     tables: int = Field(default=10, ge=1, le=500)
     min_meetings: int = Field(default=1, ge=0, le=20)
-    slots: list[ForumSlot] = Field(default_factory=list)
+    slots: list[ForumSlot] = Field(default_factory=list, max_length=MAX_FORUM_SLOTS)
     slot_count: int | None = Field(default=None, ge=1, le=48)  # with first_slot: consecutive slots
     first_slot: datetime | None = None
     break_minutes: int = Field(default=0, ge=0, le=240)
-    participants: list[ForumParticipantIn] = Field(default_factory=list)
+    participants: list[ForumParticipantIn] = Field(default_factory=list, max_length=MAX_FORUM_PARTICIPANTS)
 
     @model_validator(mode="after")
     def _slots(self) -> "ForumIn":
@@ -440,15 +455,28 @@ class ForumIn(_Strict):
                 slot.end = slot.start + timedelta(minutes=self.meeting_minutes)
             elif slot.end <= slot.start:
                 raise ValueError("a slot ends before it starts")
-        seen = set()
+        # each error at its own field (participants.4.available_slots.0), not at the forum as a whole
+        errors: list[InitErrorDetails] = []
+        first: dict[str, int] = {}
         for n, p in enumerate(self.participants):
-            if p.stakeholder in seen:
-                raise ValueError(f"participant {p.stakeholder!r} is listed twice (participants.{n})")
-            seen.add(p.stakeholder)
-            for s in p.available_slots or []:
+            if p.stakeholder in first:
+                errors.append(_forum_error(("participants", n, "stakeholder"), p.stakeholder,
+                                           f"participant {p.stakeholder!r} is listed twice (first as "
+                                           f"participants.{first[p.stakeholder]})"))
+            first.setdefault(p.stakeholder, n)
+            for m, s in enumerate(p.available_slots or []):
                 if not 1 <= s <= len(self.slots):
-                    raise ValueError(f"participants.{n}.available_slots: there is no slot {s}")
+                    errors.append(_forum_error(("participants", n, "available_slots", m), s,
+                                               f"there is no slot {s}: the forum's slots are numbered 1 to "
+                                               f"{len(self.slots)}"))
+        if errors:
+            raise ValidationError.from_exception_data("ForumIn", errors)
         return self
+
+
+def _forum_error(loc: tuple[str | int, ...], value: Any, message: str) -> InitErrorDetails:
+    return InitErrorDetails(type=PydanticCustomError("forum", "{message}", {"message": message}), loc=loc,
+                            input=value)
 
 
 class ForumParticipantOut(ForumParticipantIn):
