@@ -17,6 +17,7 @@ COPY matcher matcher
 COPY embeddings embeddings
 COPY store store
 COPY api api
+COPY evaluation evaluation
 COPY seed_profiles seed_profiles
 RUN pip install --no-cache-dir . && rm -rf /src
 

@@ -279,7 +279,7 @@ def bench(
 
     import psutil
 
-    from api.bench import bench_ingest, bench_size
+    from evaluation.bench import bench_ingest, bench_size
     from api.service import load_vocabulary, make_embedder
 
     settings = _settings(ctx)
@@ -379,7 +379,7 @@ def evaluate_languages_command(
     report: Path = typer.Option(Path("bench-results/languages.json")),
 ) -> None:
     """Cross-lingual identification (top-1) and ranking stability (overlap@10) on the seed translations."""
-    from api.crosslingual import evaluate_languages
+    from evaluation.crosslingual import evaluate_languages
 
     bars = _Bars()
     result = evaluate_languages(_eval_embedder(ctx), cache=cache, progress=bars, log=lambda m: typer.echo(m, err=True))
@@ -404,7 +404,7 @@ def bench_schedule_command(
     output: Path = typer.Option(Path("bench-results/schedule.json"), help="JSON report"),
 ) -> None:
     """Schedule a synthetic forum and print the time and the gap to the LP bound."""
-    from api.bench import bench_schedule
+    from evaluation.bench import bench_schedule
 
     typer.echo(f"scheduling a synthetic forum: {participants} participants, {slots} slots, {tables} tables ...",
                err=True)
@@ -440,7 +440,7 @@ def evaluate(
     defaults: bool = typer.Option(False, "--default-weights", help="evaluate the hand-set default weights"),
 ) -> None:
     """Recall@10, recall@50 and MRR on real consortia, next to a TF-IDF baseline of the same run."""
-    from api.evaluate import evaluate as run
+    from evaluation.evaluate import evaluate as run
 
     if not (data / "projects.jsonl").exists():
         typer.echo(f"error: no projects.jsonl in {data}", err=True)
@@ -476,7 +476,7 @@ def train(
                                 help="where the service loads the weights from"),
 ) -> None:
     """Learn the ranking weights from the period before the cut-off (reproducible) and save them."""
-    from api.evaluate import train as run
+    from evaluation.evaluate import train as run
 
     bars = _Bars()
     result = run(data, cutoff=cutoff, cache=cache, embedder=_eval_embedder(ctx), progress=bars, output=output,

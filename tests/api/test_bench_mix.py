@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from api.bench import bench_mix, bench_write_cost, populate, serving, synthetic_records
+from evaluation.bench import bench_mix, bench_write_cost, populate, serving, synthetic_records
 from api.service import DLDMatch, load_vocabulary
 from api.settings import Settings
 from embeddings.fake import FakeEmbedder

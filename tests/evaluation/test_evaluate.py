@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import cli
-from api.evaluate import TfidfBaseline, load, org_id, queries, to_records
+from evaluation.evaluate import TfidfBaseline, load, org_id, queries, to_records
 from api.service import DLDMatch
 from api.settings import ROOT, Settings
 from embeddings.fake import FakeEmbedder

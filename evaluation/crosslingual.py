@@ -19,11 +19,11 @@ import numpy as np
 
 from api.schemas import MatchRequest
 from api.service import DLDMatch, Progress
-from api.settings import ROOT, Settings
+from api.settings import SEED_PROFILES, Settings
 from embeddings.base import Embedder
 
 LANGUAGES = ("zh", "ko", "ja", "ru", "mn")
-TRANSLATIONS = ROOT / "seed_profiles" / "translations" / "descriptions.jsonl"
+TRANSLATIONS = SEED_PROFILES / "translations" / "descriptions.jsonl"
 
 
 def load_translations(path: Path = TRANSLATIONS) -> dict[str, dict[str, str]]:
@@ -94,7 +94,7 @@ def theme_agreement(service: DLDMatch, english: dict[str, str], translated: dict
 def evaluate_languages(embedder: Embedder, *, cache: Path, progress: Progress,
                        log: Callable[[str], None] = print) -> dict[str, Any]:
     translated = load_translations()
-    seeds = ROOT / "seed_profiles"
+    seeds = SEED_PROFILES
     english = {json.loads(line)["id"]: json.loads(line)["description"]
                for line in (seeds / "stakeholders.jsonl").read_text(encoding="utf-8").split("\n") if line.strip()}
     ident = identification(embedder, english, translated)
