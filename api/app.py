@@ -5,22 +5,27 @@ Routes hold no try/except: domain errors carry their status and one handler rend
 
 
 import logging
+import re
 import threading
 from pathlib import Path
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, AsyncIterator, Literal
 
 from fastapi import Depends, FastAPI, File, Header, Query, Request, UploadFile
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import DomainError, InvalidInput
 from api.schemas import (
+    ID_PATTERN,
+    ErrorOut,
     Health,
     Intent,
     IntakeReport,
@@ -56,6 +61,27 @@ from embeddings.base import Embedder
 log = logging.getLogger("uvicorn.error")  # shown with the server's own start-up lines
 
 StartMode = Literal["background", "sync", "none"]
+
+_ERROR_DESCRIPTIONS: dict[int, str] = {
+    404: "no such record",
+    409: "the id is taken, or another request changed the same records meanwhile",
+    412: "If-Match names a version that is no longer the stored one",
+    413: "the request body is over the size limit",
+    422: "invalid input: each field and why",
+    503: "the index is not ready yet; try again in a moment",
+}
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The error responses a route can give, each with the one error body (README, "Errors")."""
+    return {status: {"model": ErrorOut, "description": _ERROR_DESCRIPTIONS[status]} for status in statuses}
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _file(media_type: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {media_type: {"schema": {"type": "string", "format": "binary"}}}}
 
 
 class BodyLimit:
@@ -183,7 +209,10 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     MinShared = Annotated[int, Query(ge=0, le=10, description="leave out results sharing fewer themes")]
 
     IfMatch = Annotated[str | None, Header(alias="If-Match", description="the version (ETag) you read: the change "
-                                                                        "is refused with 412 if it changed meanwhile")]
+                                                                        "is refused with 412 if it changed meanwhile",
+                                           json_schema_extra={"pattern": _IF_MATCH})]
+    # an id as records carry it: anything else (a NUL byte, which PostgreSQL refuses) can never be found
+    Id = Annotated[str, PathParam(min_length=1, max_length=120, pattern=ID_PATTERN)]
 
     @app.get("/health", response_model=Health, tags=["service"],
              responses={503: {"model": Health, "description": "starting, behind the database, or failed"}})
@@ -198,95 +227,105 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     def themes(svc: Svc) -> list[ThemeOut]:
         return svc.themes()
 
-    @app.get("/stakeholders", response_model=StakeholderPage, tags=["stakeholders"])
+    @app.get("/stakeholders", response_model=StakeholderPage, tags=["stakeholders"], responses=_errors(422))
     def list_stakeholders(svc: Svc, offset: Annotated[int, Query(ge=0)] = 0,
                           limit: Annotated[int, Query(ge=1, le=200)] = 50, country: str | None = None,
                           kind: KindCode | None = None, theme: str | None = None,  # type: ignore[valid-type]
                           q: str | None = None) -> StakeholderPage:
         return svc.list_stakeholders(offset=offset, limit=limit, country=country, kind=kind, theme=theme, q=q)
 
-    @app.post("/stakeholders", response_model=StakeholderPublic, status_code=201, tags=["stakeholders"])
+    @app.post("/stakeholders", response_model=StakeholderPublic, status_code=201, tags=["stakeholders"],
+              responses=_errors(409, 413, 422))
     def create_stakeholder(body: StakeholderIn, svc: Svc, response: Response) -> Any:
         """Create a stakeholder; 409 when its id is taken."""
         return _tagged(response, svc.create(body))
 
-    @app.get("/stakeholders/{external_id}", response_model=StakeholderPublic, tags=["stakeholders"])
-    def get_stakeholder(external_id: str, svc: Svc, response: Response) -> Any:
+    @app.get("/stakeholders/{external_id}", response_model=StakeholderPublic, tags=["stakeholders"],
+             responses=_errors(404, 422))
+    def get_stakeholder(external_id: Id, svc: Svc, response: Response) -> Any:
         return _tagged(response, svc.get_stakeholder(external_id))
 
-    @app.put("/stakeholders/{external_id}", response_model=StakeholderPublic, tags=["stakeholders"])
-    def put_stakeholder(external_id: str, body: StakeholderIn, svc: Svc, response: Response,
+    @app.put("/stakeholders/{external_id}", response_model=StakeholderPublic, tags=["stakeholders"],
+             responses=_errors(404, 409, 412, 413, 422))
+    def put_stakeholder(external_id: Id, body: StakeholderIn, svc: Svc, response: Response,
                         if_match: IfMatch = None) -> Any:
         """Replace a stored stakeholder (404 if there is none); with If-Match, only that version (412)."""
         _same_id(external_id, body.id)
         return _tagged(response, svc.replace(body, if_match=_version(if_match)))
 
-    @app.delete("/stakeholders/{external_id}", status_code=204, tags=["stakeholders"])
-    def delete_stakeholder(external_id: str, svc: Svc, if_match: IfMatch = None) -> None:
+    @app.delete("/stakeholders/{external_id}", status_code=204, tags=["stakeholders"],
+                responses=_errors(404, 409, 412, 422))
+    def delete_stakeholder(external_id: Id, svc: Svc, if_match: IfMatch = None) -> None:
         svc.delete("stakeholder", external_id, if_match=_version(if_match))
 
-    @app.get("/stakeholders/{external_id}/partners", response_model=MatchList, tags=["matching"])
-    def stakeholder_partners(external_id: str, svc: Svc, intent: Intent = "any", k: K = 10,
+    @app.get("/stakeholders/{external_id}/partners", response_model=MatchList, tags=["matching"],
+             responses=_errors(404, 422, 503))
+    def stakeholder_partners(external_id: Id, svc: Svc, intent: Intent = "any", k: K = 10,
                              country: Countries = [], kind: Kinds = [], theme: Themes = [],  # noqa: B006
                              resource: Resources = [], min_shared_themes: MinShared = 1) -> MatchList:  # noqa: B006
         """Ranked potential partners for a stored stakeholder, each with its explanation."""
         return svc.partners_for_stakeholder(external_id, intent=intent, k=k, countries=country, kinds=kind,
                                             themes=theme, resources=resource, min_shared_themes=min_shared_themes)
 
-    @app.get("/stakeholders/{external_id}/projects", response_model=MatchList, tags=["matching"])
-    def stakeholder_projects(external_id: str, svc: Svc, k: K = 10, country: Countries = [],  # noqa: B006
+    @app.get("/stakeholders/{external_id}/projects", response_model=MatchList, tags=["matching"],
+             responses=_errors(404, 422, 503))
+    def stakeholder_projects(external_id: Id, svc: Svc, k: K = 10, country: Countries = [],  # noqa: B006
                              theme: Themes = [], min_shared_themes: MinShared = 1) -> MatchList:  # noqa: B006
         """Projects this stakeholder could join (the firm's question)."""
         return svc.projects_for_stakeholder(external_id, k=k, countries=country, themes=theme,
                                             min_shared_themes=min_shared_themes)
 
-    @app.get("/projects", response_model=ProjectPage, tags=["projects"])
+    @app.get("/projects", response_model=ProjectPage, tags=["projects"], responses=_errors(422))
     def list_projects(svc: Svc, offset: Annotated[int, Query(ge=0)] = 0,
                       limit: Annotated[int, Query(ge=1, le=200)] = 50, country: str | None = None,
                       theme: str | None = None, status: str | None = None, q: str | None = None) -> ProjectPage:
         return svc.list_projects(offset=offset, limit=limit, country=country, theme=theme, status=status, q=q)
 
-    @app.post("/projects", response_model=ProjectPublic, status_code=201, tags=["projects"])
+    @app.post("/projects", response_model=ProjectPublic, status_code=201, tags=["projects"],
+              responses=_errors(409, 413, 422))
     def create_project(body: ProjectIn, svc: Svc, response: Response) -> Any:
         """Create a project; 409 when its id is taken."""
         return _tagged(response, svc.create(body))
 
-    @app.get("/projects/{external_id}", response_model=ProjectPublic, tags=["projects"])
-    def get_project(external_id: str, svc: Svc, response: Response) -> Any:
+    @app.get("/projects/{external_id}", response_model=ProjectPublic, tags=["projects"], responses=_errors(404, 422))
+    def get_project(external_id: Id, svc: Svc, response: Response) -> Any:
         return _tagged(response, svc.get_project(external_id))
 
-    @app.put("/projects/{external_id}", response_model=ProjectPublic, tags=["projects"])
-    def put_project(external_id: str, body: ProjectIn, svc: Svc, response: Response,
+    @app.put("/projects/{external_id}", response_model=ProjectPublic, tags=["projects"],
+             responses=_errors(404, 409, 412, 413, 422))
+    def put_project(external_id: Id, body: ProjectIn, svc: Svc, response: Response,
                     if_match: IfMatch = None) -> Any:
         """Replace a stored project (404 if there is none); with If-Match, only that version (412)."""
         _same_id(external_id, body.id)
         return _tagged(response, svc.replace(body, if_match=_version(if_match)))
 
-    @app.delete("/projects/{external_id}", status_code=204, tags=["projects"])
-    def delete_project(external_id: str, svc: Svc, if_match: IfMatch = None) -> None:
+    @app.delete("/projects/{external_id}", status_code=204, tags=["projects"], responses=_errors(404, 409, 412, 422))
+    def delete_project(external_id: Id, svc: Svc, if_match: IfMatch = None) -> None:
         svc.delete("project", external_id, if_match=_version(if_match))
 
-    @app.get("/projects/{external_id}/partners", response_model=MatchList, tags=["matching"])
-    def project_partners(external_id: str, svc: Svc, intent: Intent = "any", k: K = 10,
+    @app.get("/projects/{external_id}/partners", response_model=MatchList, tags=["matching"],
+             responses=_errors(404, 422, 503))
+    def project_partners(external_id: Id, svc: Svc, intent: Intent = "any", k: K = 10,
                          country: Countries = [], kind: Kinds = [],  # noqa: B006
                          min_shared_themes: MinShared = 1) -> MatchList:
         """Stakeholders who could fund or join this project."""
         return svc.partners_for_project(external_id, intent=intent, k=k, countries=country, kinds=kind,
                                         min_shared_themes=min_shared_themes)
 
-    @app.post("/match", response_model=MatchResponse, tags=["matching"])
+    @app.post("/match", response_model=MatchResponse, tags=["matching"], responses=_errors(413, 422, 503))
     def match(body: MatchRequest, svc: Svc) -> MatchResponse:
         """Ranked stakeholders and projects for free text or a draft project."""
         return svc.match(body)
 
-    @app.get("/pooling", response_model=PoolingList, tags=["pooling"])
+    @app.get("/pooling", response_model=PoolingList, tags=["pooling"], responses=_errors(422, 503))
     def pooling(svc: Svc, theme: str | None = None, country: str | None = None,
                 kind: KindCode | None = None, k: K = 20) -> PoolingList:  # type: ignore[valid-type]
         """Groups of three or more that work on the same themes and places and close each other's gaps."""
         return svc.pooling(theme=theme, country=country, kind=kind, k=k)
 
-    @app.get("/stakeholders/{external_id}/pooling", response_model=StakeholderPooling, tags=["pooling"])
-    def stakeholder_pooling(external_id: str, svc: Svc, k: K = 10) -> StakeholderPooling:
+    @app.get("/stakeholders/{external_id}/pooling", response_model=StakeholderPooling, tags=["pooling"],
+             responses=_errors(404, 422, 503))
+    def stakeholder_pooling(external_id: Id, svc: Svc, k: K = 10) -> StakeholderPooling:
         """Pooling groups this stakeholder is in, and groups it could join."""
         return svc.pooling_for_stakeholder(external_id, k=k)
 
@@ -294,91 +333,103 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     def list_forums(svc: Svc) -> list[ForumOut]:
         return svc.forums.list()
 
-    @app.post("/forums", response_model=ForumOut, status_code=201, tags=["forums"])
+    @app.post("/forums", response_model=ForumOut, status_code=201, tags=["forums"], responses=_errors(409, 413, 422))
     def create_forum(body: ForumIn, svc: Svc, response: Response) -> Any:
         """A forum: dates, slots (or slot_count + first_slot), tables, meeting length and participants."""
         return _tagged(response, svc.forums.create(body))
 
-    @app.get("/forums/{forum_id}", response_model=ForumOut, tags=["forums"])
-    def get_forum(forum_id: str, svc: Svc, response: Response) -> Any:
+    @app.get("/forums/{forum_id}", response_model=ForumOut, tags=["forums"], responses=_errors(404, 422))
+    def get_forum(forum_id: Id, svc: Svc, response: Response) -> Any:
         return _tagged(response, svc.forums.get(forum_id))
 
-    @app.put("/forums/{forum_id}", response_model=ForumOut, tags=["forums"])
-    def put_forum(forum_id: str, body: ForumIn, svc: Svc, response: Response, if_match: IfMatch = None) -> Any:
+    @app.put("/forums/{forum_id}", response_model=ForumOut, tags=["forums"], responses=_errors(404, 409, 412, 413, 422))
+    def put_forum(forum_id: Id, body: ForumIn, svc: Svc, response: Response, if_match: IfMatch = None) -> Any:
         return _tagged(response, svc.forums.replace(forum_id, body, if_match=_version(if_match)))
 
-    @app.delete("/forums/{forum_id}", status_code=204, tags=["forums"])
-    def delete_forum(forum_id: str, svc: Svc, if_match: IfMatch = None) -> None:
+    @app.delete("/forums/{forum_id}", status_code=204, tags=["forums"], responses=_errors(404, 409, 412, 422))
+    def delete_forum(forum_id: Id, svc: Svc, if_match: IfMatch = None) -> None:
         svc.forums.delete(forum_id, if_match=_version(if_match))
 
-    @app.post("/forums/{forum_id}/participants", response_model=ForumOut, tags=["forums"])
-    def add_forum_participant(forum_id: str, body: ForumParticipantIn, svc: Svc) -> ForumOut:
+    @app.post("/forums/{forum_id}/participants", response_model=ForumOut, tags=["forums"],
+              responses=_errors(404, 409, 413, 422))
+    def add_forum_participant(forum_id: Id, body: ForumParticipantIn, svc: Svc) -> ForumOut:
         return svc.forums.add_participant(forum_id, body.model_dump())
 
-    @app.delete("/forums/{forum_id}/participants/{stakeholder_id}", response_model=ForumOut, tags=["forums"])
-    def remove_forum_participant(forum_id: str, stakeholder_id: str, svc: Svc) -> ForumOut:
+    @app.delete("/forums/{forum_id}/participants/{stakeholder_id}", response_model=ForumOut, tags=["forums"],
+                responses=_errors(404, 409, 422))
+    def remove_forum_participant(forum_id: Id, stakeholder_id: Id, svc: Svc) -> ForumOut:
         return svc.forums.remove_participant(forum_id, stakeholder_id)
 
-    @app.post("/forums/{forum_id}/schedule", response_model=ScheduleOut, tags=["forums"])
-    def schedule_forum(forum_id: str, svc: Svc, body: ScheduleRequest | None = None) -> ScheduleOut:
+    @app.post("/forums/{forum_id}/schedule", response_model=ScheduleOut, tags=["forums"],
+              responses=_errors(404, 409, 413, 422, 503))
+    def schedule_forum(forum_id: Id, svc: Svc, body: ScheduleRequest | None = None) -> ScheduleOut:
         """Place bilateral meetings to maximise the total reciprocal match score, around locked and
         removed meetings; reports the gap to the linear-programming bound."""
         return svc.forums.schedule(forum_id, body)
 
-    @app.get("/forums/{forum_id}/schedule", response_model=ScheduleOut, tags=["forums"])
-    def get_forum_schedule(forum_id: str, svc: Svc) -> ScheduleOut:
+    @app.get("/forums/{forum_id}/schedule", response_model=ScheduleOut, tags=["forums"], responses=_errors(404, 422))
+    def get_forum_schedule(forum_id: Id, svc: Svc) -> ScheduleOut:
         return svc.forums.get_schedule(forum_id)
 
-    @app.post("/forums/{forum_id}/meetings/lock", response_model=ForumOut, tags=["forums"])
-    def lock_meeting(forum_id: str, body: LockIn, svc: Svc) -> ForumOut:
+    @app.post("/forums/{forum_id}/meetings/lock", response_model=ForumOut, tags=["forums"],
+              responses=_errors(404, 409, 413, 422))
+    def lock_meeting(forum_id: Id, body: LockIn, svc: Svc) -> ForumOut:
         return svc.forums.lock(forum_id, body)
 
-    @app.post("/forums/{forum_id}/meetings/unlock", response_model=ForumOut, tags=["forums"])
-    def unlock_meeting(forum_id: str, body: PairIn, svc: Svc) -> ForumOut:
+    @app.post("/forums/{forum_id}/meetings/unlock", response_model=ForumOut, tags=["forums"],
+              responses=_errors(404, 409, 413, 422))
+    def unlock_meeting(forum_id: Id, body: PairIn, svc: Svc) -> ForumOut:
         return svc.forums.unlock(forum_id, body)
 
-    @app.post("/forums/{forum_id}/meetings/remove", response_model=ForumOut, tags=["forums"])
-    def remove_meeting(forum_id: str, body: PairIn, svc: Svc) -> ForumOut:
+    @app.post("/forums/{forum_id}/meetings/remove", response_model=ForumOut, tags=["forums"],
+              responses=_errors(404, 409, 413, 422))
+    def remove_meeting(forum_id: Id, body: PairIn, svc: Svc) -> ForumOut:
         return svc.forums.remove_meeting(forum_id, body)
 
-    @app.post("/forums/{forum_id}/meetings/restore", response_model=ForumOut, tags=["forums"])
-    def restore_meeting(forum_id: str, body: PairIn, svc: Svc) -> ForumOut:
+    @app.post("/forums/{forum_id}/meetings/restore", response_model=ForumOut, tags=["forums"],
+              responses=_errors(404, 409, 413, 422))
+    def restore_meeting(forum_id: Id, body: PairIn, svc: Svc) -> ForumOut:
         return svc.forums.restore_meeting(forum_id, body)
 
-    @app.post("/forums/{forum_id}/roundtables", response_model=RoundTablesOut, tags=["forums"])
-    def forum_roundtables(forum_id: str, body: RoundTablesIn, svc: Svc) -> RoundTablesOut:
+    @app.post("/forums/{forum_id}/roundtables", response_model=RoundTablesOut, tags=["forums"],
+              responses=_errors(404, 413, 422, 503))
+    def forum_roundtables(forum_id: Id, body: RoundTablesIn, svc: Svc) -> RoundTablesOut:
         """Themed round-tables: participants split into tables of a given size by shared themes."""
         return svc.forums.roundtables(forum_id, body.size)
 
-    @app.get("/forums/{forum_id}/agenda.csv", tags=["forums"], response_class=Response)
-    def forum_agenda_csv(forum_id: str, svc: Svc) -> Response:
+    @app.get("/forums/{forum_id}/agenda.csv", tags=["forums"], response_class=Response,
+             responses={200: _file("text/csv", "the schedule, a meeting a row"), **_errors(404, 422)})
+    def forum_agenda_csv(forum_id: Id, svc: Svc) -> Response:
         return Response(svc.forums.agenda_csv(forum_id), media_type="text/csv",
                         headers={"content-disposition": f'attachment; filename="{forum_id}-agenda.csv"'})
 
     @app.get("/forums/{forum_id}/participants/{stakeholder_id}/calendar.ics", tags=["forums"],
-             response_class=Response)
-    def forum_calendar(forum_id: str, stakeholder_id: str, svc: Svc) -> Response:
+             response_class=Response,
+             responses={200: _file("text/calendar", "the participant's meetings"), **_errors(404, 422)})
+    def forum_calendar(forum_id: Id, stakeholder_id: Id, svc: Svc) -> Response:
         return Response(svc.forums.calendar(forum_id, stakeholder_id), media_type="text/calendar",
                         headers={"content-disposition":
                                  f'attachment; filename="{forum_id}-{stakeholder_id}.ics"'})
 
-    @app.get("/templates/questionnaire.xlsx", tags=["intake"], response_class=Response)
+    @app.get("/templates/questionnaire.xlsx", tags=["intake"], response_class=Response,
+             responses={200: _file(XLSX, "the questionnaire workbook")})
     def questionnaire_xlsx(svc: Svc) -> Response:
         """The questionnaire workbook to fill in and upload to ``POST /import``."""
         from api.intake import template_xlsx
 
         data = template_xlsx([(t.id, t.label) for t in svc.vocabulary.values()])
-        return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        return Response(data, media_type=XLSX,
                         headers={"content-disposition": 'attachment; filename="dldmatch-questionnaire.xlsx"'})
 
-    @app.get("/templates/{sheet}.csv", tags=["intake"], response_class=Response)
+    @app.get("/templates/{sheet}.csv", tags=["intake"], response_class=Response,
+             responses={200: _file("text/csv", "one sheet of the questionnaire, its header row"), **_errors(422)})
     def questionnaire_csv(sheet: Literal["stakeholders", "projects"]) -> Response:
         from api.intake import template_csv
 
         return Response(template_csv(sheet), media_type="text/csv",
                         headers={"content-disposition": f'attachment; filename="dldmatch-{sheet}.csv"'})
 
-    @app.post("/import", response_model=IntakeReport, tags=["intake"])
+    @app.post("/import", response_model=IntakeReport, tags=["intake"], responses=_errors(409, 413, 422))
     async def import_file(svc: Svc, file: UploadFile = File(description=".xlsx or .csv questionnaire, or .jsonl"),
                           dry_run: bool = False) -> IntakeReport:
         """Import a filled questionnaire or a JSON Lines file: all rows or none; possible duplicates flagged."""
@@ -394,15 +445,18 @@ def _tagged(response: Response, out: Any) -> Any:
     return out
 
 
+_IF_MATCH = r'^\s*(\*|(W/)?"?[0-9]{1,18}"?)?\s*$'  # declared in the schema; ASCII digits that fit a 64-bit int
+
+
 def _version(if_match: str | None) -> int | None:
     """The version an If-Match header names (an ETag as this API gives it: ``"3"``); ``*`` or none: any."""
-    if if_match is None or if_match.strip() in ("", "*"):
+    if if_match is None:
         return None
-    value = if_match.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    if not re.fullmatch(_IF_MATCH, if_match):
         raise InvalidInput("invalid If-Match", errors=[{"field": "If-Match", "message":
-                           f"expected the ETag of a GET, such as \"3\"; got {if_match!r}"}])
-    return int(value)
+                           f"expected the ETag of a GET, such as \"3\"; got {if_match[:40]!r}"}])
+    digits = re.search(r"[0-9]+", if_match)
+    return int(digits.group()) if digits else None
 
 
 def _same_id(path_id: str, body_id: str) -> None:
@@ -434,7 +488,8 @@ _HEADINGS = {404: "Not found", 413: "Too large", 422: "Please check your request
 def _add_error_handlers(app: FastAPI, templates: Any) -> None:
     """Errors are JSON for the API, and a page in words (never a stack trace) for the web page."""
 
-    def render(request: Request, status: int, body: dict[str, Any]) -> Response:
+    def render(request: Request, status: int, body: dict[str, Any],
+               headers: dict[str, str] | None = None) -> Response:
         if getattr(request.state, "html", False) or (
                 request.method == "GET" and "text/html" in request.headers.get("accept", "")
                 and not request.url.path.startswith(("/stakeholders", "/projects", "/themes", "/health",
@@ -445,8 +500,8 @@ def _add_error_handlers(app: FastAPI, templates: Any) -> None:
             return templates.TemplateResponse(request, "error.html", {
                 "heading": _HEADINGS.get(status, "Something went wrong"), "message": message,
                 "errors": body.get("errors", []), "theme_labels": {}, "has_pooling": False, "has_forums": False},
-                status_code=status)
-        return JSONResponse(status_code=status, content=body)
+                status_code=status, headers=headers)
+        return JSONResponse(status_code=status, content=body, headers=headers)
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
@@ -454,15 +509,22 @@ def _add_error_handlers(app: FastAPI, templates: Any) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        errors = [{"field": ".".join(str(p) for p in e["loc"] if p != "body") or "body", "message": e["msg"]}
+        errors = [{"field": "body" if e["type"] == "json_invalid" else
+                   ".".join(str(p) for p in e["loc"] if p != "body") or "body", "message": e["msg"]}
                   for e in exc.errors()]
         return render(request, 422, {"error": "invalid_input", "message": f"{len(errors)} invalid field(s)",
                                      "errors": errors})
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400:  # FastAPI's "error parsing the body" (not UTF-8, broken multipart): invalid input
+            return render(request, 422, {"error": "invalid_input", "message": "the request body cannot be read",
+                                         "errors": [{"field": "body", "message": str(exc.detail)}]})
         message = "There is no such page." if exc.status_code == 404 else str(exc.detail)
-        return render(request, exc.status_code, {"error": "http_error", "message": message})
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # Allow, as HTTP requires: every method of the path, not the first route's
+            headers["Allow"] = _allowed_methods(request)
+        return render(request, exc.status_code, {"error": "http_error", "message": message}, headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
@@ -470,6 +532,14 @@ def _add_error_handlers(app: FastAPI, templates: Any) -> None:
         return render(request, 500, {"error": "internal_error", "message": "An unexpected error occurred."})
 
     app.add_middleware(KeepConnection, render=unexpected)
+
+
+def _allowed_methods(request: Request) -> str:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if route.matches(request.scope)[0] != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
 
 
 def app_from_env() -> FastAPI:

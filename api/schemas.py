@@ -8,7 +8,7 @@ be given as a plain string.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -16,7 +16,8 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from matcher.vocab import PROJECT_STATUSES, RESOURCE_KINDS, ROLES, STAKEHOLDER_KINDS, is_country_code
 
-ExternalId = Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$")]
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$"
+ExternalId = Annotated[str, Field(min_length=1, max_length=120, pattern=ID_PATTERN)]
 ResourceCode = Literal[tuple(RESOURCE_KINDS)]  # type: ignore[valid-type]
 KindCode = Literal[tuple(STAKEHOLDER_KINDS)]  # type: ignore[valid-type]
 RoleCode = Literal[tuple(ROLES)]  # type: ignore[valid-type]
@@ -24,8 +25,34 @@ StatusCode = Literal[tuple(PROJECT_STATUSES)]  # type: ignore[valid-type]
 Intent = Literal["co_funding", "implementation", "any"]
 
 
+def _storable(value: Any) -> Any:
+    """Refuse what a store cannot hold: text with NUL (PostgreSQL refuses it; SQLite keeps it) and
+    datetimes that do not exist in UTC (0001-01-01T00:00+14:00), a 500 otherwise."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("must not contain the NUL character (\\u0000)")
+    elif isinstance(value, datetime):
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("out of range once converted to UTC") from None
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for item in value:
+            _storable(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _storable(key)
+            _storable(item)
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*")
+    @classmethod
+    def _check_storable(cls, value: Any) -> Any:
+        return _storable(value)
 
 
 class Resource(_Strict):
@@ -77,7 +104,7 @@ class Source(_Strict):
 
 
 class Money(_Strict):
-    amount: float = Field(ge=0)
+    amount: float = Field(ge=0, allow_inf_nan=False)  # JSON has no infinity: it could not be stored or given back
     currency: str = Field(pattern=r"^[A-Z]{3}$")
 
 
@@ -161,6 +188,29 @@ class ProjectIn(_WithCountries):
 
 
 # ---- responses -------------------------------------------------------------------------------
+
+
+class FieldError(BaseModel):
+    """One invalid input: the field (dotted path) and why; an uploaded file's line, or a
+    questionnaire's sheet, row and column, when it came from one."""
+
+    model_config = ConfigDict(extra="allow")
+
+    field: str | None = None
+    message: str
+    line: int | None = None
+    sheet: str | None = None
+    row: int | None = None
+    column: str | None = None
+
+
+class ErrorOut(BaseModel):
+    """The body of every error response (4xx and 5xx)."""
+
+    error: str = Field(description="a code: invalid_input, not_found, conflict, precondition_failed, "
+                                   "index_not_ready, payload_too_large, http_error, internal_error")
+    message: str
+    errors: list[FieldError] = Field(default_factory=list, description="each invalid input, for invalid_input")
 
 
 class ProjectRef(BaseModel):
@@ -445,16 +495,20 @@ class ForumIn(_Strict):
     def _slots(self) -> "ForumIn":
         from datetime import timedelta
 
-        if not self.slots and self.slot_count and self.first_slot:
-            step = timedelta(minutes=self.meeting_minutes + self.break_minutes)
-            self.slots = [ForumSlot(start=self.first_slot + n * step) for n in range(self.slot_count)]
+        try:  # slots late in the year 9999 would end after it
+            if not self.slots and self.slot_count and self.first_slot:
+                step = timedelta(minutes=self.meeting_minutes + self.break_minutes)
+                self.slots = [ForumSlot(start=self.first_slot + n * step) for n in range(self.slot_count)]
+            for slot in self.slots:
+                if slot.end is None:
+                    slot.end = slot.start + timedelta(minutes=self.meeting_minutes)
+                elif slot.end <= slot.start:
+                    raise ValueError("a slot ends before it starts")
+                _storable(slot.end)
+        except OverflowError:
+            raise ValueError("the slots end after the year 9999") from None
         if not self.slots:
             raise ValueError("give slots, or slot_count with first_slot")
-        for slot in self.slots:
-            if slot.end is None:
-                slot.end = slot.start + timedelta(minutes=self.meeting_minutes)
-            elif slot.end <= slot.start:
-                raise ValueError("a slot ends before it starts")
         # each error at its own field (participants.4.available_slots.0), not at the forum as a whole
         errors: list[InitErrorDetails] = []
         first: dict[str, int] = {}
