@@ -92,7 +92,8 @@ class Plans:
             problem, _, _ = problem_of(self.core, session, row)
             solved_version = row.version
         try:  # outside any transaction: a solve takes seconds, and no writer should wait for it
-            solution = solve(problem, method=request.method, time_limit=request.time_limit)
+            solution = solve(problem, method=request.method,  # never longer than the server allows
+                             time_limit=min(request.time_limit, self.core.settings.schedule_max_seconds))
         except Infeasible as exc:
             raise InvalidInput("the schedule cannot meet these requests", errors=exc.errors) from exc
 

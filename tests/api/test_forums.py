@@ -139,3 +139,24 @@ def test_exports_roundtables_and_participants(forum_client: TestClient) -> None:
     left = forum_client.get("/forums/forum-2025/schedule").json()
     assert all(who not in (m["a"]["id"], m["b"]["id"]) for m in left["meetings"])
     assert forum_client.delete("/forums/forum-2025").status_code == 204
+
+
+def test_a_schedule_never_solves_longer_than_the_server_allows(seeded, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import api.forum_plans as plans
+    from api.schemas import ForumIn, ScheduleRequest
+
+    seen: list[float] = []
+    real = plans.solve
+
+    def solve(problem, *, method, time_limit):  # type: ignore[no-untyped-def]
+        seen.append(time_limit)
+        return real(problem, method=method, time_limit=time_limit)
+
+    monkeypatch.setattr(plans, "solve", solve)
+    seeded.core.settings = seeded.settings.model_copy(update={"schedule_max_seconds": 1.5})
+    ids = [s.id for s in seeded.list_stakeholders(limit=6).items]
+    seeded.forums.create(ForumIn.model_validate({"id": "capped", "name": "Capped", "slot_count": 3, "tables": 3,
+                                                  "first_slot": "2027-05-01T09:00:00+08:00",
+                                                  "participants": [{"stakeholder": i} for i in ids]}))
+    seeded.forums.schedule("capped", ScheduleRequest(method="exact", time_limit=60))
+    assert seen == [1.5]
