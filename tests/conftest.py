@@ -88,10 +88,11 @@ def embedder() -> FakeEmbedder:
 
 
 @pytest.fixture
-def service(settings: Settings, embedder: FakeEmbedder) -> DLDMatch:
+def service(settings: Settings, embedder: FakeEmbedder) -> Iterator[DLDMatch]:
     svc = DLDMatch(settings, embedder)
     svc.start()
-    return svc
+    yield svc
+    _close(svc)
 
 
 @pytest.fixture
@@ -107,8 +108,16 @@ def client(loaded: DLDMatch) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def seeded(settings: Settings, embedder: FakeEmbedder) -> DLDMatch:
+def seeded(settings: Settings, embedder: FakeEmbedder) -> Iterator[DLDMatch]:
     """The seed profiles, as `make run` loads them, on the fake embedder."""
     svc = DLDMatch(settings.model_copy(update={"seed_dir": ROOT / "seed_profiles"}), embedder)
     svc.start()
-    return svc
+    yield svc
+    _close(svc)
+
+
+def _close(svc: DLDMatch) -> None:
+    """Stop its threads and close its connections before the test's database is dropped."""
+    svc.close()
+    svc.writer.dispose()
+    svc.engine.dispose()
