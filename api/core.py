@@ -59,6 +59,8 @@ class Core:
 
     def row(self, entity_type: str, external_id: str) -> Any:
         """The stored stakeholder or project with this id (404 when there is none)."""
+        if "\x00" in external_id:  # no stored id has one, and PostgreSQL refuses the query
+            raise NotFound(f"no {entity_type} with id {external_id!r}")
         with Session(self.engine) as session:
             finder = repo.stakeholders_by_external_id if entity_type == "stakeholder" else repo.projects_by_external_id
             found = finder(session, external_ids=[external_id])

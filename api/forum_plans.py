@@ -24,6 +24,8 @@ from store.models import Forum, Stakeholder
 
 
 def forum_row(session: Session, forum_id: str) -> Forum:
+    if "\x00" in forum_id:  # no stored id has one, and PostgreSQL refuses the query
+        raise NotFound(f"no forum with id {forum_id!r}")
     row = session.exec(select(Forum).where(Forum.external_id == forum_id)).first()
     if row is None:
         raise NotFound(f"no forum with id {forum_id!r}")

@@ -218,3 +218,9 @@ def test_an_unexpected_error_is_a_json_500_that_keeps_the_connection(loaded: DLD
         response = c.get("/themes")
         assert response.status_code == 500 and response.json()["error"] == "internal_error"
         assert c.get("/health").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/s/a%00b", "/s/a%00b/partners", "/p/a%00b", "/planner/a%00b",
+                                  "/planner/a%00b/agenda/x"])
+def test_a_nul_byte_in_a_web_page_id_is_not_found(client: TestClient, path: str) -> None:
+    assert client.get(path, headers={"accept": "text/html"}).status_code == 404
