@@ -5,13 +5,19 @@ project a row), and a sheet ``vocabulary`` with the codes the columns accept. Li
 their items with ``;``. A resource may carry a detail after a colon (``funding: small grants``).
 Countries may be ISO codes or English names; kinds, resources, roles and statuses their codes or
 their labels. A CSV file holds one sheet: it is a projects sheet when it has a ``title`` column.
+
+An upload is untrusted: its reading is bounded (rows, columns, cell length; for a workbook also the
+zip's entries, their uncompressed size and compression ratio, and no DTD in any part, so no entity
+expansion), and anything over a limit is a ``ValueError`` that says which limit, where.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import re
+import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -54,6 +60,23 @@ PROJECT_COLUMNS: dict[str, str] = {
     "participants": "Participating organisations as id:role, separated by ';'. Roles: " + ", ".join(ROLES) + ".",
 }
 
+MAX_ROWS = 10_000
+"""Rows a questionnaire sheet may fill below its header: a consortium's stakeholders, many times over."""
+MAX_COLUMNS = 60
+"""The template has 17 columns; room for notes, never Excel's 16,384."""
+MAX_CELL_CHARS = 32_767
+"""Excel's own maximum for one cell."""
+MAX_ZIP_ENTRIES = 500
+MAX_UNCOMPRESSED_BYTES = 50_000_000
+MAX_COMPRESSION_RATIO = 100
+"""Spreadsheet XML compresses some 5 to 20 times; a zip bomb thousands of times."""
+_RATIO_FROM_BYTES = 1_000_000  # below this an entry cannot amount to much, whatever its ratio
+# A DTD is the only way into entity expansion ("billion laughs") and external entities; a workbook
+# never needs one. Searched for as the XML parser could read it: UTF-8 (or ASCII), UTF-16 either way.
+_DTD_MARKERS = tuple(m.encode(e) for m in ("<!DOCTYPE", "<!ENTITY") for e in ("utf-8", "utf-16-le", "utf-16-be"))
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
 _COUNTRY_NAMES = {v.lower(): k for k, v in COUNTRIES.items()} | {
     "china": "CN", "mongolia": "MN", "japan": "JP", "korea": "KR", "south korea": "KR", "rok": "KR",
     "russia": "RU", "dprk": "KP", "north korea": "KP",
@@ -85,30 +108,133 @@ class Row:
 
 
 def read_xlsx(data: bytes) -> dict[str, list[dict[str, Any]]]:
+    """The questionnaire sheets of a workbook, its zip checked (see :func:`check_zip`) before openpyxl
+    parses any of it, and its sheets read no further than the limits."""
     from openpyxl import load_workbook
 
+    check_zip(data)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
         raise ValueError(f"not a readable .xlsx workbook ({type(exc).__name__})") from exc
-    sheets: dict[str, list[dict[str, Any]]] = {}
-    for name in ("stakeholders", "projects"):
-        if name not in book.sheetnames:
-            continue
-        rows = list(book[name].iter_rows(values_only=True))
-        sheets[name] = _rows_to_dicts(rows)
+    try:
+        sheets = {name: _rows_to_dicts(_sheet_rows(book[name], name))
+                  for name in ("stakeholders", "projects") if name in book.sheetnames}
+    finally:
+        book.close()
     if not sheets:
         raise ValueError("the workbook has neither a 'stakeholders' nor a 'projects' sheet")
     return sheets
 
 
+def check_zip(data: bytes) -> None:
+    """Refuse a workbook that would cost more to open than a questionnaire can: too many zip entries,
+    too much uncompressed, an entry compressed like a zip bomb, or any part with a DTD (entity
+    expansion). Every entry is read, streamed, before openpyxl sees the file."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ValueError(f"not a readable .xlsx workbook ({exc})") from exc
+    with archive:
+        entries = archive.infolist()
+        if len(entries) > MAX_ZIP_ENTRIES:
+            raise ValueError(f"the workbook has {len(entries)} parts; a questionnaire may have at most "
+                             f"{MAX_ZIP_ENTRIES}")
+        total = sum(e.file_size for e in entries)  # zipfile never gives more than an entry declares
+        if total > MAX_UNCOMPRESSED_BYTES:
+            raise ValueError(f"the workbook holds {total:,} bytes uncompressed; the limit is "
+                             f"{MAX_UNCOMPRESSED_BYTES:,}")
+        for entry in entries:
+            ratio = entry.file_size / max(entry.compress_size, 1)
+            if entry.file_size > _RATIO_FROM_BYTES and ratio > MAX_COMPRESSION_RATIO:
+                raise ValueError(f"the workbook part {entry.filename!r} is compressed {ratio:.0f} times (a zip "
+                                 f"bomb?); the limit is {MAX_COMPRESSION_RATIO}")
+            try:
+                with archive.open(entry) as part:
+                    tail = b""
+                    while chunk := part.read(1 << 16):
+                        window = tail + chunk
+                        if any(marker in window for marker in _DTD_MARKERS):
+                            raise ValueError(f"the workbook part {entry.filename!r} declares a DTD or entities "
+                                             "(<!DOCTYPE, <!ENTITY), which a spreadsheet never needs")
+                        tail = window[-32:]
+            except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
+                raise ValueError(f"not a readable .xlsx workbook: part {entry.filename!r} ({exc})") from exc
+
+
+def _sheet_rows(sheet: Any, name: str) -> list[tuple[Any, ...]]:
+    """A sheet's rows, read no further than the limits: the size it declares is checked first, and the
+    reading is bounded as well, since a sheet may declare nothing. Without a declared size openpyxl pads
+    each row to its last cell (16,384 columns for a cell in XFD): each row is checked and cut to the
+    limit as it comes, so that such rows are never kept."""
+    declared_rows, declared_columns = sheet.max_row or 0, sheet.max_column or 0
+    if declared_rows > MAX_ROWS + 1 or declared_columns > MAX_COLUMNS:
+        raise ValueError(f"sheet {name!r} declares {declared_rows:,} rows and {declared_columns:,} columns; a "
+                         f"questionnaire sheet may have at most {MAX_ROWS:,} rows below its header and "
+                         f"{MAX_COLUMNS} columns")
+    rows: list[tuple[Any, ...]] = []
+    try:
+        # one row past the limit, to see whether anything is there
+        for number, values in enumerate(sheet.iter_rows(max_row=MAX_ROWS + 2, values_only=True), start=1):
+            _check_row(f"sheet {name!r}", number, values)
+            rows.append(values[:MAX_COLUMNS])
+    except ValueError:
+        raise
+    except Exception as exc:  # the XML parser and openpyxl raise many kinds for a damaged sheet
+        raise ValueError(f"sheet {name!r} could not be read after row {len(rows)} ({type(exc).__name__})") from exc
+    return rows
+
+
+def _check_row(where: str, number: int, values: tuple[Any, ...] | list[str]) -> None:
+    """A row within the limits: not past the last row allowed, no cell past the last column, none
+    longer than Excel's maximum. ``where`` names the sheet or file; ``number`` is the row as a
+    spreadsheet shows it (the header is row 1). The cells past the last column are looked at only by
+    ``count``, at C speed: a row may come padded to 16,384 of them."""
+    beyond = values[MAX_COLUMNS:]
+    if beyond and beyond.count(None) + beyond.count("") < len(beyond):
+        raise ValueError(f"{where} row {number} has more than {MAX_COLUMNS} columns")
+    cells = values[:MAX_COLUMNS]
+    if number > MAX_ROWS + 1 and any(v is not None and str(v).strip() for v in cells):
+        raise ValueError(f"{where} has more than {MAX_ROWS:,} rows below its header (row {number})")
+    for column, value in enumerate(cells, start=1):
+        if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
+            raise ValueError(f"{where} row {number} column {column} holds {len(value):,} characters; a cell "
+                             f"may hold at most {MAX_CELL_CHARS:,}")
+
+
 def read_csv(text: str) -> dict[str, list[dict[str, Any]]]:
-    rows = list(csv.reader(io.StringIO(text)))
+    """One questionnaire sheet from CSV text, read no further than the limits (rows, columns, cell
+    length); a line the csv module cannot read is a ``ValueError`` naming it."""
+    reader = csv.reader(io.StringIO(text))
+    rows: list[tuple[str, ...]] = []
+    try:
+        for values in reader:
+            _check_row("the CSV file", len(rows) + 1, values)
+            rows.append(tuple(values))
+    except csv.Error as exc:  # e.g. "field larger than field limit (131072)"
+        raise ValueError(f"the CSV file row {len(rows) + 1} (line {reader.line_num}) cannot be read: {exc}") from None
     if not rows:
         raise ValueError("the CSV file is empty")
     header = [h.strip().lower() for h in rows[0]]
     sheet = "projects" if "title" in header else "stakeholders"
-    return {sheet: _rows_to_dicts([tuple(r) for r in rows])}
+    return {sheet: _rows_to_dicts(rows)}
+
+
+def parse_json_line(line: str, *, max_depth: int = 32) -> Any:
+    """One JSON Lines line, decoded; a ``ValueError`` in plain words for anything ``json.loads`` would
+    refuse or choke on. The nesting is measured first, outside strings, so that a line of 100,000
+    brackets is refused at once instead of running the decoder into a ``RecursionError``."""
+    depth = 0
+    for bracket in _JSON_BRACKET.finditer(_JSON_STRING.sub("", line)):
+        depth += 1 if bracket.group() in "[{" else -1
+        if depth > max_depth:
+            raise ValueError(f"the JSON is nested deeper than {max_depth} levels")
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON: {exc.msg} (column {exc.colno})") from None
+    except (ValueError, RecursionError) as exc:  # e.g. an integer of more than 4,300 digits
+        raise ValueError(f"not valid JSON: {exc}") from None
 
 
 def _rows_to_dicts(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
