@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from api.errors import DomainError
 from api.schemas import MatchList, MatchOut, MatchRequest, MatchResponse
 from api.service import DLDMatch, Progress
-from api.settings import Settings
+from api.settings import RANKER, ROOT, Settings
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="dldmatch: partner matching for the North-East Asian DLD community.")
@@ -85,7 +85,9 @@ def main_options(
 @cli.command()
 def serve(ctx: typer.Context, host: str = typer.Option(None, help="default 127.0.0.1"),
           port: int = typer.Option(None, help="default 8000"),
-          seed: bool = typer.Option(True, help="load seed_profiles/ when the database is empty")) -> None:
+          seed: bool = typer.Option(True, help="load seed_profiles/ when the database is empty"),
+          shutdown_seconds: float = typer.Option(5.0, help="on SIGTERM or Ctrl-C, how long requests still "
+                                                           "running may take to finish")) -> None:
     """Serve the API and the web page (the index is readied in the background)."""
     import uvicorn
 
@@ -95,7 +97,9 @@ def serve(ctx: typer.Context, host: str = typer.Option(None, help="default 127.0
     if not seed:
         settings = settings.model_copy(update={"seed_dir": None})
     app = create_app(settings)
-    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
+    # without a timeout, uvicorn waits for every running request: a long schedule held a SIGTERM off
+    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info",
+                timeout_graceful_shutdown=shutdown_seconds)
 
 
 @cli.command("import")
@@ -472,8 +476,9 @@ def train(
     cutoff: str = typer.Option("2018-01-01", help="only data before this date is used"),
     queries: Optional[int] = typer.Option(None, help="at most this many training queries"),
     cache: Path = typer.Option(Path("data/eval")),
-    output: Path = typer.Option(Path(__file__).resolve().parent.parent / "matcher" / "ranker.json",
-                                help="where the service loads the weights from"),
+    output: Path = typer.Option(RANKER if (ROOT / "pyproject.toml").is_file() else Path("ranker.json"),
+                                help="where to save the weights: in a source checkout, where the service loads "
+                                     "them from; installed, ./ranker.json (then DLDMATCH_RANKER_PATH)"),
 ) -> None:
     """Learn the ranking weights from the period before the cut-off (reproducible) and save them."""
     from evaluation.evaluate import train as run
