@@ -47,6 +47,12 @@ def profiles_of(core: Core, session: Session, ids: list[str]) -> tuple[dict[str,
 
 def problem_of(core: Core, session: Session, row: Forum) -> tuple[Problem, dict[str, Profile], dict[tuple[str, str], float]]:
     ids = [p["stakeholder"] for p in row.participants]
+    stored = repo.stakeholders_by_external_id(session, external_ids=ids)
+    gone = [{"field": f"participants.{n}.stakeholder",
+             "message": f"the stakeholder {i!r} was deleted; remove them from the forum"}
+            for n, i in enumerate(ids) if i not in stored]
+    if gone:
+        raise InvalidInput("a participant's stakeholder was deleted", errors=gone)
     profiles, matrix = profiles_of(core, session, ids)
     floor = getattr(core.embedder, "similarity_floor", 0.0)
     sims = (matrix @ matrix.T - floor) / (1.0 - floor)
@@ -119,13 +125,15 @@ class Plans:
             row = forum_row(session, forum_id)
             if row.schedule is None:
                 raise NotFound(f"forum {forum_id!r} has no schedule yet: POST /forums/{forum_id}/schedule")
-            ids = [p["stakeholder"] for p in row.participants]
+            people = repo.stakeholders_by_external_id(session, external_ids=[p["stakeholder"]
+                                                                             for p in row.participants])
+            ids = [p["stakeholder"] for p in row.participants if p["stakeholder"] in people]  # not deleted since
             profiles, matrix = profiles_of(self.core, session, ids)
             position = {k: n for n, k in enumerate(ids)}
-            people = repo.stakeholders_by_external_id(session, external_ids=ids)
             meetings = []
             partner_refs = {p.external_id: p for p in people.values()}
-            for n, m in enumerate(row.schedule["meetings"], start=1):
+            kept = [m for m in row.schedule["meetings"] if m["a"] in people and m["b"] in people]
+            for n, m in enumerate(kept, start=1):
                 a, b = profiles[m["a"]], profiles[m["b"]]
                 floor = getattr(self.core.embedder, "similarity_floor", 0.0)
                 sim = (float(matrix[position[m["a"]]] @ matrix[position[m["b"]]]) - floor) / (1.0 - floor)
@@ -137,11 +145,11 @@ class Plans:
                     a=_ref(people[m["a"]]), b=_ref(people[m["b"]]), score=m["score"], locked=m["locked"],
                     explanation=rendered.explanation))
             count: dict[str, int] = {k: 0 for k in ids}
-            for m in row.schedule["meetings"]:
+            for m in kept:
                 count[m["a"]] += 1
                 count[m["b"]] += 1
             unmet = [{"id": k, "name": partner_refs[k].name, "meetings": got, "minimum": want}
-                     for k, (got, want) in sorted(row.schedule["unmet"].items())]
+                     for k, (got, want) in sorted(row.schedule["unmet"].items()) if k in partner_refs]
             s = row.schedule
             return ScheduleOut(forum=forum_id, method=s["method"], status=s["status"], total_score=s["total_score"],
                                objective=s["objective"], bound=s["bound"], bound_kind=s["bound_kind"], gap=s["gap"],

@@ -4,7 +4,6 @@ stored organisations flagged instead of imported."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -37,9 +36,9 @@ class Importer(Part):
             if not line.strip():
                 continue
             try:
-                raw = json.loads(line)
-            except json.JSONDecodeError as exc:
-                errors.append({"line": number, "field": None, "message": f"not valid JSON: {exc.msg}"})
+                raw = intake.parse_json_line(line)  # bounded: too deep a nesting is refused before decoding
+            except ValueError as exc:
+                errors.append({"line": number, "field": None, "message": str(exc)})
                 continue
             if not isinstance(raw, dict):
                 errors.append({"line": number, "field": None, "message": "a line must be a JSON object"})

@@ -160,3 +160,21 @@ def test_a_schedule_never_solves_longer_than_the_server_allows(seeded, monkeypat
                                                   "participants": [{"stakeholder": i} for i in ids]}))
     seeded.forums.schedule("capped", ScheduleRequest(method="exact", time_limit=60))
     assert seen == [1.5]
+
+
+def test_a_deleted_participant_is_named_not_a_500(seeded) -> None:  # type: ignore[no-untyped-def]
+    from api.errors import InvalidInput
+    from api.schemas import ForumIn
+
+    ids = [s.id for s in seeded.list_stakeholders(limit=5).items]
+    seeded.forums.create(ForumIn.model_validate({"id": "gone", "name": "Gone", "slot_count": 3, "tables": 3,
+                                                  "first_slot": "2027-05-01T09:00:00+08:00",
+                                                  "participants": [{"stakeholder": i} for i in ids]}))
+    seeded.forums.schedule("gone")
+    seeded.delete("stakeholder", ids[0])
+    schedule = seeded.forums.get_schedule("gone")  # the meetings of the others stay
+    assert all(ids[0] not in (m.a.id, m.b.id) for m in schedule.meetings)
+    assert seeded.forums.agenda_csv("gone")
+    with pytest.raises(InvalidInput) as raised:
+        seeded.forums.schedule("gone")
+    assert raised.value.errors[0]["field"] == "participants.0.stakeholder"

@@ -247,3 +247,10 @@ def test_other_undecodable_lines_are_value_errors_in_plain_words(line: str, mess
     with pytest.raises(ValueError) as caught:
         parse_json_line(line)
     assert str(caught.value).startswith(message)
+
+
+def test_a_deeply_nested_json_lines_upload_is_a_422_naming_the_line(client) -> None:  # type: ignore[no-untyped-def]
+    body = b'{"type": "stakeholder"}\n' + b"[" * 100_000 + b"]" * 100_000 + b"\n"
+    response = client.post("/import", files={"file": ("deep.jsonl", body, "application/x-ndjson")})
+    assert response.status_code == 422
+    assert any(e.get("line") == 2 and "nested deeper" in e["message"] for e in response.json()["errors"])
