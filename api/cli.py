@@ -400,6 +400,53 @@ def evaluate_languages_command(
                f"(organisation left out: {result['overlap_at_10_left_out_mean']:.3f}); report: {report}")
 
 
+@cli.command("evaluate-questions")
+def evaluate_questions_command(
+    ctx: typer.Context,
+    questions: Path = typer.Option(None, help="judged questions (default: the set written from the seed documents)"),
+    cache: Path = typer.Option(Path("data/eval"), help="seed databases per model, reused between runs"),
+    report: Path = typer.Option(Path("bench-results/questions.json")),
+) -> None:
+    """nDCG@10, precision@5 and the share of results with a reason on the users' judged questions,
+    asked through the HTTP routes on the seed profiles; per question, per kind of user, overall."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import SEED_PROFILES
+    from evaluation.questions import QUESTIONS, load_questions, evaluate_questions
+
+    try:
+        judged = load_questions(questions or QUESTIONS)
+    except (OSError, ValueError, KeyError) as exc:
+        typer.echo(f"error: cannot read the questions: {exc}", err=True)
+        raise typer.Exit(2)
+    embedder = _eval_embedder(ctx)
+    name = embedder.model_id.replace("/", "-").replace("@", "-")
+    settings = _settings(ctx).model_copy(update={
+        "database_url": f"sqlite:///{cache / f'seeds-{name}.db'}", "index_dir": cache / f"index-{name}",
+        "seed_dir": SEED_PROFILES})
+    cache.mkdir(parents=True, exist_ok=True)
+    bars = _Bars()
+    with TestClient(create_app(settings, embedder=embedder, start="sync")) as client:
+        def ask(method: str, path: str, params: dict[str, Any]) -> tuple[int, Any]:
+            r = client.post(path, json=params) if method == "POST" else client.get(path, params=params)
+            return r.status_code, r.json()
+
+        result = evaluate_questions(ask, judged, progress=bars)
+    bars.close()
+    result["model"], result["ranker"] = embedder.model_id, str(settings.ranker_path)
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(json.dumps(result, indent=2))
+    typer.echo(f"{'question':<16} {'nDCG@10':>7} {'P@5':>5} {'reason':>6}  top 5 (grade)")
+    for r in result["questions"]:
+        typer.echo(f"{r['id']:<16} {r['ndcg@10']:>7.3f} {r['precision@5']:>5.2f} {r['with_reason']:>6.2f}  "
+                   + " ".join(r["top5"]))
+    for scope, s in [*result["by_user"].items(), ("overall", result["overall"])]:
+        typer.echo(f"{scope:<16} {s['ndcg@10']:>7.3f} {s['precision@5']:>5.2f} {s['with_reason']:>6.2f}  "
+                   f"({s['questions']} questions)")
+    typer.echo(f"report: {report}")
+
+
 @cli.command("bench-schedule")
 def bench_schedule_command(
     participants: int = typer.Option(300, min=2), slots: int = typer.Option(12, min=1),
@@ -455,15 +502,15 @@ def evaluate(
                  report_path=report, ranker=chosen if chosen and chosen.exists() else None,
                  log=lambda m: typer.echo(m, err=True))
     bars.close()
-    typer.echo(f"\n{'':<10} {'scope':<9} {'queries':>7} {'recall@10':>9} {'recall@50':>9} {'MRR':>7}")
-    for name in ("dldmatch", "tfidf"):
+    typer.echo(f"\n{'':<12} {'scope':<9} {'queries':>7} {'recall@10':>9} {'recall@50':>9} {'MRR':>7}")
+    for name in ("dldmatch", "tfidf", "tfidf+graph"):
         for scope in ("all", "findable"):
             r = result["results"][name][scope]
-            typer.echo(f"{name:<10} {scope:<9} {r['queries']:>7} {r['recall@10']:>9.4f} {r['recall@50']:>9.4f} "
+            typer.echo(f"{name:<12} {scope:<9} {r['queries']:>7} {r['recall@10']:>9.4f} {r['recall@50']:>9.4f} "
                        f"{r['mrr']:>7.4f}")
-    for scope in ("all", "findable"):
-        ratio = result["ratio_to_tfidf"][scope]
-        typer.echo(f"ratio to TF-IDF ({scope}): recall@10 x{ratio['recall@10']}, recall@50 x{ratio['recall@50']}, "
+    for base in ("tfidf", "tfidf+graph"):
+        ratio = result["ratio_to"][base]["all"]
+        typer.echo(f"dldmatch / {base} (all): recall@10 x{ratio['recall@10']}, recall@50 x{ratio['recall@50']}, "
                    f"MRR x{ratio['mrr']}")
     typer.echo(f"{result['coverage_top10']} distinct organisations in the top 10s; "
                f"{result['seconds']['total']} s; report: {report}")
@@ -473,21 +520,23 @@ def evaluate(
 def train(
     ctx: typer.Context,
     data: Path = typer.Option(DEFAULT_EVAL, help="folder with projects.jsonl and organisations.jsonl"),
-    cutoff: str = typer.Option("2018-01-01", help="only data before this date is used"),
+    cutoff: str = typer.Option("2018-01-01", help="the first day of the year the model is for (never seen in training)"),
     queries: Optional[int] = typer.Option(None, help="at most this many training queries"),
     cache: Path = typer.Option(Path("data/eval")),
     output: Path = typer.Option(RANKER if (ROOT / "pyproject.toml").is_file() else Path("ranker.json"),
                                 help="where to save the weights: in a source checkout, where the service loads "
                                      "them from; installed, ./ranker.json (then DLDMATCH_RANKER_PATH)"),
 ) -> None:
-    """Learn the ranking weights from the period before the cut-off (reproducible) and save them."""
+    """Learn the consortium model (LambdaMART) for the year from the cut-off: fitted on the year two
+    before it, settings and calibration chosen on the year before it; the year itself never seen."""
     from evaluation.evaluate import train as run
 
     bars = _Bars()
     result = run(data, cutoff=cutoff, cache=cache, embedder=_eval_embedder(ctx), progress=bars, output=output,
                  limit=queries, log=lambda m: typer.echo(m, err=True))
     bars.close()
-    typer.echo(json.dumps(result, indent=2))
+    typer.echo(json.dumps({k: v for k, v in result.items() if k != "model"}, indent=2))
+    typer.echo(f"saved the model to {output}")
 
 
 def _printed_json(result: Any, as_json: bool) -> bool:

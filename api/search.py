@@ -7,7 +7,7 @@ columns); the pure ``matcher.rank`` scores them; the k returned are read in full
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 from sqlmodel import Session, select
@@ -80,10 +80,12 @@ class Search(Part):
         return render(session, self.vocabulary, matches, by_key, entity_type)
 
     def stakeholder_candidates(self, snap: Snapshot, query: Profile, vector: np.ndarray, text: str, k: int,
-                                filters: Filters) -> tuple[list[int], dict[str, float], dict[str, dict[str, float]]]:
+                                filters: Filters, *, features: bool = False) -> tuple[Any, ...]:
         """Candidate rows from the dense index, the lexical postings and the collaboration graph, with
-        their signals. Filters are applied to the corpus columns first: when they admit few
-        stakeholders, all of those are candidates; else each source searches only among them."""
+        their signals (and with ``features``, their consortium features, as the training reads them).
+        Filters are applied to the corpus columns first: when they admit few stakeholders, all of
+        those are candidates; else each source searches only among them, ranked by its own score
+        before it is cut."""
         corpus = snap.corpus
         index = snap.indexes["stakeholder"]
         fetch = max(k * _OVERFETCH, _MIN_FETCH)
@@ -121,7 +123,10 @@ class Search(Part):
             lexical_rows = corpus.lexical_top(lexical, fetch + len(excluded), admitted)
             rows = [r for r in dict.fromkeys([*dense, *lexical_rows, *graph]) if r not in excluded]
             dense.update(self._dense(corpus, index, vector, [r for r in rows if r not in dense]))
-        sims, signals = corpus.signals(vector, rows, dense, corpus.lexical_scores(lexical, rows))
+        lexical_values = corpus.lexical_scores(lexical, rows)
+        sims, signals = corpus.signals(vector, rows, dense, lexical_values, query, self.ranking.model)
+        if features:
+            return rows, sims, signals, corpus.features(query, vector, rows, dense, lexical_values)
         return rows, sims, signals
 
     @staticmethod

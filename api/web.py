@@ -24,7 +24,9 @@ from matcher.text import script_language
 from matcher.vocab import COUNTRIES, RESOURCE_KINDS, ROLES, STAKEHOLDER_KINDS
 
 HERE = Path(__file__).parent
-COMPONENT_LABELS = {"semantic": "text similarity", "themes": "shared themes", "complementarity": "needs met",
+COMPONENT_LABELS = {"consortium": "track record and text (learned)", "past_projects": "a similar past project",
+                    "lexical": "shared words", "network2": "partners of partners", "popularity": "experience",
+                    "semantic": "text similarity", "themes": "shared themes", "complementarity": "needs met",
                     "geography": "same places", "kinds": "complementary kinds", "network": "common partners",
                     "intent": "offers what you seek"}
 

@@ -29,15 +29,13 @@ from api.service import DLDMatch, Progress
 from api.settings import Settings
 from embeddings.base import Embedder
 from matcher.metrics import summarise
-from matcher.rank import DEFAULT_WEIGHTS, Filters, score_pair
+from evaluation.baselines import Tfidf
+from evaluation.vectors import SharedVectors
+from matcher.ltr import FEATURES
+from matcher.rank import Filters, score_pair
 
 KINDS = {"HES": "academia", "REC": "academia", "PRC": "private", "PUB": "government", "OTH": "cso"}
 ROLES = {"coordinator": "lead", "participant": "implementer"}
-LEARNED = ("semantic", "past_projects", "lexical", "themes", "geography", "kinds", "network", "network2",
-           "popularity")
-"""Components the training data can teach. Needs and offers and the intent are not in it (CORDIS has
-no needs and no offers): they keep their default weights."""
-POPULARITY_CAP = 0.08  # at most this share of the score, so that the same few actors are not everyone's answer
 
 
 @dataclass(frozen=True)
@@ -146,68 +144,56 @@ def rank_service(service: DLDMatch, q: Query, k: int, vector: np.ndarray | None 
     return [m.id for m in service.match(_request(q, k), vector=vector).stakeholders]
 
 
-class TfidfBaseline:
-    """TF-IDF of each organisation's pre-cut-off project texts; organisations without any: their name."""
-
-    def __init__(self, projects: list[dict[str, Any]], orgs: dict[str, dict[str, Any]], cutoff: str) -> None:
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        texts: dict[str, list[str]] = defaultdict(list)
-        for p in projects:
-            if p["start_date"] < cutoff:
-                for x in p["participants"]:
-                    texts[org_id(x["org_id"])].append(f"{p['title']}. {p['text']}")
-        names = {org_id(raw): str(o["name"]) for raw, o in orgs.items()}
-        self.ids = sorted(names)
-        docs = [" ".join(texts[i]) or names[i] for i in self.ids]
-        self.vectorizer = TfidfVectorizer(sublinear_tf=True, stop_words="english", min_df=1, dtype=np.float32)
-        self.matrix = self.vectorizer.fit_transform(docs)
-        self.position = {i: n for n, i in enumerate(self.ids)}
-
-    def rank(self, q: Query) -> list[str]:
-        scores = np.asarray((self.matrix @ self.vectorizer.transform([q.text]).T).todense()).ravel()
-        for m in q.participants:
-            scores[self.position[m]] = -np.inf
-        order = np.argsort(-scores, kind="stable")
-        return [self.ids[i] for i in order if np.isfinite(scores[i])]
-
-
 def evaluate(folder: Path, *, cutoff: str = "2018-01-01", limit: int | None = None, k: int = 50,
              cache: Path, embedder: Embedder, progress: Progress, report_path: Path | None = None,
              ranker: Path | None = Settings().ranker_path, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Leave-one-out on the projects from ``cutoff`` on, through ``POST /match``'s code path, beside
+    TF-IDF and TF-IDF plus co-participation built from the same projects in the same run (the graph
+    weight of the latter chosen on the year before the cut-off, as the service's settings are)."""
     started = time.perf_counter()
     projects, orgs = load(folder)
     log(f"loaded {len(projects)} projects and {len(orgs)} organisations from {folder}")
-    service = service_for(cache, cutoff, embedder, to_records(projects, orgs, cutoff), progress, ranker)
+    shared = SharedVectors(embedder, cache)
+    service = service_for(cache, cutoff, shared, to_records(projects, orgs, cutoff), progress, ranker)
     loaded = time.perf_counter()
     qs = queries(projects, orgs, start=cutoff, end="9999", limit=limit)
     log(f"{len(qs)} leave-one-out queries from projects starting on or after {cutoff} "
-        f"({sum(q.findable for q in qs)} findable); ranking with {service.ranking.source} weights")
-    baseline = TfidfBaseline(projects, orgs, cutoff)
-    ranks: dict[str, list[int | None]] = {"dldmatch": [], "tfidf": []}
+        f"({sum(q.findable for q in qs)} findable); ranking with {service.ranking.source}")
+    earlier = cutoff_before(cutoff, 1)
+    graph_weight, tried = Tfidf(projects, orgs, earlier, org_id).choose_graph_weight(
+        queries(projects, orgs, start=earlier, end=cutoff, limit=limit))
+    log(f"TF-IDF + co-participation: weight {graph_weight} chosen on the queries of [{earlier}, {cutoff}) {tried}")
+    baseline = Tfidf(projects, orgs, cutoff, org_id)
+    names = ("dldmatch", "tfidf", "tfidf+graph")
+    ranks: dict[str, list[int | None]] = {name: [] for name in names}
     recommended: set[str] = set()
     vectors = _embed_queries(service, qs, progress)
+    shared.save()
     for n, (q, vector) in enumerate(zip(qs, vectors), start=1):
         ours = rank_service(service, q, k, vector)
         recommended |= set(ours[:10])
         ranks["dldmatch"].append(ours.index(q.target) + 1 if q.target in ours else None)
-        theirs = baseline.rank(q)
-        ranks["tfidf"].append(theirs.index(q.target) + 1 if q.target in theirs else None)
+        text, graph = baseline.scores(q), baseline.co_participation(q)
+        for name, ranked in (("tfidf", baseline.ranked(q, text)),
+                             ("tfidf+graph", baseline.ranked(q, text + graph_weight * graph))):
+            ranks[name].append(ranked.index(q.target) + 1 if q.target in ranked[:k] else None)
         progress("evaluate", n, len(qs))
+    service.close()
     findable = [q.findable for q in qs]
     results = {name: {"all": summarise(r, k), "findable": summarise([x for x, f in zip(r, findable) if f], k)}
                for name, r in ranks.items()}
-    ratios = {scope: {m: _ratio(results["dldmatch"][scope][m], results["tfidf"][scope][m])
-                      for m in ("recall@10", "recall@50", "mrr")} for scope in ("all", "findable")}
+    ratios = {base: {scope: {m: _ratio(results["dldmatch"][scope][m], results[base][scope][m])
+                             for m in ("recall@10", "recall@50", "mrr")} for scope in ("all", "findable")}
+              for base in ("tfidf", "tfidf+graph")}
     report = {
         "data": str(folder), "cutoff": cutoff, "queries": len(qs), "findable": sum(findable),
         "candidates": len(orgs), "k": k, "ranker": service.ranking.source, "weights": service.ranking.weights,
-        "results": results, "ratio_to_tfidf": ratios,
+        "model": (service.ranking.model.meta.get("data") if service.ranking.model else None),
+        "results": results, "ratio_to": ratios, "tfidf+graph_weight": graph_weight,
         "coverage_top10": len(recommended),
         "seconds": {"load_and_embed": round(loaded - started, 1), "total": round(time.perf_counter() - started, 1)},
-        "model": service.embedder.model_id, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "notes": f"MRR counts a target found within the top {k} (MRR@{k}) for dldmatch; the TF-IDF baseline "
-                 "ranks every organisation.",
+        "embedder": service.embedder.model_id, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "notes": f"Every ranker counts a target found within its top {k} (recall@50, MRR@{k}).",
     }
     if report_path:
         report_path.parent.mkdir(parents=True, exist_ok=True)
@@ -230,73 +216,136 @@ def _ratio(a: float, b: float) -> float:
     return round(a / b, 3) if b else math.inf
 
 
+COMBINATION = {"consortium": 0.62, "themes": 0.08, "complementarity": 0.15, "geography": 0.1, "kinds": 0.05}
+"""How the consortium value is combined with what the collaboration data cannot teach (themes, needs
+and offers, places): hand-set, until the judged questions fit it (``dldmatch evaluate-questions``)."""
+GRID = [{"num_leaves": leaves, "min_data_in_leaf": leaf_rows, "learning_rate": 0.05}
+        for leaves in (7, 15, 31) for leaf_rows in (20, 100)]
+"""The LambdaMART settings tried; the one with the best nDCG@10 on the later year is kept."""
+
+
+PROFILE_PARTS = ("themes", "geography", "kinds")
+"""The profile components the collaboration data has (CORDIS has no needs and offers, no intent)."""
+CONSORTIUM_SHARES = (1.0, 0.9, 0.8, 0.62)
+"""The shares of the score given to the consortium value that are tried on the later year (the rest
+goes to the profile components in the proportions of :data:`COMBINATION`)."""
+
+
+def cutoff_before(cutoff: str, years: int) -> str:
+    day = date.fromisoformat(cutoff)
+    return day.replace(year=day.year - years).isoformat()
+
+
+def feature_rows(service: DLDMatch, qs: list[Query], progress: Progress, stage: str
+                 ) -> tuple[np.ndarray, np.ndarray, list[int], int]:
+    """The consortium features of every candidate the service considers for each query (built by the
+    same code as ``POST /match``), labelled 1 for the hidden participant. Queries whose target is not
+    among the candidates teach a ranker nothing and are left out; how many were kept is returned."""
+    blocks, labels, groups, profile_values = [], [], [], []
+    vectors = _embed_queries(service, qs, progress)
+    snap = service.snapshot()
+    for n, (q, vector) in enumerate(zip(qs, vectors), start=1):
+        query, text = service.draft_query(_request(q, 50), snap)
+        rows, sims, signals, features = service.search.stakeholder_candidates(
+            snap, query, vector, text, 50, Filters(exclude=query.partners), features=True)
+        label = np.array([snap.corpus.key(r) == f"s:{q.target}" for r in rows], dtype=np.int32)
+        if label.any():
+            blocks.append(features)
+            labels.append(label)
+            groups.append(len(rows))
+            values = [score_pair(query, snap.corpus.profile(r), 0.0, evidence=False).values for r in rows]
+            profile_values.append(np.array([[v[c] for c in PROFILE_PARTS] for v in values]))
+        progress(stage, n, len(qs))
+    if not blocks:
+        return np.zeros((0, len(FEATURES))), np.zeros(0, dtype=np.int32), [], np.zeros((0, len(PROFILE_PARTS)))
+    return np.vstack(blocks), np.concatenate(labels), groups, np.vstack(profile_values)
+
+
+def _mrr(scores: np.ndarray, labels: np.ndarray, groups: list[int], k: int = 50) -> float:
+    """MRR@k of the labelled target within each group of candidates (ties counted against it)."""
+    total, start = 0.0, 0
+    for size in groups:
+        s, y = scores[start:start + size], labels[start:start + size]
+        rank = int((s > s[y.argmax()]).sum()) + 1
+        total += 1.0 / rank if rank <= k else 0.0
+        start += size
+    return total / max(1, len(groups))
+
+
 def train(folder: Path, *, cutoff: str = "2018-01-01", cache: Path, embedder: Embedder, progress: Progress,
           output: Path, limit: int | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Learn the weights of the ranking from the year before the cut-off only.
+    """Learn the consortium model (LightGBM LambdaMART) for a report year starting at ``cutoff``.
 
-    Profiles come from projects before ``cutoff - 1 year``; queries from projects that started in the
-    year before the cut-off. Every candidate the service generates is a row of component values,
-    labelled 1 for the hidden participant; a logistic regression learns how much each component is
-    worth. Weights are kept non-negative (a component never counts against a match) and popularity is
-    capped, then saved for the service to load.
-    """
+    Fitted on the queries of two years before it (profiles and graph from before those), settings
+    and the score's calibration chosen on the year just before it (profiles from before that year):
+    the report year itself is never seen. ``dldmatch evaluate --cutoff`` then reports on it."""
+    import lightgbm
     from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
 
     projects, orgs = load(folder)
-    year = date.fromisoformat(cutoff)
-    train_cutoff = year.replace(year=year.year - 1).isoformat()
-    service = service_for(cache, train_cutoff, embedder, to_records(projects, orgs, train_cutoff), progress)
-    qs = queries(projects, orgs, start=train_cutoff, end=cutoff, limit=limit)
-    log(f"training on {len(qs)} queries from projects starting in [{train_cutoff}, {cutoff}), profiles before "
-        f"{train_cutoff}")
-    rows: list[list[float]] = []
-    labels: list[int] = []
-    found = 0
-    vectors = _embed_queries(service, qs, progress)
-    for n, (q, vector) in enumerate(zip(qs, vectors), start=1):
-        for values, label in candidate_rows(service, q, vector):
-            rows.append([values[c] for c in LEARNED])
-            labels.append(label)
-            found += label
-        progress("train", n, len(qs))
-    X, y = np.array(rows), np.array(labels)
-    model = LogisticRegression(max_iter=2000, class_weight="balanced")
-    model.fit(X, y)
-    raw = dict(zip(LEARNED, model.coef_[0].tolist()))
-    positive = {c: max(0.0, w) for c, w in raw.items()}
-    total = sum(positive.values()) or 1.0
-    shares = {c: w / total for c, w in positive.items()}
-    if shares["popularity"] > POPULARITY_CAP:
-        rest = 1 - shares["popularity"]
-        shares = {c: (POPULARITY_CAP if c == "popularity" else w * (1 - POPULARITY_CAP) / rest)
-                  for c, w in shares.items()}
-    auc = float(roc_auc_score(y, model.decision_function(X))) if 0 < y.sum() < len(y) else float("nan")
+    fit_from, choose_from = cutoff_before(cutoff, 2), cutoff_before(cutoff, 1)
+    shared = SharedVectors(embedder, cache)
+    sets = {}
+    for name, start, end in (("fit", fit_from, choose_from), ("choose", choose_from, cutoff)):
+        service = service_for(cache, start, shared, to_records(projects, orgs, start), progress)
+        qs = queries(projects, orgs, start=start, end=end, limit=limit)
+        log(f"{name}: {len(qs)} queries from projects starting in [{start}, {end}), profiles before {start}")
+        X, y, groups, parts = feature_rows(service, qs, progress, name)
+        kept = len(groups)
+        sets[name] = (X, y, groups, parts, {"profiles_before": start, "queries_from": start, "queries_until": end,
+                                     "queries": len(qs), "queries_with_target_among_candidates": kept,
+                                     "rows": int(len(y))})
+        service.close()
+    shared.save()
+    (X, y, g, _, _), (Xv, yv, gv, Pv, _) = sets["fit"], sets["choose"]
+    if not g or not gv:
+        raise ValueError(f"no query of [{fit_from}, {cutoff}) has its hidden participant among the candidates: "
+                         "too little data to learn from")
+    base = {"objective": "lambdarank", "metric": "ndcg", "ndcg_eval_at": [10], "verbose": -1, "seed": 0,
+            "deterministic": True, "num_threads": 2, "feature_pre_filter": False, "force_row_wise": True}
+    tried = []
+    best: tuple[float, Any, dict[str, Any]] | None = None
+    for n, setting in enumerate(GRID, start=1):
+        fit = lightgbm.Dataset(X, y, group=g, feature_name=list(FEATURES), free_raw_data=False)
+        valid = lightgbm.Dataset(Xv, yv, group=gv, reference=fit)
+        booster = lightgbm.train({**base, **setting}, fit, num_boost_round=400, valid_sets=[valid],
+                                 callbacks=[lightgbm.early_stopping(40, verbose=False)])
+        score = float(booster.best_score["valid_0"]["ndcg@10"])
+        tried.append({**setting, "rounds": booster.best_iteration, "choose_ndcg@10": round(score, 4)})
+        if best is None or score > best[0]:
+            best = (score, booster, tried[-1])
+        progress("choose settings", n, len(GRID))
+    assert best is not None
+    score, booster, chosen = best
+    raw = booster.predict(Xv, num_iteration=booster.best_iteration)
+    platt = LogisticRegression(class_weight="balanced").fit(raw.reshape(-1, 1), yv)
+    value = 1.0 / (1.0 + np.exp(-(platt.coef_[0][0] * raw + platt.intercept_[0])))
+    rest = {c: COMBINATION[c] for c in PROFILE_PARTS}
+    profile_score = Pv @ np.array([rest[c] / sum(rest.values()) for c in PROFILE_PARTS])
+    shares = {share: round(_mrr(share * value + (1 - share) * profile_score, yv, gv), 4) for share in CONSORTIUM_SHARES}
+    share = max(shares, key=lambda x: (shares[x], -x))
+    # needs and offers are not in the collaboration data: they keep their hand-set share; the rest is
+    # split between the consortium value and the profile parts as chosen on the later year
+    kept = COMBINATION["complementarity"]
+    weights = {"consortium": round(share * (1 - kept), 4), "complementarity": kept,
+               **{c: round((1 - share) * (1 - kept) * w / sum(rest.values()), 4) for c, w in rest.items()}}
+    model_text = booster.model_to_string(num_iteration=booster.best_iteration)
     result = {
-        "weights": {c: round(w, 4) for c, w in shares.items()},
-        "raw_coefficients": {c: round(w, 4) for c, w in raw.items()},
-        "trained_on": {"data": folder.name, "profiles_before": train_cutoff, "queries_from": train_cutoff,
-                       "queries_until": cutoff, "queries": len(qs), "rows": len(rows),
-                       "targets_among_candidates": found, "training_auc": round(auc, 4)},
-        "untrained_components_keep_defaults": sorted(set(DEFAULT_WEIGHTS) - set(LEARNED)),
+        "kind": "lambdamart",
+        "features": list(FEATURES),
+        "weights": weights,
+        "consortium_share_tried": {"choose_mrr@50": shares, "chosen": share},
+        "calibration": {"scale": round(float(platt.coef_[0][0]), 6), "shift": round(float(platt.intercept_[0]), 6),
+                        "fitted_on": "choose"},
+        "settings": chosen, "tried": tried,
+        "importance_gain": {f: round(float(v), 1) for f, v in
+                            zip(FEATURES, booster.feature_importance("gain", iteration=booster.best_iteration))},
+        "data": {"folder": folder.name, "fit": sets["fit"][4], "choose": sets["choose"][4],
+                 "report_year_from": cutoff, "report_year_never_seen": True},
+        "metrics": {"choose_ndcg@10": round(score, 4)},
         "command": f"dldmatch train --data {folder} --cutoff {cutoff}",
+        "model": model_text,
     }
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(result, indent=2) + "\n")
+    output.write_text(json.dumps(result, indent=1) + "\n")
     return result
-
-
-def candidate_rows(service: DLDMatch, q: Query, vector: np.ndarray) -> Iterable[tuple[dict[str, float], int]]:
-    """Component values of every candidate the service would consider for a query, with its label.
-    The query is built by the same code as ``POST /match``."""
-    query, text = service.draft_query(_request(q, 50))
-    rows, sims, signals = service.search.stakeholder_candidates(service.snapshot(), query, vector, text, 50, Filters())
-    corpus = service.snapshot().corpus
-    target = f"s:{q.target}"
-    for row in rows:
-        candidate = corpus.profile(row)
-        key = candidate.key
-        if key in query.partners:
-            continue
-        match = score_pair(query, candidate, sims.get(key, 0.0), evidence=False, signals=signals.get(key))
-        yield match.values, int(key == target)

@@ -15,18 +15,20 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable
 
+from matcher.ltr import ConsortiumModel
 from matcher.text import normalise_place
 from matcher.themes import Evidence, Theme, evidence_for
 from matcher.vocab import INTENT_RESOURCES
 
-COMPONENTS = ("semantic", "past_projects", "lexical", "themes", "complementarity", "geography", "kinds", "network",
-              "network2", "popularity", "intent")
+COMPONENTS = ("consortium", "semantic", "past_projects", "lexical", "themes", "complementarity", "geography", "kinds",
+              "network", "network2", "popularity", "intent")
 
-SIGNALS = ("semantic", "past_projects", "lexical", "popularity")
+SIGNALS = ("consortium", "semantic", "past_projects", "lexical", "popularity")
 """Components whose values the caller computes (they need vectors or a text index); the others come
 from the two profiles."""
 
 DEFAULT_WEIGHTS: dict[str, float] = {
+    "consortium": 0.0,  # the learned consortium value (matcher.ltr); used when a model is loaded
     "semantic": 0.28,
     "past_projects": 0.08,
     "lexical": 0.08,
@@ -172,6 +174,7 @@ class Ranking:
     intent_weight: float = INTENT_WEIGHT
 
     source: str = "default"
+    model: ConsortiumModel | None = None
     _for_intent: dict[str, dict[str, float]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -180,6 +183,11 @@ class Ranking:
         the defaults for the ones it lacks (themes, needs and offers, ...), so that one model serves
         both the evaluation data and the seed profiles. The merged weights sum to 1."""
         data = json.loads(Path(path).read_text())
+        if "model" in data:  # a LambdaMART consortium model and the weights that combine it with the profiles
+            weights = {k: float(data["weights"].get(k, 0.0)) for k in DEFAULT_WEIGHTS}
+            total = sum(weights.values()) or 1.0
+            weights = {k: v / total for k, v in weights.items()}
+            return cls(weights=weights, source=str(path), model=ConsortiumModel.load(path))
         learned = {k: float(v) for k, v in data["weights"].items() if k in DEFAULT_WEIGHTS}
         untrained = {k: v for k, v in DEFAULT_WEIGHTS.items() if k not in learned}
         share = 1.0 - sum(untrained.values())

@@ -149,3 +149,54 @@ def test_lexical_scores_and_top_rows_agree_with_the_whole_matrix(seeded: DLDMatc
     query = corpus.lexical_query("saxaul shelterbelts against sand and dust storms in the Gobi")
     few = corpus.lexical_top(query, 10, budget=1)
     assert 0 < len(few) <= len(corpus.lexical_top(query, 10))
+
+
+def _graph_corpus() -> "Corpus":
+    """Six organisations: ``q1`` and ``q2`` are the query's participants. ``hub`` worked with ``q1``
+    and with everyone else; ``close`` worked with both participants and no one else."""
+    from api.corpus import Corpus, ProfileRows
+
+    names = ["q1", "q2", "hub", "close", "far", "x"]
+    rows = [ProfileRows(n + 1, name, "academia", ["DE"] if name != "far" else ["FR"], [], [], [], [])
+            for n, name in enumerate(names)]
+    projects = {10: ["q1", "hub"], 11: ["q1", "close"], 12: ["q2", "close"], 13: ["hub", "far"], 14: ["hub", "x"],
+                15: ["hub", "q2"], 16: ["far", "x"]}
+    links = [(names.index(m) + 1, p) for p, members in projects.items() for m in members]
+    vectors = np.eye(len(projects), 4, dtype=np.float32)
+    return Corpus.build(rows, links, {p: n % 4 for n, p in enumerate(projects)}, vectors)
+
+
+def test_graph_candidates_are_ranked_by_resource_allocation_before_the_cut() -> None:
+    from matcher.rank import Profile
+
+    corpus = _graph_corpus()
+    query = Profile(key="q:draft", name="", kind="project", countries=("DE",),
+                    partners=frozenset({"s:q1", "s:q2"}))
+    ranked = [corpus.key(r) for r in corpus.graph_candidates(query, 10)]
+    # close and hub each worked with both participants (each has 2 partners): 1/2 + 1/2 = 1.0;
+    # the participants never worked together, so neither is reached from the other
+    assert set(ranked) == {"s:hub", "s:close"}
+    assert corpus.graph_candidates(query, 1) == [corpus.row_of_key(ranked[0])]  # the cut keeps the best
+    lone = Profile(key="q:draft", name="", kind="project", partners=frozenset({"s:far"}))
+    # far worked with hub (4 other partners) and x: both reached, and equally (1/2 each)
+    assert {corpus.key(r) for r in corpus.graph_candidates(lone, 10)} == {"s:hub", "s:x"}
+
+
+def test_consortium_features_read_the_graph_and_the_fit() -> None:
+    from matcher.ltr import FEATURES
+    from matcher.rank import Profile
+
+    corpus = _graph_corpus()
+    query = Profile(key="q:draft", name="", kind="project", countries=("DE",),
+                    partners=frozenset({"s:q1", "s:q2"}))
+    rows = [corpus.row_of_key(k) for k in ("s:hub", "s:close", "s:far")]
+    f = corpus.features(query, np.array([1, 0, 0, 0], dtype=np.float32), rows, {}, {})
+    col = {name: n for n, name in enumerate(FEATURES)}
+    hub, close, far = f
+    assert close[col["graph_shared"]] == 1.0 and hub[col["graph_shared"]] == 1.0  # both worked with q1 and q2
+    assert far[col["graph_shared"]] == 0.0 and far[col["graph_ra"]] == 0.0
+    assert far[col["graph_second"]] > 0  # far's partner hub is a partner of the participants
+    assert hub[col["degree"]] > close[col["degree"]]
+    assert hub[col["country_fit"]] == 1.0 and far[col["country_fit"]] == 0.0
+    assert hub[col["past_best"]] == 1.0  # hub took part in project 10, whose vector is the query's
+    assert ((0 <= f) & (f <= 1)).all()

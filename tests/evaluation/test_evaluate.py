@@ -9,12 +9,14 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import cli
-from evaluation.evaluate import TfidfBaseline, load, org_id, queries, to_records
+from evaluation.baselines import Tfidf
+from evaluation.evaluate import load, org_id, queries, to_records
 from api.service import DLDMatch
 from api.settings import ROOT, Settings
 from embeddings.fake import FakeEmbedder
 from matcher.metrics import summarise
-from matcher.rank import DEFAULT_WEIGHTS, Ranking
+from matcher.ltr import FEATURES
+from matcher.rank import Ranking
 
 DATA = ROOT.parent / "shared" / "eval" / "cordis-h2020-dev"
 pytestmark = pytest.mark.skipif(not (DATA / "projects.jsonl").exists(), reason="needs ../shared/eval beside the clone")
@@ -64,12 +66,20 @@ def test_queries_hide_one_participant_and_leak_nothing(small: Path) -> None:
     assert len(queries(projects, orgs, start="2016-07-01", end="9999", limit=10)) == 10
 
 
-def test_tfidf_baseline_ranks_every_other_organisation(small: Path) -> None:
+def test_tfidf_baselines_rank_every_other_organisation(small: Path) -> None:
     projects, orgs = load(small)
-    baseline = TfidfBaseline(projects, orgs, "2016-07-01")
+    baseline = Tfidf(projects, orgs, "2016-07-01", org_id)
     q = queries(projects, orgs, start="2016-07-01", end="9999")[0]
     ranking = baseline.rank(q)
     assert len(ranking) == len(orgs) - len(q.participants) and not set(ranking) & set(q.participants)
+    # co-participation: an organisation that worked with a given participant before rises
+    graph = baseline.co_participation(q)
+    assert graph.max() > 0 and graph.max() <= 1
+    lifted = baseline.rank(q, graph_weight=1.0)
+    best = baseline.ids[int(graph.argmax())]
+    assert lifted.index(best) <= ranking.index(best)
+    weight, tried = baseline.choose_graph_weight(queries(projects, orgs, start="2016-07-01", end="9999")[:20])
+    assert weight in tried and all(0 <= v <= 1 for v in tried.values())
 
 
 def test_evaluate_and_train_commands(small: Path, tmp_path: Path) -> None:
@@ -80,21 +90,24 @@ def test_evaluate_and_train_commands(small: Path, tmp_path: Path) -> None:
                                   str(tmp_path / "cache"), "--output", str(output)], env=env)
     assert trained.exit_code == 0, trained.output
     model = json.loads(output.read_text())
-    assert abs(sum(model["weights"].values()) - 1) < 1e-3 and min(model["weights"].values()) >= 0
-    assert model["trained_on"]["queries_until"] == "2016-07-01"
-    merged = Ranking.from_file(output)
-    assert abs(sum(merged.weights.values()) - 1) < 1e-6
-    assert merged.weights["complementarity"] == DEFAULT_WEIGHTS["complementarity"]
+    assert model["kind"] == "lambdamart" and model["features"] == list(FEATURES)
+    # fitted and chosen on the two years before the cut-off, never on the year reported
+    assert model["data"]["fit"]["queries_until"] == model["data"]["choose"]["queries_from"] == "2015-07-01"
+    assert model["data"]["choose"]["queries_until"] == "2016-07-01"
+    assert model["data"]["fit"]["rows"] > 0 and "choose_ndcg@10" in model["metrics"]
+    served = Ranking.from_file(output)
+    assert served.model is not None and served.weights["consortium"] > 0
+    assert abs(sum(served.weights.values()) - 1) < 1e-6
 
     report = tmp_path / "report.json"
     result = runner.invoke(cli, ["evaluate", "--data", str(small), "--cutoff", "2016-07-01", "--queries", "40",
                                  "--cache", str(tmp_path / "cache"), "--report", str(report)], env=env)
     assert result.exit_code == 0, result.output
     data = json.loads(report.read_text())
-    assert data["queries"] == 40 and set(data["results"]) == {"dldmatch", "tfidf"}
-    for name in ("dldmatch", "tfidf"):
+    assert data["queries"] == 40 and set(data["results"]) == {"dldmatch", "tfidf", "tfidf+graph"}
+    for name in ("dldmatch", "tfidf", "tfidf+graph"):
         assert 0 <= data["results"][name]["all"]["mrr"] <= 1
-    assert "ratio to TF-IDF (all)" in result.stdout
+    assert "dldmatch / tfidf+graph (all)" in result.stdout
     again = runner.invoke(cli, ["evaluate", "--data", str(small), "--cutoff", "2016-07-01", "--queries", "40",
                                 "--cache", str(tmp_path / "cache"), "--report", str(report)], env=env)
     assert again.exit_code == 0 and json.loads(report.read_text())["results"] == data["results"]

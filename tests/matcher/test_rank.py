@@ -161,6 +161,9 @@ def test_pruning_by_bounds_never_changes_the_top_k(seed: int, intent: str) -> No
     sims = {c.key: rng.random() for c in candidates}
     signals = {c.key: {"lexical": rng.random() ** 3, "past_projects": rng.random(), "popularity": rng.random()}
                for c in candidates}
+    learned = random.Random(seed + 1000)  # the consortium value (weighted only by a LambdaMART model file)
+    for c in candidates:
+        signals[c.key]["consortium"] = learned.random() ** 2
     ranking = Ranking.from_file(__import__("api.settings", fromlist=["ROOT"]).ROOT / "matcher" / "ranker.json") \
         if seed % 2 else Ranking()
     k = rng.choice([1, 5, 10])
@@ -171,3 +174,19 @@ def test_pruning_by_bounds_never_changes_the_top_k(seed: int, intent: str) -> No
     assert [(m.key, m.score) for m in pruned] == [(m.key, m.score) for m in everything]
     if seed % 2:  # the learned weights put most of the score in the signals: most candidates fall away
         assert len(kept) < len(candidates) / 2
+
+
+def test_the_shipped_lambdamart_model_loads_and_scores_in_order() -> None:
+    import numpy as np
+
+    from api.settings import ROOT
+    from matcher.ltr import FEATURES
+
+    ranking = Ranking.from_file(ROOT / "matcher" / "consortium.json")
+    assert ranking.model is not None and abs(sum(ranking.weights.values()) - 1) < 1e-6
+    assert ranking.model.meta["data"]["report_year_never_seen"] and ranking.model.meta["features"] == list(FEATURES)
+    weak, strong = np.zeros(len(FEATURES)), np.ones(len(FEATURES))
+    values = ranking.model.value(np.vstack([weak, strong]))
+    assert ((0 <= values) & (values <= 1)).all() and values[1] > values[0]
+    parts = ranking.model.parts(strong)
+    assert set(parts) == set(FEATURES)
