@@ -28,6 +28,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from api.lexicon import Lexicon
 from api import features
+from api.features import calibrate  # noqa: F401  (also read from here)
 from matcher.ltr import ConsortiumModel
 from matcher.rank import Place, Profile
 from matcher.text import normalise_place
@@ -430,8 +431,3 @@ def _bit_set(codes: Iterable[int]) -> np.uint64:
     for c in codes:
         out |= np.uint64(1) << np.uint64(c)
     return out
-
-
-def calibrate(cosine: float, floor: float) -> float:
-    """A cosine rescaled so that the embedder's unrelated-text level maps to 0 and identity to 1."""
-    return cosine if floor == 0 else (cosine - floor) / (1.0 - floor)

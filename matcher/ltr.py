@@ -34,20 +34,6 @@ FEATURES = (
     "country_fit",  # it is in one of the query's countries
     "kind_fit",  # how well its kind complements the query's
 )
-LABELS = {
-    "semantic": "text similarity",
-    "past_best": "its closest past project",
-    "past_top3": "its three closest past projects",
-    "lexical": "shared words",
-    "graph_ra": "partners in common (weighted)",
-    "graph_shared": "worked with the participants",
-    "graph_second": "partners of partners",
-    "degree": "partners so far",
-    "projects": "projects so far",
-    "country_fit": "same country",
-    "kind_fit": "kind of actor",
-}
-
 
 @dataclass(frozen=True)
 class ConsortiumModel:
@@ -106,7 +92,3 @@ class ConsortiumModel:
 def _logistic(x: Any) -> Any:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -50, 50))) if isinstance(x, np.ndarray) else 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, x))))
 
-
-def squash(count: float, scale: float = 3.0) -> float:
-    """A count mapped to [0, 1): 1 - exp(-count/scale)."""
-    return 1.0 - math.exp(-count / scale)
