@@ -9,6 +9,7 @@ from typing import Any, Iterator, Sequence
 from sqlmodel import Session, select
 
 from api.core import Part, iso
+from api.errors import Conflict
 from api.schemas import (ProjectIn, ProjectPage, ProjectPublic, ProjectRef, StakeholderIn, StakeholderPage,
                          StakeholderPublic, StakeholderRef)
 from store import repo
@@ -21,6 +22,9 @@ class Catalogue(Part):
         """These records as stored, read in the given session (a write's own, before it commits)."""
         s_rows = repo.stakeholders_by_external_id(session, external_ids=[r.id for r in stakeholders])
         p_rows = repo.projects_by_external_id(session, external_ids=[r.id for r in projects])
+        gone = [r.id for r in stakeholders if r.id not in s_rows] + [r.id for r in projects if r.id not in p_rows]
+        if gone:  # the write's rows are locked, so only a database without row locks gets here
+            raise Conflict(f"{gone[0]!r} was deleted by another request meanwhile; read it again and retry")
         out: list[StakeholderPublic | ProjectPublic] = []
         out += self._stakeholders_public(session, [s_rows[r.id] for r in stakeholders])
         out += self._projects_public(session, [p_rows[r.id] for r in projects])

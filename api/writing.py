@@ -164,7 +164,7 @@ class Writer(Part):
         version the client read. A concurrent change of the same record makes one of the two a 409."""
         with self.core.lock, conflicts(), Session(self.core.writer) as session:
             finder = repo.stakeholders_by_external_id if entity_type == "stakeholder" else repo.projects_by_external_id
-            row = finder(session, external_ids=[external_id]).get(external_id)
+            row = finder(session, external_ids=[external_id], lock=True).get(external_id)
             _expect("replace", if_match, entity_type, [external_id], {external_id: row} if row else {})
             links = repo.participations(session, **{f"{entity_type}_ids": [row.id]})  # type: ignore[arg-type]
             co_members: set[int] = set()  # their partner lists lose this stakeholder (the search follows)
@@ -249,7 +249,8 @@ class Writer(Part):
 
         with self.core.lock, Session(self.core.writer) as session:
             touched: dict[str, set[int]] = {"stakeholder": set(), "project": set()}
-            existing_s = repo.stakeholders_by_external_id(session, external_ids=[r.id for r in stakeholders])
+            existing_s = repo.stakeholders_by_external_id(session, external_ids=[r.id for r in stakeholders],
+                                                          lock=True)  # an unchanged row is still read back
             _expect(mode, if_match, "stakeholder", [r.id for r in stakeholders], existing_s)
             self.themes.prefetch_for(stakeholders, existing_s, lambda r: (r.name, r.description), progress)
             changed_s: list[Stakeholder] = []
@@ -279,7 +280,7 @@ class Writer(Part):
 
             participant_rows = repo.stakeholders_by_external_id(
                 session, external_ids=[p.stakeholder for r in projects for p in r.participants])
-            existing_p = repo.projects_by_external_id(session, external_ids=[r.id for r in projects])
+            existing_p = repo.projects_by_external_id(session, external_ids=[r.id for r in projects], lock=True)
             _expect(mode, if_match, "project", [r.id for r in projects], existing_p)
             self.themes.prefetch_for(projects, existing_p, lambda r: (r.title, r.description), progress)
             old_links: dict[int, list[tuple[int, str]]] = defaultdict(list)

@@ -11,20 +11,30 @@ from sqlmodel import Session, col, delete, select
 from store.models import Embedding, Participation, Project, Stakeholder
 
 
-def stakeholders_by_external_id(session: Session, *, external_ids: Iterable[str]) -> dict[str, Stakeholder]:
+def stakeholders_by_external_id(session: Session, *, external_ids: Iterable[str], lock: bool = False
+                                ) -> dict[str, Stakeholder]:
+    """By external id; with ``lock``, the rows are held until the transaction ends (``FOR UPDATE`` on
+    PostgreSQL, in id order), so that a concurrent delete waits for a write that read them."""
     ids = list(dict.fromkeys(external_ids))
     if not ids:
         return {}
-    rows = session.exec(select(Stakeholder).where(col(Stakeholder.external_id).in_(ids))).all()
-    return {r.external_id: r for r in rows}
+    query = select(Stakeholder).where(col(Stakeholder.external_id).in_(ids))
+    if lock:
+        query = query.order_by(col(Stakeholder.id)).with_for_update()
+    return {r.external_id: r for r in session.exec(query).all()}
 
 
-def projects_by_external_id(session: Session, *, external_ids: Iterable[str]) -> dict[str, Project]:
+def projects_by_external_id(session: Session, *, external_ids: Iterable[str], lock: bool = False
+                            ) -> dict[str, Project]:
+    """By external id; with ``lock``, the rows are held until the transaction ends (``FOR UPDATE`` on
+    PostgreSQL, in id order), so that a concurrent delete waits for a write that read them."""
     ids = list(dict.fromkeys(external_ids))
     if not ids:
         return {}
-    rows = session.exec(select(Project).where(col(Project.external_id).in_(ids))).all()
-    return {r.external_id: r for r in rows}
+    query = select(Project).where(col(Project.external_id).in_(ids))
+    if lock:
+        query = query.order_by(col(Project.id)).with_for_update()
+    return {r.external_id: r for r in session.exec(query).all()}
 
 
 def stakeholders_by_id(session: Session, *, ids: Iterable[int]) -> dict[int, Stakeholder]:

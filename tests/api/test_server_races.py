@@ -33,17 +33,18 @@ def _free_port() -> int:
 @pytest.fixture
 def server(tmp_path: Path, file_database_url: str) -> Iterator[str]:
     port = _free_port()
+    log = (tmp_path / "server.log").open("wb")  # a file, not a pipe nobody reads (a full pipe blocks the workers)
     env = {**os.environ, "DLDMATCH_DATABASE_URL": file_database_url, "DLDMATCH_INDEX_DIR": str(tmp_path / "index"),
            "DLDMATCH_EMBEDDER": "fake", "DLDMATCH_FOLLOW_INTERVAL": "0.2"}
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:app_from_env", "--factory", "--workers", "2",
                              "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
         pids: set[int] = set()
         while len(pids) < 2:  # both workers ready
-            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+            assert proc.poll() is None, (tmp_path / "server.log").read_text()
             assert time.monotonic() < deadline, "the server did not get ready"
             try:
                 r = httpx.get(f"{base}/health", timeout=5)
@@ -59,6 +60,10 @@ def server(tmp_path: Path, file_database_url: str) -> Iterator[str]:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
+        errors = (tmp_path / "server.log").read_text(errors="replace")
+        if "Traceback" in errors:  # shown with the failure it explains
+            print(errors[-6000:])
 
 
 def test_readers_and_writers_at_once(server: str) -> None:
