@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 STAKEHOLDER_KINDS: dict[str, str] = {
     "government": "Government body",
@@ -28,6 +29,7 @@ PROJECT_STATUSES: dict[str, str] = {
 ROLES: dict[str, str] = {
     "lead": "Lead",
     "co_funder": "Co-funder",
+    "supporter": "Supporter",  # the documents' "supporting" a project: money or help in kind, not said which
     "implementer": "Implementer",
     "technical_partner": "Technical partner",
     "other": "Other",
@@ -82,8 +84,85 @@ INTENT_RESOURCES: dict[str, frozenset[str]] = {
     "any": frozenset(),
 }
 
-_NEED_CUE = re.compile(r"\b(need|needs|needed|seek|seeks|seeking|looking for|require|requires|lack|want)\b",
+_NEED_CUE = re.compile(r"\b(need|needs|needed|seek|seeks|seeking|looking for|require|requires|lack|want"
+                       r"|(?:who|whom|which\s+\w+(?:\s+\w+)?)\s+(?:could|can|might|would)|anyone)\b",
                        re.IGNORECASE)
+
+# The needs-reading vocabulary in six languages. A word ending in "*" is a stem (any ending: Russian
+# and Mongolian inflect); Chinese, Japanese and Korean words match anywhere; other words match whole.
+# Each word names one resource kind and nothing else: 自愿/добровольные/сайн дурын ("voluntary", as
+# in voluntary LDN targets) are not volunteers, 자원 alone is "resources", данные is also "given".
+
+# Cues in the other five languages. Chinese, Japanese, Korean and Mongolian put the verb after what
+# is needed ("资金不足", "資金が必要", "자금이 필요", "санхүүжилт хэрэгтэй"), so a sentence with one of
+# these cues is read whole.
+_OTHER_NEED_CUES: tuple[str, ...] = (
+    "需要", "需求", "寻找", "寻求", "缺乏", "缺少", "短缺", "希望", "谁能", "谁可以", "谁愿意", "招募",
+    "必要", "求めて", "求む", "探して", "探し", "募集", "欲しい", "ほしい", "不足", "足りない", "誰か", "どなたか",
+    "필요", "찾고", "찾습니다", "구합니다", "구하고", "모집", "부족", "누가", "원합니다",
+    "нужн*", "нуждаем*", "нуждает*", "требует*", "требуют*", "необходим*", "ищем", "ищут", "ищу", "не хватает",
+    "нехватк*", "кто может", "кто мог*", "кто смож*", "кто готов*",
+    "хэрэгтэй", "шаардлагатай", "хайж", "хайна", "хайх", "дутагд*", "хомс", "хэн", "хэнтэй", "хэнд", "хэнээс",
+)
+
+# A sentence that offers something is not asking for it.
+_OFFER_CUES: tuple[str, ...] = (
+    "offer", "offers", "offering", "provide", "provides", "providing", "supply", "supplies", "supplying",
+    "supplier", "suppliers", "sell", "sells", "selling",
+    "提供", "供应", "出售", "供給", "販売", "제공", "공급", "판매",
+    "предлага*", "предоставля*", "поставля*", "продае*", "продаю*", "санал болго*", "нийлүүл*", "худалда*",
+)
+
+# Wording that is about a resource even where no need is said ("we run a small tree nursery"): read
+# in any sentence that does not offer something.
+_SUBJECT_WORDS: dict[str, tuple[str, ...]] = {
+    "seedlings_materials": ("nursery", "nurseries", "苗圃", "育苗", "苗畑", "양묘장", "묘포", "питомник*",
+                            "мод үржүүлгийн газар", "үржүүлгийн газар"),
+}
+
+# Words for each kind beyond RESOURCE_KINDS' English keywords, read after a need cue.
+_NEED_WORDS: dict[str, tuple[str, ...]] = {
+    "funding": (
+        "funds", "funders", "donors", "grants", "co-finance", "co-financing", "cofinance", "cofinancing",
+        "co-funder", "co-funders", "financing", "financially", "share the cost", "share the costs",
+        "split the cost", "split the costs",
+        "资金", "经费", "资助", "融资", "捐款", "捐赠", "赞助", "出资", "筹资", "拨款",
+        "資金", "助成", "融資", "寄付", "出資", "財政支援",
+        "자금", "재정", "기금", "후원금", "기부", "투자", "출자", "보조금", "지원금",
+        "финансир*", "софинансир*", "грант*", "пожертвован*", "донор*", "спонсор*", "инвестиц*", "деньги", "денег",
+        "деньгами",
+        "санхүү*", "хандив*", "тэтгэлэг*", "буцалтгүй тусламж*", "хөрөнгө оруулалт*", "мөнгө*"),
+    "technical_expertise": (
+        "expert", "specialist", "specialists", "engineers", "technical advice",
+        "技术", "专家", "专业知识", "技術", "専門家", "専門知識", "ノウハウ", "기술", "전문가", "전문 지식", "노하우",
+        "технолог*", "техническ*", "эксперт*", "специалист*", "ноу-хау",
+        "технологи*", "техникийн", "мэргэжилтэн*", "шинжээч*"),
+    "research_data": (
+        "datasets", "data sets", "monitor", "researchers", "scientists", "remote sensing",
+        "研究", "数据", "监测", "科研", "データ", "モニタリング", "観測", "調査", "연구", "데이터", "모니터링", "관측", "조사",
+        "исследован*", "мониторинг*", "наблюден*", "научн* данн*",
+        "судалгаа*", "хяналт-шинжилгээ*", "өгөгдөл*"),
+    "volunteers": (
+        "volunteering", "志愿者", "义工", "志愿服务", "ボランティア", "자원봉사", "자원 봉사", "봉사자",
+        "волонтер*", "доброволец", "добровольц*",
+        "сайн дурын ажилтан*", "сайн дурын ажилчид", "сайн дурынхан", "сайн дурын ажил*"),
+    "land_access": (
+        "access to land", "plot of land", "plots of land",
+        "土地使用权", "用地", "场地", "土地の提供", "土地の利用", "부지", "토지 사용", "토지 이용",
+        "земельн* участ*", "доступ к земл*", "участок земли", "участки земли",
+        "газар ашигла*", "газар олго*", "газрын зөвшөөрөл"),
+    "seedlings_materials": (
+        "nursery", "nurseries", "sapling", "planting material", "planting materials",
+        "苗圃", "育苗", "苗木", "树苗", "幼苗", "种苗", "种子", "苗畑", "種苗", "種子",
+        "묘목", "묘포", "양묘", "종자", "모종", "씨앗",
+        "саженц*", "питомник*", "сеянц*", "семена", "семян", "посадочн* материал*",
+        "суулгац*", "мод үржүүлгийн газар", "үржүүлгийн газар"),
+    "training": (
+        "trainings", "workshops", "capacity development",
+        "培训", "能力建设", "研修", "訓練", "人材育成", "能力開発", "能力構築", "교육", "훈련", "연수", "역량 강화", "역량강화",
+        "обучени*", "тренинг*", "повышени* квалификац*", "наращивани* потенциал*",
+        "сургалт*", "чадавх*"),
+}
 
 
 def is_country_code(code: str) -> bool:
@@ -91,22 +170,60 @@ def is_country_code(code: str) -> bool:
 
 
 def infer_needs(text: str) -> list[str]:
-    """Resource kinds a free text asks for, read from sentences that say they need or seek something.
+    """Resource kinds a free text asks for, in English, Chinese, Japanese, Korean, Mongolian or Russian.
+
+    Read from sentences that say they need or seek something (in English from the cue on, elsewhere
+    the whole sentence), and from wording that is about a resource, such as running a tree nursery,
+    in a sentence that does not offer it.
 
     Example:
         >>> infer_needs("We plant saxaul in the Gobi and need co-funding and volunteers.")
         ['funding', 'volunteers']
+        >>> infer_needs("我们在库布其种树，需要资金和志愿者。")
+        ['funding', 'volunteers']
     """
     found: list[str] = []
-    for sentence in re.split(r"(?<=[.!?;])\s+", text):
+    for sentence in _NEED_SENTENCES.split(text):
+        sentence = sentence.replace("ё", "е").replace("Ё", "Е")
         cue = _NEED_CUE.search(sentence)
-        if not cue:
-            continue
-        tail = sentence[cue.start():].lower()
+        if cue:
+            scope: str | None = sentence[cue.start():]
+        elif _any_cue(sentence, _OTHER_NEED_CUES):
+            # "我们提供培训，需要资金": where the sentence also offers something, only its clauses that ask
+            scope = sentence if not _any_cue(sentence, _OFFER_CUES) else " ".join(
+                c for c in _CLAUSES.split(sentence) if _any_cue(c, _OTHER_NEED_CUES))
+        else:
+            scope = None
+        offered = scope is None and _any_cue(sentence, _OFFER_CUES)
         for kind in RESOURCE_KINDS.values():
-            if kind.code not in found and any(_has_word(tail, k) for k in kind.keywords):
+            if kind.code in found:
+                continue
+            if scope is not None:
+                asked = (any(_has_word(scope.lower(), k) for k in kind.keywords)
+                         or _any_cue(scope, _NEED_WORDS.get(kind.code, ())))
+            else:
+                asked = not offered and _any_cue(sentence, _SUBJECT_WORDS.get(kind.code, ()))
+            if asked:
                 found.append(kind.code)
     return found
+
+
+_NEED_SENTENCES = re.compile(r"(?<=[.!?;])\s+|(?<=[。！？；])")
+_CLAUSES = re.compile(r"[,，、;；:：]")
+_CJK_CHAR = re.compile("[\u2e80-\u9fff\uac00-\ud7af\u3040-\u30ff\uf900-\ufaff]")
+
+
+def _any_cue(text: str, words: tuple[str, ...]) -> bool:
+    return any(_cue_pattern(w).search(text) for w in words)
+
+
+@lru_cache(maxsize=1024)
+def _cue_pattern(word: str) -> re.Pattern[str]:
+    """A pattern for a cue word: anywhere for CJK, whole words (a stem with "*") otherwise."""
+    if _CJK_CHAR.search(word):
+        return re.compile(r"\s*".join(re.escape(p) for p in word.split()))
+    parts = [re.escape(p[:-1]) + r"\w*" if p.endswith("*") else re.escape(p) for p in re.split(r"[\s-]+", word)]
+    return re.compile(r"(?<!\w)" + r"[\s-]+".join(parts) + r"(?!\w)", re.IGNORECASE)
 
 
 def _has_word(text: str, phrase: str) -> bool:

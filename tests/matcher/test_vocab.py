@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import pytest
+
+from matcher.vocab import RESOURCE_KINDS, infer_needs
+
+
+def test_english_cue_sentences_keep_their_reading() -> None:
+    assert infer_needs("We plant saxaul in the Gobi and need co-funding and volunteers.") == ["funding", "volunteers"]
+    assert infer_needs("We offer training to herders.") == []
+    assert infer_needs("We need research data and training.") == ["research_data", "training"]
+    # What comes before the cue is not asked for.
+    assert infer_needs("Our volunteers are many; we need money.") == ["funding"]
+
+
+def test_a_tree_nursery_is_about_seedlings() -> None:
+    assert infer_needs("We run a small tree nursery.") == ["seedlings_materials"]
+    assert infer_needs("we run a small tree nursery") == ["seedlings_materials"]
+    # ... unless the sentence offers what the nursery grows.
+    assert infer_needs("We run a tree nursery and offer seedlings to villages.") == []
+
+
+def test_who_could_co_fund_asks_for_funding() -> None:
+    assert infer_needs("Who could co-fund?") == ["funding"]
+    assert infer_needs("who could co-fund the next phase") == ["funding"]
+    assert infer_needs("Which organisations could co-finance it?") == ["funding"]
+    assert infer_needs("Who might share the cost of next year's planting?") == ["funding"]
+    assert infer_needs("We look for donors who could back us financially.") == ["funding"]
+
+
+@pytest.mark.parametrize(("text", "needs"), [
+    ("我们在库布其种树，需要资金和志愿者。", ["funding", "volunteers"]),
+    ("我们经营一个小苗圃。", ["seedlings_materials"]),
+    ("我们需要培训。", ["training"]),
+    ("資金とボランティアが必要です。", ["funding", "volunteers"]),
+    ("苗木が不足しています。", ["seedlings_materials"]),
+    ("研修の講師を探しています。", ["training"]),
+    ("자금과 자원봉사자가 필요합니다.", ["funding", "volunteers"]),
+    ("묘목이 부족합니다.", ["seedlings_materials"]),
+    ("교육 프로그램이 필요합니다.", ["training"]),
+    ("Нам нужны финансирование, волонтёры и саженцы.", ["funding", "volunteers", "seedlings_materials"]),
+    ("Кто может софинансировать проект?", ["funding"]),
+    ("Мы ищем партнёров для обучения местных жителей.", ["training"]),
+    ("Мы держим небольшой питомник.", ["seedlings_materials"]),
+    ("Бидэнд санхүүжилт хэрэгтэй.", ["funding"]),
+    ("Суулгац дутагдалтай байна.", ["seedlings_materials"]),
+    ("Бид мод үржүүлгийн газар ажиллуулдаг.", ["seedlings_materials"]),
+    ("Малчдад сургалт хэрэгтэй.", ["training"]),
+    ("Бидэнд сайн дурын ажилтнууд хэрэгтэй.", ["volunteers"]),
+])
+def test_needs_are_read_in_six_languages(text: str, needs: list[str]) -> None:
+    assert infer_needs(text) == needs
+
+
+def test_no_sense_confusions() -> None:
+    # Offers are not needs, in any language.
+    assert infer_needs("我们提供培训。") == []
+    assert infer_needs("研修を提供しています。") == []
+    assert infer_needs("我们提供培训，需要资金。") == ["funding"]
+    # "Voluntary" targets are not volunteers; 자원 alone is "resources".
+    assert infer_needs("Нужны добровольные цели.") == []
+    assert infer_needs("Сайн дурын зорилт хэрэгтэй.") == []
+    assert infer_needs("우리는 자원이 필요합니다.") == []
+    # Wording without a need and without a nursery asks for nothing.
+    assert infer_needs("我们在库布其种树。") == []
+    assert infer_needs("Мы сажаем деревья в Гоби.") == []
+
+
+def test_needs_are_codes_of_the_vocabulary() -> None:
+    text = ("We need funding, experts, data, volunteers, land access, seedlings, training, policy dialogue, "
+            "markets and media.")
+    assert infer_needs(text) == list(RESOURCE_KINDS)
