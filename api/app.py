@@ -206,7 +206,8 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     Kinds = Annotated[list[KindCode], Query(description="stakeholder kinds")]  # type: ignore[valid-type]
     Themes = Annotated[list[str], Query(description="theme ids")]
     Resources = Annotated[list[ResourceCode], Query(description="resource kinds the partner offers")]  # type: ignore[valid-type]
-    MinShared = Annotated[int, Query(ge=0, le=10, description="leave out results sharing fewer themes")]
+    MinShared = Annotated[int, Query(ge=0, le=10, description="leave out results sharing fewer themes (0: none "
+                                                              "left out for that; every result still has a reason)")]
 
     IfMatch = Annotated[str | None, Header(alias="If-Match", description="the version (ETag) you read: the change "
                                                                         "is refused with 412 if it changed meanwhile",
@@ -262,7 +263,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
              responses=_errors(404, 422, 503))
     def stakeholder_partners(external_id: Id, svc: Svc, intent: Intent = "any", k: K = 10,
                              country: Countries = [], kind: Kinds = [], theme: Themes = [],  # noqa: B006
-                             resource: Resources = [], min_shared_themes: MinShared = 1) -> MatchList:  # noqa: B006
+                             resource: Resources = [], min_shared_themes: MinShared = 0) -> MatchList:  # noqa: B006
         """Ranked potential partners for a stored stakeholder, each with its explanation."""
         return svc.partners_for_stakeholder(external_id, intent=intent, k=k, countries=country, kinds=kind,
                                             themes=theme, resources=resource, min_shared_themes=min_shared_themes)
@@ -270,7 +271,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     @app.get("/stakeholders/{external_id}/projects", response_model=MatchList, tags=["matching"],
              responses=_errors(404, 422, 503))
     def stakeholder_projects(external_id: Id, svc: Svc, k: K = 10, country: Countries = [],  # noqa: B006
-                             theme: Themes = [], min_shared_themes: MinShared = 1) -> MatchList:  # noqa: B006
+                             theme: Themes = [], min_shared_themes: MinShared = 0) -> MatchList:  # noqa: B006
         """Projects this stakeholder could join (the firm's question)."""
         return svc.projects_for_stakeholder(external_id, k=k, countries=country, themes=theme,
                                             min_shared_themes=min_shared_themes)
@@ -307,7 +308,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
              responses=_errors(404, 422, 503))
     def project_partners(external_id: Id, svc: Svc, intent: Intent = "any", k: K = 10,
                          country: Countries = [], kind: Kinds = [],  # noqa: B006
-                         min_shared_themes: MinShared = 1) -> MatchList:
+                         min_shared_themes: MinShared = 0) -> MatchList:
         """Stakeholders who could fund or join this project."""
         return svc.partners_for_project(external_id, intent=intent, k=k, countries=country, kinds=kind,
                                         min_shared_themes=min_shared_themes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -12,8 +13,10 @@ from pydantic import ValidationError
 
 from api.errors import DomainError
 from api.schemas import MatchList, MatchOut, MatchRequest, MatchResponse
-from api.service import DLDMatch, Progress
+from api.service import DLDMatch
 from api.settings import RANKER, ROOT, Settings
+
+DEFAULT_EVAL = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "cordis-h2020-dev"
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="dldmatch: partner matching for the North-East Asian DLD community.")
@@ -376,8 +379,8 @@ def _print_mix(results: list[dict[str, Any]]) -> None:
                            f"{_ms(c['next_search'], 'p50_ms', 'max_ms'):>20}")
 
 
-@cli.command("evaluate-languages")
-def evaluate_languages_command(
+@cli.command("evaluate-embedding-languages")
+def evaluate_embedding_languages_command(
     ctx: typer.Context,
     cache: Path = typer.Option(Path("data/eval"), help="seed databases per model, reused between runs"),
     report: Path = typer.Option(Path("bench-results/languages.json")),
@@ -412,7 +415,6 @@ def evaluate_questions_command(
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from api.settings import SEED_PROFILES
     from evaluation.questions import QUESTIONS, load_questions, evaluate_questions
 
     try:
@@ -421,11 +423,7 @@ def evaluate_questions_command(
         typer.echo(f"error: cannot read the questions: {exc}", err=True)
         raise typer.Exit(2)
     embedder = _eval_embedder(ctx)
-    name = embedder.model_id.replace("/", "-").replace("@", "-")
-    settings = _settings(ctx).model_copy(update={
-        "database_url": f"sqlite:///{cache / f'seeds-{name}.db'}", "index_dir": cache / f"index-{name}",
-        "seed_dir": SEED_PROFILES})
-    cache.mkdir(parents=True, exist_ok=True)
+    settings = _seed_settings(ctx, embedder, cache)
     bars = _Bars()
     with TestClient(create_app(settings, embedder=embedder, start="sync")) as client:
         def ask(method: str, path: str, params: dict[str, Any]) -> tuple[int, Any]:
@@ -445,6 +443,140 @@ def evaluate_questions_command(
         typer.echo(f"{scope:<16} {s['ndcg@10']:>7.3f} {s['precision@5']:>5.2f} {s['with_reason']:>6.2f}  "
                    f"({s['questions']} questions)")
     typer.echo(f"report: {report}")
+
+
+@cli.command("fit-questions")
+def fit_questions_command(
+    ctx: typer.Context,
+    model: Path = typer.Option(ROOT / "matcher" / "consortium.json", help="the LambdaMART consortium model "
+                                                                       "(dldmatch train) the weights combine"),
+    output: Path = typer.Option(RANKER, help="the ranker file to write: the model and the fitted weights"),
+    questions: Path = typer.Option(None, help="judged questions (default: the set written from the seed documents)"),
+    cache: Path = typer.Option(Path("data/eval"), help="seed databases per model, reused between runs"),
+    consortia: Optional[Path] = typer.Option(DEFAULT_EVAL, help="CORDIS data whose consortia of one year anchor "
+                                                               "the fit (none: the questions alone)"),
+    consortia_cutoff: str = typer.Option("2017-01-01", help="the consortia of the year from this date (profiles "
+                                                            "before it): the model's choice year, never the reported one"),
+    consortia_queries: int = typer.Option(600, min=1, help="at most this many of that year's queries"),
+    no_consortia: bool = typer.Option(False, "--no-consortia", help="fit on the questions alone"),
+    rows_file: Optional[Path] = typer.Option(None, "--rows", help="a file of collected rows: read when it exists "
+                                             "(no service asked), else written (to try fits quickly)"),
+) -> None:
+    """Fit how the consortium value combines with themes, needs, places, kinds and intent on the judged
+    questions: weights chosen by nDCG@10, reported cross-validated across questions (5 folds), then
+    fitted on all of them and saved with the model. The consortia of the model's choice year join
+    every fit, so the questions' gain is not bought with the consortia's."""
+    import tempfile
+
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from evaluation.fit_questions import (STAKEHOLDER_PARTS, anchor_ndcg, bands, collect, collect_cordis,
+                                          cross_validate, fit_both, mean_ndcg)
+    from evaluation.questions import QUESTIONS, load_questions
+
+    try:
+        judged = load_questions(questions or QUESTIONS)
+        data = json.loads(model.read_text())
+        if "model" not in data:
+            raise ValueError(f"{model} holds no LambdaMART model (run dldmatch train)")
+        if not no_consortia and consortia is not None and not (consortia / "projects.jsonl").is_file():
+            raise ValueError(f"no CORDIS data in {consortia} (projects.jsonl); give --consortia or --no-consortia")
+    except (OSError, ValueError, KeyError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    embedder = _eval_embedder(ctx)
+    if rows_file is not None and rows_file.exists():
+        collected = json.loads(rows_file.read_text())
+        rows, anchor = collected["questions"], collected["consortia"]
+        for r in rows + anchor:  # JSON made the (id, parts) pairs lists
+            r["candidates"] = [tuple(c) for c in r["candidates"]]
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            probe = Path(tmp) / "probe.json"  # every component weighted, so every part is computed and shown
+            probe.write_text(json.dumps({**data, "weights": {n: 1.0 for n in STAKEHOLDER_PARTS if n != "intent"},
+                                         "intent_weight": 1.0 / len(STAKEHOLDER_PARTS)}))
+            settings = _seed_settings(ctx, embedder, cache).model_copy(update={"ranker_path": probe})
+            with TestClient(create_app(settings, embedder=embedder, start="sync")) as client:
+                def ask(method: str, path: str, params: dict[str, Any]) -> tuple[int, Any]:
+                    r = client.post(path, json=params) if method == "POST" else client.get(path, params=params)
+                    return r.status_code, r.json()
+
+                rows = collect(ask, judged)
+            anchor = []
+            if not no_consortia and consortia is not None:
+                bars = _Bars()
+                anchor = collect_cordis(consortia, cutoff=consortia_cutoff, cache=cache, embedder=embedder,
+                                        ranker=probe, progress=bars, limit=consortia_queries)
+                bars.close()
+        if rows_file is not None:
+            rows_file.write_text(json.dumps({"questions": rows, "consortia": anchor}))
+    start = dict(data["weights"]) if anchor else None  # the model file's own combination: the consortia's best
+    cv = cross_validate(rows, anchor=anchor, start=start)
+    people, projects = fit_both(rows, anchor, start)
+    in_sample = {"stakeholders": round(mean_ndcg([r for r in rows if r["results"] == "stakeholders"], people), 4),
+                 "projects": round(mean_ndcg([r for r in rows if r["results"] == "projects"], projects), 4)}
+    edges = bands(rows, people, projects)
+    intent = people.pop("intent")
+    saved = {**data, "weights": people, "intent_weight": intent, "project_weights": projects, "bands": edges,
+             "fitted_on": {"questions": len(rows), "source": str(questions or QUESTIONS.name),
+                           "embedder": embedder.model_id, "in_sample_ndcg@10": in_sample,
+                           "cross_validated": cv,
+                           "consortia": {"data": str(consortia) if anchor else None, "from": consortia_cutoff,
+                                         "queries": len(anchor),
+                                         "ndcg@10_at_equal_weights": round(anchor_ndcg(
+                                             anchor, {n: 1.0 for n in STAKEHOLDER_PARTS}), 4) if anchor else None,
+                                         "ndcg@10_fitted": round(anchor_ndcg(anchor, {**people, "intent": intent}), 4)
+                                         if anchor else None},
+                           "command": "dldmatch fit-questions"}}
+    output.write_text(json.dumps(saved, indent=1))
+    typer.echo(f"cross-validated nDCG@10 ({cv['folds']} folds over {len(rows)} questions): {cv['ndcg@10']:.3f}  "
+               + "  ".join(f"{u} {v:.3f}" for u, v in cv["by_user"].items()))
+    typer.echo(f"in sample (fitted on all; not a figure to report): {in_sample}; consortia of the choice year: "
+               f"{saved['fitted_on']['consortia']}")
+    typer.echo("weights: " + ", ".join(f"{k} {v:.3f}" for k, v in people.items() if v) + f", intent {intent:.3f}")
+    typer.echo("project weights: " + ", ".join(f"{k} {v:.3f}" for k, v in projects.items() if v))
+    typer.echo(f"fit bands: strong from score {edges['strong']:.3f}, good from {edges['good']:.3f}")
+    typer.echo(f"saved to {output}")
+
+
+@cli.command("evaluate-languages")
+def evaluate_languages_command(
+    ctx: typer.Context,
+    cache: Path = typer.Option(Path("data/eval"), help="seed databases per model, reused between runs"),
+    report: Path = typer.Option(Path("bench-results/languages-match.json")),
+) -> None:
+    """Whether each seed stakeholder, its description asked through POST /match in English, Chinese,
+    Korean, Japanese, Russian and Mongolian, finds itself: share first, in the top 3, MRR, per language."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from evaluation.crosslingual import load_translations
+    from evaluation.languages import evaluate_self_match, load_english
+
+    embedder = _eval_embedder(ctx)
+    settings = _seed_settings(ctx, embedder, cache)
+    bars = _Bars()
+    with TestClient(create_app(settings, embedder=embedder, start="sync")) as client:
+        def ask(method: str, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+            r = client.request(method, path, json=body)
+            return r.status_code, r.json()
+
+        result = evaluate_self_match(ask, load_english(), load_translations(), progress=bars)
+    bars.close()
+    result["model"], result["ranker"] = embedder.model_id, str(settings.ranker_path)
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    typer.echo(f"model: {result['model']}")
+    typer.echo(f"{'language':>8} {'cases':>5} {'first':>6} {'top 3':>6} {'MRR':>6}")
+    for lang, s in result["by_language"].items():
+        typer.echo(f"{lang:>8} {s['cases']:>5} {s['first']:>6.3f} {s['top3']:>6.3f} {s['mrr']:>6.3f}")
+    for lang, s in result["by_language"].items():
+        for f in s["failures"]:
+            first = f"{f['first']} ({f['first_name']})" if f["first"] else "nobody (no stakeholder answered)"
+            typer.echo(f"  {lang}: {f['id']} at {f['rank'] or '>10'}; first: {first}")
+    below = ", ".join(result["below_target"]) or "none"
+    typer.echo(f"below the target (first in {result['target_first']:.0%}): {below}; report: {report}")
 
 
 @cli.command("bench-schedule")
@@ -470,7 +602,19 @@ def bench_schedule_command(
         raise typer.Exit(1)
 
 
-DEFAULT_EVAL = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "cordis-h2020-dev"
+
+
+def _seed_settings(ctx: typer.Context, embedder: Any, cache: Path) -> Settings:
+    """Settings for a database of the seed profiles in ``cache``, one per model and per content of the
+    seed files (a changed seed file gets a new database, never a stale one)."""
+    from api.settings import SEED_PROFILES
+
+    name = embedder.model_id.replace("/", "-").replace("@", "-")
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(SEED_PROFILES.glob("*.jsonl")))).hexdigest()[:10]
+    cache.mkdir(parents=True, exist_ok=True)
+    return _settings(ctx).model_copy(update={
+        "database_url": f"sqlite:///{cache / f'seeds-{name}-{digest}.db'}",
+        "index_dir": cache / f"index-{name}-{digest}", "seed_dir": SEED_PROFILES})
 
 
 def _eval_embedder(ctx: typer.Context) -> Any:
@@ -523,9 +667,10 @@ def train(
     cutoff: str = typer.Option("2018-01-01", help="the first day of the year the model is for (never seen in training)"),
     queries: Optional[int] = typer.Option(None, help="at most this many training queries"),
     cache: Path = typer.Option(Path("data/eval")),
-    output: Path = typer.Option(RANKER if (ROOT / "pyproject.toml").is_file() else Path("ranker.json"),
-                                help="where to save the weights: in a source checkout, where the service loads "
-                                     "them from; installed, ./ranker.json (then DLDMATCH_RANKER_PATH)"),
+    output: Path = typer.Option(ROOT / "matcher" / "consortium.json" if (ROOT / "pyproject.toml").is_file()
+                                else Path("consortium.json"),
+                                help="where to save the model (then `dldmatch fit-questions --model` combines it "
+                                     "with the profiles' parts into the ranker the service loads)"),
 ) -> None:
     """Learn the consortium model (LambdaMART) for the year from the cut-off: fitted on the year two
     before it, settings and calibration chosen on the year before it; the year itself never seen."""
@@ -583,3 +728,15 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@cli.command()
+def weights(ctx: typer.Context) -> None:
+    """The ranking weights in force (the ranker file of the settings), as the README's Markdown table."""
+    from matcher.rank import Ranking, weight_table
+
+    settings = _settings(ctx)
+    path = settings.ranker_path
+    ranking = Ranking.from_file(path) if path and path.exists() else Ranking()
+    typer.echo(f"<!-- generated by `dldmatch weights` from {path.name if path and path.exists() else 'the defaults'} -->")
+    typer.echo(weight_table(ranking))

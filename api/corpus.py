@@ -328,10 +328,6 @@ class Corpus:
         """A text as a TF-IDF row over the corpus vocabulary (None without a lexical index)."""
         return self.lexicon.query(text)
 
-    def lexical_feedback(self, neighbours: Sequence[tuple[str, float]]) -> csr_matrix | None:
-        """See :meth:`api.lexicon.Lexicon.feedback`: a query in another script borrows its neighbours' terms."""
-        return self.lexicon.feedback(neighbours)
-
     def lexical_top(self, query: csr_matrix | None, limit: int, allowed: np.ndarray | None = None,
                     budget: int = 200_000) -> list[int]:
         """The rows with the highest TF-IDF cosine to the query, best first (see :meth:`Lexicon.top`)."""

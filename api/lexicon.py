@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import os
 import tempfile
 import time
@@ -131,19 +130,6 @@ class Lexicon:
         if self.tfidf is None or self.postings is None:
             return None
         return self.tfidf.transform([text]).tocsr()
-
-    def feedback(self, neighbours: Sequence[tuple[str, float]]) -> csr_matrix | None:
-        """The lexical query of a text the TF-IDF vocabulary cannot read (Chinese, Korean, Russian...):
-        the terms of its nearest profiles in the embedding space stand for its own (pseudo-relevance
-        feedback), each text weighted by its similarity, so a query keeps a lexical signal across
-        languages."""
-        kept = [(t, w) for t, w in neighbours if w > 0 and t.strip()]
-        if self.tfidf is None or self.postings is None or not kept:
-            return None
-        rows = self.tfidf.transform([t for t, _ in kept])
-        pseudo = csr_matrix(np.array([w for _, w in kept], dtype=np.float32) @ rows)
-        norm = math.sqrt(float(pseudo.multiply(pseudo).sum()))
-        return csr_matrix(pseudo / norm) if norm else pseudo
 
     def top(self, query: csr_matrix | None, n: int, limit: int, allowed: np.ndarray | None = None,
                     budget: int = 200_000) -> list[int]:

@@ -9,10 +9,10 @@ from typing import Iterable, Sequence
 
 from sqlmodel import Session, col, select
 
-from api.core import entity_key, external_ids, stored_evidence
-from api.schemas import EvidenceOut, ExplanationOut, MatchOut, SharedThemeOut, StakeholderRef
+from api.core import entity_key, external_ids, stored_evidence, utcnow
+from api.schemas import EvidenceOut, ExplanationOut, MatchOut, RecordOut, SharedThemeOut, StakeholderRef
 from embeddings.texts import project_text, stakeholder_text
-from matcher.rank import Match, Place, Profile
+from matcher.rank import Match, Place, Profile, Ranking, Record, project_state
 from matcher.text import sentences
 from matcher.themes import Theme
 from store import repo
@@ -30,8 +30,12 @@ def stakeholder_profiles(session: Session, rows: Sequence[Stakeholder]) -> dict[
     partners = repo.partners_of(links)
     names = external_ids(session, Stakeholder, {p for ps in partners.values() for p in ps})
     texts: dict[int, list[str]] = defaultdict(list)
+    record: dict[int, list[Record]] = defaultdict(list)
     for link in own:
-        texts[link.stakeholder_id].extend(sentences(projects[link.project_id].description))
+        p = projects[link.project_id]
+        texts[link.stakeholder_id].extend(sentences(p.description))
+        record[link.stakeholder_id].append(Record(entity_key("project", p.external_id), p.title, link.role,
+                                                  tuple(p.countries)))
     return {
         r.id: Profile(  # type: ignore[misc]
             key=entity_key("stakeholder", r.external_id), name=r.name, kind=r.kind,
@@ -40,13 +44,27 @@ def stakeholder_profiles(session: Session, rows: Sequence[Stakeholder]) -> dict[
             needs=tuple(n["kind"] for n in r.needs),
             partners=frozenset(entity_key("stakeholder", names[p]) for p in partners.get(r.id, ())),  # type: ignore[arg-type]
             sentences=tuple(dict.fromkeys(sentences(r.description) + texts[r.id])),  # type: ignore[index]
-            evidence=stored_evidence(r.themes),
+            evidence=stored_evidence(r.themes), record=tuple(record[r.id]),  # type: ignore[index]
         )
         for r in rows
     }
 
 
+def track_records(session: Session, ids: Sequence[int]) -> dict[int, tuple[Record, ...]]:
+    """Each stakeholder's participations (project, title, role, countries), in one query."""
+    out: dict[int, list[Record]] = defaultdict(list)
+    if ids:
+        for sid, external, title, role, countries in session.execute(
+                select(Participation.stakeholder_id, Project.external_id, Project.title, Participation.role,
+                       Project.countries)
+                .join(Project, Project.id == Participation.project_id)  # type: ignore[arg-type]
+                .where(col(Participation.stakeholder_id).in_(list(ids)))):
+            out[sid].append(Record(entity_key("project", external), title, role, tuple(countries or ())))
+    return {i: tuple(sorted(r, key=lambda x: x.title)) for i, r in out.items()}
+
+
 def project_profiles(session: Session, rows: Sequence[Project]) -> dict[int, Profile]:
+    year = utcnow().year
     links = repo.participations(session, project_ids=[r.id for r in rows])
     names = external_ids(session, Stakeholder, {link.stakeholder_id for link in links})
     members: dict[int, set[str]] = defaultdict(set)
@@ -59,7 +77,7 @@ def project_profiles(session: Session, rows: Sequence[Project]) -> dict[int, Pro
             themes=tuple(t["id"] for t in r.themes), needs=tuple(s["kind"] for s in r.seeks),
             partners=frozenset(members[r.id]),  # type: ignore[index]
             sentences=tuple(sentences(r.description)),
-            evidence=stored_evidence(r.themes),
+            evidence=stored_evidence(r.themes), state=project_state(r.status, r.start_year, r.end_year, year),
         )
         for r in rows
     }
@@ -93,18 +111,21 @@ def explained(session: Session, ids: Sequence[int], light: dict[str, Profile]) -
 
 
 def render(session: Session, vocabulary: dict[str, Theme], matches: list[Match], by_key: dict[str, Profile],
-            entity_type: str) -> list[MatchOut]:
+            entity_type: str, ranking: Ranking | None = None) -> list[MatchOut]:
     partner_keys = {p for m in matches for p in m.explanation.shared_partners}
     shown = partner_keys | ({m.key for m in matches} if entity_type == "stakeholder" else set())
     partners = repo.stakeholders_by_external_id(session, external_ids=[k[2:] for k in shown])
+    facts = _project_facts(session, [m.key[2:] for m in matches]) if entity_type == "project" else {}
     out = []
     for m in matches:
         c = by_key[m.key]
         e = m.explanation
+        fit, band = (ranking or Ranking()).fit(m.score)
         out.append(MatchOut(
+            **facts.get(m.key[2:], {}), fit=fit, band=band,  # type: ignore[arg-type]
             type=entity_type, id=m.key[2:], name=c.name, kind=c.kind, countries=list(c.countries),  # type: ignore[arg-type]
             original_name=partners[m.key[2:]].original_name if m.key in shown and m.key[2:] in partners else None,
-            score=m.score, components=m.components,
+            score=m.score, components=m.components, parts={k: round(v, 4) for k, v in m.values.items()},
             explanation=ExplanationOut(
                 shared_themes=[SharedThemeOut(
                     theme=t.theme, label=vocabulary[t.theme].label if t.theme in vocabulary else t.theme,
@@ -118,9 +139,25 @@ def render(session: Session, vocabulary: dict[str, Theme], matches: list[Match],
                 shared_countries=list(e.shared_countries), shared_places=list(e.shared_places),
                 shared_partners=[StakeholderRef(id=s.external_id, name=s.name, kind=s.kind)
                                  for key in e.shared_partners if (s := partners.get(key[2:]))],
-                worked_together=e.worked_together, intent_resources=list(e.intent_resources)),
+                worked_together=e.worked_together, intent_resources=list(e.intent_resources),
+                track_record=[RecordOut(project=r.project[2:], title=r.title, role=r.role) for r in e.track_record]),
         ))
     return out
+
+
+def _project_facts(session: Session, external: Sequence[str]) -> dict[str, dict[str, object]]:
+    """Status as of this year, years and lead of these projects, for their result cards."""
+    rows = repo.projects_by_external_id(session, external_ids=external)
+    links = repo.participations(session, project_ids=[r.id for r in rows.values()])
+    people = repo.stakeholders_by_id(session, ids={link.stakeholder_id for link in links})
+    leads: dict[int, list[StakeholderRef]] = defaultdict(list)
+    for link in links:
+        if link.role == "lead" and link.stakeholder_id in people:
+            s = people[link.stakeholder_id]
+            leads[link.project_id].append(StakeholderRef(id=s.external_id, name=s.name, kind=s.kind, role="lead"))
+    year = utcnow().year
+    return {e: {"status": project_state(r.status, r.start_year, r.end_year, year), "start_year": r.start_year,
+                "end_year": r.end_year, "lead": leads[r.id]} for e, r in rows.items()}
 
 
 def texts(session: Session, entity_type: str, ids: Iterable[int]) -> dict[int, str]:

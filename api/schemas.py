@@ -298,6 +298,14 @@ class SharedThemeOut(BaseModel):
     candidate_evidence: EvidenceOut | None
 
 
+class RecordOut(BaseModel):
+    """A participation that shows what a candidate can do (its track record)."""
+
+    project: str
+    title: str
+    role: str
+
+
 class ExplanationOut(BaseModel):
     shared_themes: list[SharedThemeOut]
     query_needs_met: list[str]
@@ -307,6 +315,8 @@ class ExplanationOut(BaseModel):
     shared_partners: list[StakeholderRef]
     worked_together: bool
     intent_resources: list[str]
+    track_record: list[RecordOut] = Field(default_factory=list, description="participations showing the "
+                                          "candidate can do what the search is for (co-funded or led projects)")
 
 
 class MatchOut(BaseModel):
@@ -317,8 +327,18 @@ class MatchOut(BaseModel):
     kind: str
     countries: list[str]
     score: float
+    fit: int = Field(default=0, description="the score as a 0-100 fit for people (monotone in the score)")
+    band: Literal["strong", "good", "possible"] = Field(default="possible", description="fit 70 and more: strong; "
+                                                                                       "40 and more: good")
     components: dict[str, float]
+    parts: dict[str, float] = Field(default_factory=dict, description="each component's value in [0, 1] before "
+                                                                       "its weight (components = weight × part)")
     explanation: ExplanationOut
+    status: str | None = Field(default=None, description="projects: planned, ongoing, completed or unknown, "
+                                                         "as of this year")
+    start_year: int | None = None
+    end_year: int | None = None
+    lead: list[StakeholderRef] = Field(default_factory=list, description="projects: who leads it")
 
 
 class MatchList(BaseModel):
@@ -341,6 +361,8 @@ class MatchRequest(_WithCountries):
     k: int = Field(default=10, ge=1, le=200)
     kinds: list[KindCode] = Field(default_factory=list)
     include_projects: bool = True
+    include_completed: bool = Field(default=False, description="also projects that are completed (by default "
+                                                                "only those one can still join)")
 
 
 class MatchResponse(BaseModel):

@@ -15,13 +15,14 @@ from sqlmodel import Session, select
 from api.core import Part, entity_key, external_ids, stored_evidence
 from api.corpus import Corpus, calibrate
 from api.errors import IndexNotReady, InvalidInput
-from api.indexing import Snapshot, _lexicon_rows
-from api.profiles import explained, project_profiles, render, stakeholder_profiles
+from api.indexing import Snapshot
+from api.profiles import explained, project_profiles, render, stakeholder_profiles, track_records
 from api.schemas import MatchList, MatchOut, MatchRequest, MatchResponse
 from embeddings.index import VectorIndex
 from embeddings.texts import project_text
+from matcher.gazetteer import countries_in, places_in
 from matcher.rank import Filters, Place, Profile, rank, within_reach
-from matcher.text import is_latin, keyword_hits, normalise_place, sentences
+from matcher.text import keyword_hits, normalise_place, sentences
 from matcher.vocab import infer_needs
 from store import repo
 from store.models import Project, Stakeholder
@@ -29,7 +30,6 @@ from store.models import Project, Stakeholder
 _OVERFETCH = 5
 _MIN_FETCH = 100
 _ALL_ADMITTED = 2_000  # filters admitting at most this many stakeholders: every one is a candidate
-_FEEDBACK_DEPTH = 3  # nearest profiles whose terms stand for a text the TF-IDF vocabulary cannot read
 
 
 class Search(Part):
@@ -63,6 +63,10 @@ class Search(Part):
             reach = within_reach(sims, signals, k=k, intent=intent, ranking=ranking,
                                  upper=corpus.upper_bounds(query, rows))
             light = {key: corpus.profile(row_of[key]) for key in reach}
+            if intent != "any":  # what each has done shows whether it can fund or do the work
+                ids_of = {key: int(corpus.ids[row_of[key]]) for key in reach}
+                records = track_records(session, list(ids_of.values()))
+                light = {key: replace(p, record=records.get(ids_of[key], ())) for key, p in light.items()}
             top = rank(query, light.values(), sims, k=k, intent=intent, filters=filters, ranking=ranking,
                        signals=signals)
             # The k returned, read in full (names, sentences) and scored again (the same scores) to explain.
@@ -76,8 +80,9 @@ class Search(Part):
             sims = {profiles[i].key: calibrate(s, floor) for i, s in hits.items() if i in profiles}
             signals = {}
         matches = rank(query, by_key.values(), sims, k=k, intent=intent, filters=filters,
-                       vocabulary=self.vocabulary, ranking=ranking, signals=signals)
-        return render(session, self.vocabulary, matches, by_key, entity_type)
+                       vocabulary=self.vocabulary, ranking=ranking if entity_type == "stakeholder" else
+                       ranking.for_projects(), signals=signals)
+        return render(session, self.vocabulary, matches, by_key, entity_type, ranking)
 
     def stakeholder_candidates(self, snap: Snapshot, query: Profile, vector: np.ndarray, text: str, k: int,
                                 filters: Filters, *, features: bool = False) -> tuple[Any, ...]:
@@ -105,14 +110,9 @@ class Search(Part):
             dense = {hit_rows[i]: s for i, s in hits if i in hit_rows}
             rows = []
         text = text or " ".join((query.name, *query.sentences))
-        if is_latin(text):
-            lexical = corpus.lexical_query(text)
-        else:  # the TF-IDF vocabulary cannot read it: borrow the terms of its nearest profiles
-            near = sorted(((r, calibrate(s, corpus.floor)) for r, s in dense.items() if r not in excluded),
-                          key=lambda rs: -rs[1])[:_FEEDBACK_DEPTH]
-            with Session(self.engine) as session:
-                texts = dict(_lexicon_rows(session, [int(corpus.ids[r]) for r, _ in near]))
-            lexical = corpus.lexical_feedback([(texts.get(int(corpus.ids[r]), ""), w) for r, w in near])
+        # Another script finds no term of the (mostly English) TF-IDF vocabulary: no lexical signal then,
+        # rather than terms borrowed from the nearest profiles (which made a neighbour outrank the text's own).
+        lexical = corpus.lexical_query(text)
         if not rows:
             graph = corpus.graph_candidates(query, fetch)
             admitted = None
@@ -147,8 +147,8 @@ class Search(Part):
     def partners_for_stakeholder(self, external_id: str, *, intent: str = "any", k: int = 10,
                                  countries: Sequence[str] = (), kinds: Sequence[str] = (),
                                  themes: Sequence[str] = (), resources: Sequence[str] = (),
-                                 min_shared_themes: int = 1) -> MatchList:
-        """Ranked partners for a stored stakeholder; by default only those sharing a theme with it."""
+                                 min_shared_themes: int = 0) -> MatchList:
+        """Ranked partners for a stored stakeholder, each explained (none shown for similarity alone)."""
         snap = self.core.snapshot()
         row = self.core.row("stakeholder", external_id)
         with Session(self.engine) as session:
@@ -162,8 +162,8 @@ class Search(Part):
                          results=results)
 
     def projects_for_stakeholder(self, external_id: str, *, k: int = 10, countries: Sequence[str] = (),
-                                 themes: Sequence[str] = (), min_shared_themes: int = 1) -> MatchList:
-        """Projects this stakeholder could join: those it is not part of yet."""
+                                 themes: Sequence[str] = (), min_shared_themes: int = 0) -> MatchList:
+        """Projects this stakeholder could join: those it is not part of yet, and not completed."""
         snap = self.core.snapshot()
         row = self.core.row("stakeholder", external_id)
         with Session(self.engine) as session:
@@ -173,14 +173,14 @@ class Search(Part):
             mine = external_ids(session, Project, {link.project_id for link in own})
             filters = Filters(countries=frozenset(countries), themes=frozenset(themes),
                               exclude=frozenset(entity_key("project", e) for e in mine.values()),
-                              min_shared_themes=min_shared_themes)
+                              min_shared_themes=min_shared_themes, joinable=True)
             results = self._run(session, snap, query, vector, "project", k=k, intent="any", filters=filters)
         return MatchList(query={"type": "stakeholder", "id": external_id, "name": row.name}, intent="any",
                          results=results)
 
     def partners_for_project(self, external_id: str, *, intent: str = "any", k: int = 10,
                              countries: Sequence[str] = (), kinds: Sequence[str] = (),
-                             min_shared_themes: int = 1) -> MatchList:
+                             min_shared_themes: int = 0) -> MatchList:
         """Stakeholders who could fund or join this project: not those already in it."""
         snap = self.core.snapshot()
         row = self.core.row("project", external_id)
@@ -206,10 +206,11 @@ class Search(Part):
             stakeholders = self._run(session, snap, query, vector, "stakeholder", k=request.k,
                                      intent=request.intent, filters=s_filters, text=text)
             projects = (self._run(session, snap, query, vector, "project", k=request.k, intent="any",
-                                  filters=Filters())
+                                  filters=Filters(joinable=not request.include_completed))
                         if request.include_projects else [])
         return MatchResponse(query={"type": "draft", "name": query.name, "themes": list(query.themes),
-                                    "needs": list(query.needs), "places": [p.name for p in query.places]},
+                                    "needs": list(query.needs), "places": [p.name for p in query.places],
+                                    "countries": list(query.countries)},
                              intent=request.intent, stakeholders=stakeholders, projects=projects)
 
     def draft_query(self, request: MatchRequest, snap: Snapshot | None = None) -> tuple[Profile, str]:
@@ -232,15 +233,22 @@ class Search(Part):
         assigned = self.themes.for_text(text, list(request.themes))
         themes = [t["id"] for t in assigned]
         needs = list(request.needs) if request.needs is not None else infer_needs(request.text)
-        places = [Place(p.name, p.lat, p.lon) for p in request.places] or [
-            Place(name) for name in self._places_in(request.text, snap)]
+        places = [Place(p.name, p.lat, p.lon) for p in request.places] or self._places_in(request.text, snap)
+        countries = list(request.countries) or list(dict.fromkeys(countries_in(request.text, via_places=True)))
         members = frozenset(entity_key("stakeholder", p) for p in request.participants)
-        query = Profile(key="q:draft", name=title, kind="project", countries=tuple(request.countries),
+        query = Profile(key="q:draft", name=title, kind="project", countries=tuple(countries),
                         places=tuple(places), themes=tuple(themes), needs=tuple(needs), partners=members,
                         sentences=tuple(sentences(request.text)), evidence=stored_evidence(assigned))
         return self.with_second_partners(query, snap), text
 
-    def _places_in(self, text: str, snap: Snapshot | None = None) -> list[str]:
+    def _places_in(self, text: str, snap: Snapshot | None = None) -> list[Place]:
+        """The places a free text names, in any of the six languages: the gazetteer's (provinces, aimags,
+        deserts, basins, towns; countries are read apart) and the stored profiles' place names."""
+        named = [Place(p.name, p.lat, p.lon) for p in places_in(text) if p.kind != "country"]
+        seen = {normalise_place(p.name) for p in named}
+        return named + [Place(n) for n in self._stored_places_in(text, snap) if normalise_place(n) not in seen]
+
+    def _stored_places_in(self, text: str, snap: Snapshot | None = None) -> list[str]:
         """Stored place names that a free text mentions (so "in the Gobi" finds partners in the Gobi)."""
         def build() -> dict[str, str]:
             with Session(self.engine) as session:

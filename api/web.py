@@ -49,7 +49,7 @@ def make_templates() -> Jinja2Templates:
     env.filters["lang"] = script_language
     env.filters["resource"] = lambda code: RESOURCE_KINDS[code].label if code in RESOURCE_KINDS else code
     env.filters["role"] = lambda code: ROLES.get(code, code)
-    env.globals.update(kinds=STAKEHOLDER_KINDS, countries=COUNTRIES, labels=COMPONENT_LABELS,
+    env.globals.update(kinds=STAKEHOLDER_KINDS, countries=COUNTRIES, labels=COMPONENT_LABELS, roles=ROLES,
                        resources={k: v.label for k, v in RESOURCE_KINDS.items()})
     return templates
 

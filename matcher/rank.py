@@ -23,6 +23,39 @@ from matcher.vocab import INTENT_RESOURCES
 COMPONENTS = ("consortium", "semantic", "past_projects", "lexical", "themes", "complementarity", "geography", "kinds",
               "network", "network2", "popularity", "intent")
 
+MEANINGS = {
+    "consortium": "the LambdaMART model's probability that the candidate belongs with the query (matcher/ltr.py)",
+    "semantic": "cosine of the two profiles' vectors, rescaled from the embedder's floor",
+    "past_projects": "the best cosine of the query to one of the candidate's past projects",
+    "lexical": "TF-IDF cosine of the texts (another script finds no term: 0)",
+    "themes": "Jaccard overlap of their DLD themes",
+    "complementarity": "mean of \"the query's needs it offers\" and \"its needs the query offers\"",
+    "geography": "0.5 for a shared country, 0.5 for a shared place",
+    "kinds": "how well the kinds of actor complement each other (CSO-funder 1.0, same kind 0.3)",
+    "network": "shared past partners (three or more: 1)",
+    "network2": "partners of the query's partners it worked with",
+    "popularity": "how many projects it took part in (log scale)",
+    "intent": "offers what the search is for (1), or has done it: co-funded 0.7, supported 0.6, led 0.5",
+}
+"""What each component's value means, for people (the README's weight table)."""
+
+
+def weight_table(ranking: "Ranking") -> str:
+    """The weights in force as a Markdown table: stakeholders for an intent, for ``any``, projects."""
+    with_intent, plain = ranking.weights_for("co_funding"), ranking.weights_for("any")
+    projects = ranking.for_projects().weights_for("any")
+    lines = ["| component | stakeholders, with an intent | stakeholders, intent `any` | projects | value |",
+             "| --- | --- | --- | --- | --- |"]
+    for name in COMPONENTS:
+        if with_intent.get(name, 0.0) or plain.get(name, 0.0) or projects.get(name, 0.0):
+            lines.append(f"| {name} | {with_intent.get(name, 0.0):.3f} | {plain.get(name, 0.0):.3f} | "
+                         f"{projects.get(name, 0.0):.3f} | {MEANINGS[name]} |")
+    strong, good = ranking.bands
+    lines.append("")
+    lines.append(f"Fit bands: *strong* from a score of {strong:.3f} (fit 70), *good* from {good:.3f} (fit 40).")
+    return "\n".join(lines)
+
+
 SIGNALS = ("consortium", "semantic", "past_projects", "lexical", "popularity")
 """Components whose values the caller computes (they need vectors or a text index); the others come
 from the two profiles."""
@@ -83,6 +116,43 @@ class Place:
 
 
 @dataclass(frozen=True)
+class Record:
+    """One participation of a stakeholder in a project: what a track record is read from."""
+
+    project: str  # the project's key
+    title: str
+    role: str
+    countries: tuple[str, ...] = ()
+
+
+FUNDING_ROLES = ("co_funder", "supporter", "lead")  # a role in a project that shows the means to fund one
+FUNDING_KINDS = ("government", "funder", "international", "private")  # whose leading a project shows means
+WORK_ROLES = ("implementer", "technical_partner", "lead")
+JOINABLE = ("planned", "ongoing", "unknown")
+
+
+def project_state(status: str | None, start_year: int | None, end_year: int | None, year: int) -> str:
+    """What a project is as of ``year``: planned, ongoing, completed, or unknown when nothing says.
+
+    A stated status holds unless the project's end year has passed (then it is completed); with no
+    stated status, the years tell when they can.
+
+    Example:
+        >>> project_state("ongoing", 2015, 2024, 2026), project_state(None, 2027, None, 2026)
+        ('completed', 'planned')
+        >>> project_state(None, 2019, None, 2026)
+        'unknown'
+    """
+    if status == "completed" or (end_year is not None and end_year < year):
+        return "completed"
+    if status in ("planned", "ongoing"):
+        return status
+    if start_year is not None and start_year > year:
+        return "planned"
+    return "unknown"
+
+
+@dataclass(frozen=True)
 class Profile:
     """What the ranking knows of a stakeholder or a project (or a draft project from free text).
 
@@ -104,6 +174,8 @@ class Profile:
     sentences: tuple[str, ...] = ()
     partners2: frozenset[str] = frozenset()  # partners of partners (not partners themselves)
     evidence: tuple[tuple[str, str], ...] = ()  # (theme, sentence) found by meaning, for other languages
+    record: tuple[Record, ...] = ()  # a stakeholder's participations (read for the funding intent)
+    state: str = "unknown"  # a project's state this year (:func:`project_state`)
 
 
 @dataclass(frozen=True)
@@ -115,6 +187,7 @@ class Filters:
     exclude: frozenset[str] = frozenset()
     min_shared_themes: int = 0  # with the query: a partner explained by no shared theme is left out
     query_themes: frozenset[str] = frozenset()
+    joinable: bool = False  # projects only: planned, ongoing or unknown (never completed)
 
     @property
     def narrows(self) -> bool:
@@ -123,6 +196,8 @@ class Filters:
 
     def admits(self, c: Profile) -> bool:
         if c.key in self.exclude:
+            return False
+        if self.joinable and c.kind == "project" and c.state not in JOINABLE:
             return False
         if self.min_shared_themes and len(self.query_themes & set(c.themes)) < self.min_shared_themes:
             return False
@@ -157,6 +232,14 @@ class Explanation:
     worked_together: bool
     intent_resources: tuple[str, ...]  # what the candidate offers of what the intent is after
     partners_of_partners: int = 0  # how many of the query's partners' partners the candidate worked with
+    track_record: tuple[Record, ...] = ()  # participations that show it can do what the intent is after
+
+    @property
+    def reason(self) -> bool:
+        """Whether something the two profiles hold explains the match (not a bare similarity)."""
+        return bool(self.shared_themes or self.query_needs_met or self.candidate_needs_met or self.shared_countries
+                    or self.shared_places or self.shared_partners or self.worked_together or self.intent_resources
+                    or self.track_record)
 
 
 @dataclass(frozen=True)
@@ -175,7 +258,35 @@ class Ranking:
 
     source: str = "default"
     model: ConsortiumModel | None = None
+    project_weights: dict[str, float] | None = None  # for ranking projects (no text-index signals); None: weights
+    bands: tuple[float, float] = (0.5, 0.25)  # the scores from which a match is "strong" and "good" (see fit)
     _for_intent: dict[str, dict[str, float]] = field(default_factory=dict, repr=False, compare=False)
+
+    def for_projects(self) -> "Ranking":
+        """The ranking of projects: its own weights when the file has them."""
+        if not self.project_weights:
+            return self
+        return Ranking(weights=dict(self.project_weights), intent_weight=self.intent_weight, source=self.source,
+                       bands=self.bands)
+
+    def fit(self, score: float) -> tuple[int, str]:
+        """A score as a 0-100 fit and its band, for people: the scores of the two band edges (fitted
+        on the judged questions, where half the answers graded 2 score above the first) map to 70
+        and 40, 0 to 0 and 1 to 100, linearly in between, so the order of scores is kept.
+
+        Example:
+            >>> Ranking(bands=(0.4, 0.2)).fit(0.4), Ranking(bands=(0.4, 0.2)).fit(0.1)
+            ((70, 'strong'), (20, 'possible'))
+        """
+        strong, good = self.bands
+        points = [(0.0, 0.0), (good, 40.0), (strong, 70.0), (1.0, 100.0)]
+        s = min(1.0, max(0.0, score))
+        for (x0, y0), (x1, y1) in zip(points, points[1:]):
+            if s <= x1:
+                value = y0 + (y1 - y0) * ((s - x0) / (x1 - x0) if x1 > x0 else 1.0)
+                break
+        fit = int(round(value))
+        return fit, "strong" if fit >= 70 else "good" if fit >= 40 else "possible"
 
     @classmethod
     def from_file(cls, path: Path) -> "Ranking":
@@ -184,10 +295,16 @@ class Ranking:
         both the evaluation data and the seed profiles. The merged weights sum to 1."""
         data = json.loads(Path(path).read_text())
         if "model" in data:  # a LambdaMART consortium model and the weights that combine it with the profiles
-            weights = {k: float(data["weights"].get(k, 0.0)) for k in DEFAULT_WEIGHTS}
-            total = sum(weights.values()) or 1.0
-            weights = {k: v / total for k, v in weights.items()}
-            return cls(weights=weights, source=str(path), model=ConsortiumModel.load(path))
+            def normalised(given: dict[str, float]) -> dict[str, float]:
+                weights = {k: float(given.get(k, 0.0)) for k in DEFAULT_WEIGHTS}
+                total = sum(weights.values()) or 1.0
+                return {k: v / total for k, v in weights.items()}
+            projects = data.get("project_weights")
+            bands = data.get("bands") or {"strong": 0.5, "good": 0.25}
+            return cls(weights=normalised(data["weights"]), intent_weight=float(data.get("intent_weight", INTENT_WEIGHT)),
+                       source=str(path), model=ConsortiumModel.load(path),
+                       project_weights=normalised(projects) if projects else None,
+                       bands=(float(bands["strong"]), float(bands["good"])))
         learned = {k: float(v) for k, v in data["weights"].items() if k in DEFAULT_WEIGHTS}
         untrained = {k: v for k, v in DEFAULT_WEIGHTS.items() if k not in learned}
         share = 1.0 - sum(untrained.values())
@@ -230,6 +347,37 @@ def complementarity(query: Profile, candidate: Profile) -> tuple[float, tuple[st
     forward, q_met = coverage(query.needs, candidate.offers)
     backward, c_met = coverage(candidate.needs, query.offers)
     return (forward + backward) / 2.0, q_met, c_met
+
+
+def intent_fit(intent: str, query: Profile, candidate: Profile) -> tuple[float, tuple[str, ...], tuple[Record, ...]]:
+    """How well the candidate can do what the search is for, what it offers of it, and the
+    participations that show it (its track record), those in the query's countries first.
+
+    Co-funding: offering funding is worth 1, having co-funded a project 0.7, having supported one 0.6,
+    having led one 0.5 (only governments, funders, international bodies and firms show means by
+    supporting or leading); implementation:
+    offering the work 1, having implemented, advised or led a project 0.6. A
+    track record in none of the query's countries keeps 80 % of its worth.
+    """
+    wanted = INTENT_RESOURCES[intent]
+    offered = tuple(sorted(wanted & set(candidate.offers)))
+    if intent == "any":
+        return 0.0, offered, ()
+    roles = FUNDING_ROLES if intent == "co_funding" else WORK_ROLES
+    if intent == "co_funding" and candidate.kind not in FUNDING_KINDS:
+        roles = ("co_funder",)  # a civil-society or research body leading a project is not thereby a funder
+    here = set(query.countries)
+    shown = sorted((r for r in candidate.record if r.role in roles),
+                   key=lambda r: (not (here & set(r.countries)), roles.index(r.role), r.title))
+    if offered:
+        return 1.0, offered, tuple(shown[:3])
+    if not shown:
+        return 0.0, offered, ()
+    best = {"co_funder": 0.7, "supporter": 0.6, "lead": 0.5} if intent == "co_funding" else {"implementer": 0.6,
+                                                                            "technical_partner": 0.6, "lead": 0.6}
+    value = max(best[r.role] for r in shown)
+    local = not here or any(here & set(r.countries) for r in shown)
+    return value * (1.0 if local else 0.8), offered, tuple(shown[:3])
 
 
 def kind_fit(a: str, b: str) -> float:
@@ -280,9 +428,7 @@ def score_pair(
     network2_value = 1.0 - math.exp(-second / 3.0)
     signals = signals or {}
 
-    wanted = INTENT_RESOURCES[intent]
-    intent_hits = tuple(sorted(wanted & set(candidate.offers)))
-    intent_value = 1.0 if intent_hits else 0.0
+    intent_value, intent_hits, track_record = intent_fit(intent, query, candidate)
 
     values = {
         "semantic": min(1.0, max(0.0, similarity)),
@@ -323,6 +469,7 @@ def score_pair(
             worked_together=worked_together,
             intent_resources=intent_hits,
             partners_of_partners=second,
+            track_record=track_record,
         ),
     )
 
@@ -338,8 +485,11 @@ def rank(
     ranking: Ranking | None = None,
     vocabulary: dict[str, Theme] | None = None,
     signals: dict[str, dict[str, float]] | None = None,
+    explained_only: bool = True,
 ) -> list[Match]:
-    """Rank candidates for a query: best first, ties broken by key, the query itself left out.
+    """Rank candidates for a query: best first, ties broken by key, the query itself left out; with
+    ``explained_only``, a candidate nothing explains (:attr:`Explanation.reason`) is left out too:
+    fewer results rather than unexplained filler.
 
     Args:
         query: the profile partners are sought for.
@@ -361,6 +511,8 @@ def rank(
                    signals=signals.get(key))
         for key, c in admitted.items()
     ]
+    if explained_only:
+        scored = [m for m in scored if m.explanation.reason]
     scored.sort(key=lambda m: (-m.score, m.key))
     return [
         score_pair(query, admitted[m.key], similarities.get(m.key, 0.0), intent=intent, ranking=ranking,

@@ -77,7 +77,7 @@ def assign_themes(text: str, vocabulary: list[Theme], *, min_confidence: float =
 # Themes by meaning: calibrated cosine (0 = unrelated text, 1 = identical) of a sentence to a theme's
 # description above which the sentence shows the theme, and how far below the best theme of the text a
 # theme may be. Chosen on the seed translations against the keyword themes of the English originals
-# (`dldmatch evaluate-languages` reports the agreement).
+# (`dldmatch evaluate-embedding-languages` reports the agreement).
 MEANING_THRESHOLD = 0.33
 MEANING_MARGIN = 0.1
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -112,9 +113,9 @@ def test_shared_past_partners_are_explained(client: TestClient) -> None:
 
 
 def test_projects_to_join_leave_out_own_projects(client: TestClient) -> None:
-    firm = client.get("/stakeholders/t-fund/projects", params={"min_shared_themes": 0}).json()
-    assert {r["id"] for r in firm["results"]} == {"t-belt", "t-kubuqi"}
-    assert firm["results"][0]["id"] == "t-belt"
+    firm = client.get("/stakeholders/t-fund/projects").json()
+    assert [r["id"] for r in firm["results"]] == ["t-belt"]  # t-kubuqi: nothing explains it, so not shown
+    assert all(r["explanation"]["shared_themes"] or r["explanation"]["shared_countries"] for r in firm["results"])
     lab = client.get("/stakeholders/t-lab/projects", params={"min_shared_themes": 0}).json()
     assert lab["results"] == []
 
@@ -196,3 +197,52 @@ def test_a_profile_in_another_script_gets_themes_by_meaning_with_its_own_sentenc
     assert shown and all(not s.isascii() for s in shown)  # the Chinese side's evidence is Chinese
     exported = [r for r in loaded.export_records() if r["id"] == "t-zh"]
     assert exported[0]["themes"] == themes  # evidence kept on export, so a re-import finds it again
+
+
+def test_projects_show_status_years_and_lead_and_completed_ones_are_not_offered(client: TestClient) -> None:
+    done = {"type": "project", "id": "t-done", "title": "Test Gobi Shelterbelt Finished",
+            "description": "Planting saxaul shelterbelts in the Gobi against sand and dust storms, finished.",
+            "countries": ["MN"], "places": ["Gobi"], "status": "ongoing", "start_year": 2010, "end_year": 2015,
+            "participants": [{"stakeholder": "t-fund", "role": "lead"}]}
+    assert client.post("/projects", json=done).status_code == 201
+    text = {"text": "Saxaul shelterbelts in the Gobi against sand and dust storms", "k": 10}
+    shown = {r["id"]: r for r in client.post("/match", json=text).json()["projects"]}
+    assert "t-done" not in shown and "t-belt" in shown  # its end year has passed: completed, not to join
+    assert shown["t-belt"]["status"] == "ongoing" and shown["t-belt"]["start_year"] == 2020
+    everything = client.post("/match", json={**text, "include_completed": True}).json()["projects"]
+    past = next(r for r in everything if r["id"] == "t-done")
+    assert past["status"] == "completed" and past["end_year"] == 2015
+    assert [p["id"] for p in past["lead"]] == ["t-fund"]
+    lab = client.get("/stakeholders/t-lab/projects").json()["results"]
+    assert "t-done" not in [r["id"] for r in lab]
+
+
+def test_a_funder_is_known_by_its_track_record_and_shown_with_it(client: TestClient) -> None:
+    """t-city offers no funding; having co-funded a Gobi project makes it a co-funder, with evidence."""
+    record = {"type": "project", "id": "t-cofunded", "title": "Test Gobi Grant",
+              "description": "A grant for shelterbelts in the Gobi.", "countries": ["MN"], "places": ["Gobi"],
+              "participants": [{"stakeholder": "t-city", "role": "co_funder"},
+                               {"stakeholder": "t-lab", "role": "other"}]}
+    assert client.post("/projects", json=record).status_code == 201
+    body = client.get("/stakeholders/t-cso/partners", params={"intent": "co_funding"}).json()
+    by_id = {r["id"]: r for r in body["results"]}
+    assert "t-city" in by_id, [r["id"] for r in body["results"]]
+    assert by_id["t-city"]["explanation"]["track_record"] == [
+        {"project": "t-cofunded", "title": "Test Gobi Grant", "role": "co_funder"}]
+    assert by_id["t-city"]["parts"]["intent"] == pytest.approx(0.7)
+    for r in body["results"]:  # every result has a reason, a 0-100 fit and a band
+        e = r["explanation"]
+        assert (e["shared_themes"] or e["query_needs_met"] or e["candidate_needs_met"] or e["shared_countries"]
+                or e["shared_places"] or e["shared_partners"] or e["worked_together"] or e["intent_resources"]
+                or e["track_record"]), r["id"]
+        assert 0 <= r["fit"] <= 100 and r["band"] in ("strong", "good", "possible")
+
+
+def test_a_question_names_its_countries_places_and_needs_in_any_language(client: TestClient) -> None:
+    body = client.post("/match", json={"text": "We run a tree nursery near Sainshand in Mongolia. Who could co-fund us?"}).json()
+    assert body["query"]["countries"] == ["MN"] and "Sainshand" in body["query"]["places"]
+    assert "funding" in body["query"]["needs"]
+    chinese = client.post("/match", json={"text": "我们在库布齐沙漠做固沙和绿色经济。"}).json()
+    assert "Kubuqi" in chinese["query"]["places"] and chinese["query"]["countries"] == ["CN"]
+    firm = next(r for r in chinese["stakeholders"] if r["id"] == "t-firm")
+    assert firm["explanation"]["shared_places"] == ["Kubuqi"] and firm["explanation"]["shared_countries"] == ["CN"]

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.service import DLDMatch
 from api.settings import ROOT, Settings
+from evaluation.questions import has_reason
 from embeddings.sentence import SentenceTransformerEmbedder
 
 pytestmark = pytest.mark.e2e
@@ -54,18 +55,22 @@ def test_seed_cso_finds_five_explained_co_funders(client: TestClient) -> None:
         body = client.get(f"/stakeholders/{cso}/partners", params={"intent": "co_funding"}).json()
         assert len(body["results"]) >= 5, cso
         for match in body["results"]:
-            shared = match["explanation"]["shared_themes"]
-            assert shared, (cso, match["id"])
-            for theme in shared:
+            assert has_reason(match), (cso, match["id"])
+            for theme in match["explanation"]["shared_themes"]:
                 assert theme["query_evidence"]["sentence"] and theme["candidate_evidence"]["sentence"]
-        offering = [m for m in body["results"][:5] if m["explanation"]["intent_resources"] == ["funding"]]
-        assert len(offering) >= 2, cso
+        able = [m for m in body["results"][:5]  # offers funding, or has co-funded, supported or led projects
+                if m["explanation"]["intent_resources"] == ["funding"] or m["explanation"]["track_record"]]
+        assert len(able) >= 3, (cso, [m["id"] for m in body["results"][:5]])
 
 
 def test_firm_finds_projects_to_join(client: TestClient) -> None:
+    """Only projects one can still join (the completed Kubuqi review is never offered), each with its
+    status; China's national desert programmes, where Elion works, among the first five."""
     body = client.get("/stakeholders/elion/projects").json()
     ids = [r["id"] for r in body["results"]]
-    assert ids and "kubuqi_review" in ids[:5]
+    assert ids and "kubuqi_review" not in ids
+    assert all(r["status"] in ("planned", "ongoing", "unknown") for r in body["results"])
+    assert {"three_north_shelterbelt", "beijing_tianjin_desertification", "alxa_tengger"} & set(ids[:5]), ids
 
 
 def test_free_text_about_saxaul_in_the_gobi(client: TestClient) -> None:

@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from matcher.rank import DEFAULT_WEIGHTS, Filters, Place, Profile, Ranking, complementarity, rank, score_pair
+from matcher.rank import (DEFAULT_WEIGHTS, Filters, Place, Profile, Ranking, Record, complementarity, intent_fit,
+                          project_state, rank, score_pair)
 from matcher.themes import Theme
 
 VOCAB = {
@@ -55,7 +56,7 @@ def test_scores_stay_in_range_and_components_add_up() -> None:
 
 def test_k_larger_than_corpus_returns_everything_but_the_query() -> None:
     pool = [profile(f"c{i}") for i in range(5)] + [QUERY]
-    result = rank(QUERY, pool, {}, k=50)
+    result = rank(QUERY, pool, {}, k=50, explained_only=False)
     assert sorted(m.key for m in result) == [f"c{i}" for i in range(5)]
 
 
@@ -81,9 +82,9 @@ def test_no_overlap_contributes_zero() -> None:
 
 def test_ties_are_broken_by_key_deterministically() -> None:
     pool = [profile(k) for k in ("b", "c", "a")]
-    first = [m.key for m in rank(QUERY, pool, {}, k=3)]
+    first = [m.key for m in rank(QUERY, pool, {}, k=3, explained_only=False)]
     assert first == ["a", "b", "c"]
-    assert [m.key for m in rank(QUERY, list(reversed(pool)), {}, k=3)] == first
+    assert [m.key for m in rank(QUERY, list(reversed(pool)), {}, k=3, explained_only=False)] == first
 
 
 def test_explanation_carries_evidence_from_both_sides() -> None:
@@ -164,15 +165,17 @@ def test_pruning_by_bounds_never_changes_the_top_k(seed: int, intent: str) -> No
     learned = random.Random(seed + 1000)  # the consortium value (weighted only by a LambdaMART model file)
     for c in candidates:
         signals[c.key]["consortium"] = learned.random() ** 2
-    ranking = Ranking.from_file(__import__("api.settings", fromlist=["ROOT"]).ROOT / "matcher" / "ranker.json") \
-        if seed % 2 else Ranking()
+    files = __import__("api.settings", fromlist=["ROOT"]).ROOT / "matcher"
+    # the served ranker, the consortium model alone (most of the score in the signals), the defaults
+    ranking = (Ranking.from_file(files / "ranker.json") if seed % 4 == 3 else
+               Ranking.from_file(files / "consortium.json") if seed % 4 == 1 else Ranking())
     k = rng.choice([1, 5, 10])
     everything = rank(QUERY, candidates, sims, k=k, intent=intent, ranking=ranking, signals=signals)
     kept = set(within_reach(sims, signals, k=k, intent=intent, ranking=ranking))
     pruned = rank(QUERY, [c for c in candidates if c.key in kept], sims, k=k, intent=intent, ranking=ranking,
                   signals=signals)
     assert [(m.key, m.score) for m in pruned] == [(m.key, m.score) for m in everything]
-    if seed % 2:  # the learned weights put most of the score in the signals: most candidates fall away
+    if seed % 4 == 1:  # the model alone puts most of the score in the signals: most candidates fall away
         assert len(kept) < len(candidates) / 2
 
 
@@ -190,3 +193,45 @@ def test_the_shipped_lambdamart_model_loads_and_scores_in_order() -> None:
     assert ((0 <= values) & (values <= 1)).all() and values[1] > values[0]
     parts = ranking.model.parts(strong)
     assert set(parts) == set(FEATURES)
+
+
+def test_project_state_reads_status_and_years() -> None:
+    assert project_state("ongoing", 2015, 2024, 2026) == "completed"  # its end year has passed
+    assert project_state("planned", None, 2027, 2026) == "planned"
+    assert project_state(None, None, None, 2026) == "unknown"
+    assert project_state(None, 2028, None, 2026) == "planned"
+    assert project_state("completed", 2025, 2027, 2026) == "completed"
+
+
+def test_completed_projects_are_never_offered_to_join() -> None:
+    q = profile("q", kind="private", themes=("sand",))
+    done = profile("done", kind="project", themes=("sand",), state="completed")
+    live = profile("live", kind="project", themes=("sand",), state="ongoing")
+    unknown = profile("unknown", kind="project", themes=("sand",))
+    got = [m.key for m in rank(q, [done, live, unknown], {}, k=5, filters=Filters(joinable=True))]
+    assert got == ["live", "unknown"]
+    assert "done" in [m.key for m in rank(q, [done, live], {}, k=5)]
+
+
+def test_results_nothing_explains_are_left_out() -> None:
+    q = profile("q", themes=("sand",))
+    bare = profile("bare")  # similar text, nothing shared
+    themed = profile("themed", themes=("sand",))
+    got = rank(q, [bare, themed], {"bare": 0.99, "themed": 0.1}, k=5)
+    assert [m.key for m in got] == ["themed"]
+    assert [m.key for m in rank(q, [bare, themed], {"bare": 0.99, "themed": 0.1}, k=5, explained_only=False)][0] == "bare"
+
+
+def test_funders_are_read_from_offers_and_from_their_track_record() -> None:
+    q = profile("q", kind="cso", countries=("MN",))
+    offers = profile("offers", kind="funder", offers=("funding",))
+    cofunded = profile("cofunded", kind="government", record=(Record("p:belt", "Belt", "co_funder", ("MN",)),))
+    led_far = profile("led_far", kind="government", record=(Record("p:x", "X", "lead", ("CN",)),))
+    cso_led = profile("cso_led", kind="cso", record=(Record("p:y", "Y", "lead", ("MN",)),))
+    values = {c.key: intent_fit("co_funding", q, c) for c in (offers, cofunded, led_far, cso_led)}
+    assert values["offers"][0] == 1.0 and values["offers"][1] == ("funding",)
+    assert values["cofunded"][0] == pytest.approx(0.7) and values["cofunded"][2][0].project == "p:belt"
+    assert values["led_far"][0] == pytest.approx(0.5 * 0.8)  # led, but in none of the query's countries
+    assert values["cso_led"][0] == 0.0  # a CSO leading a project is not thereby a funder
+    m = score_pair(q, cofunded, 0.0, intent="co_funding")
+    assert m.explanation.track_record and m.explanation.reason

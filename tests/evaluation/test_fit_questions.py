@@ -1,0 +1,89 @@
+"""``evaluation.fit_questions``: weights fitted on judged questions by nDCG@10, reported across folds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from api.cli import cli
+from evaluation.fit_questions import bands, cross_validate, fit, mean_ndcg, ranked
+
+
+def _row(n: int, user: str, good_by: str) -> dict:
+    """A question whose answer graded 2 is best on ``good_by`` and worst on the other part."""
+    other = "themes" if good_by == "semantic" else "semantic"
+    return {"id": f"{user}-{n}", "user": user, "results": "stakeholders", "grades": {"right": 2},
+            "candidates": [("right", {good_by: 0.9, other: 0.1}), ("wrong", {good_by: 0.3, other: 0.9})]}
+
+
+def test_fit_finds_the_part_that_ranks_the_answers_first() -> None:
+    rows = [_row(n, u, "themes") for n in range(3) for u in ("cso", "firm", "secretariat")]
+    equal = {"semantic": 0.5, "themes": 0.5}
+    weights = fit(rows, ("semantic", "themes"))
+    assert abs(sum(weights.values()) - 1) < 1e-3 and weights["themes"] > weights["semantic"]
+    assert mean_ndcg(rows, weights) == 1.0 > mean_ndcg(rows, equal)
+    assert ranked(rows[0], weights) == ["right", "wrong"]
+
+
+def test_cross_validation_scores_each_question_with_weights_fitted_without_it() -> None:
+    """Questions that disagree: whatever a fold learns from the others, it cannot reach 1 on all."""
+    rows = [_row(n, u, "themes") for n in range(4) for u in ("cso", "firm", "secretariat")]
+    rows += [_row(10 + n, u, "semantic") for n in range(1) for u in ("cso", "firm", "secretariat")]
+    cv = cross_validate(rows)
+    assert set(cv["questions"]) == {r["id"] for r in rows} and set(cv["by_user"]) == {"cso", "firm", "secretariat"}
+    assert cv["ndcg@10"] < 1.0
+    assert all(cv["questions"][f"{u}-10"] < 1.0 for u in ("cso", "firm", "secretariat"))  # the odd ones out
+
+
+def test_bands_come_from_the_scores_of_graded_answers() -> None:
+    rows = [_row(n, "cso", "themes") for n in range(3)]
+    edges = bands(rows, {"themes": 1.0}, {})
+    assert edges["strong"] == 0.9 and edges["good"] <= 0.9 * edges["strong"]
+
+
+def test_fit_questions_command_writes_a_ranker_the_service_loads(tmp_path: Path) -> None:
+    out = tmp_path / "ranker.json"
+    result = CliRunner().invoke(cli, ["fit-questions", "--output", str(out), "--cache", str(tmp_path / "cache"),
+                                      "--no-consortia"], env={"DLDMATCH_EMBEDDER": "fake"})
+    assert result.exit_code == 0, result.output
+    assert "cross-validated nDCG@10" in result.output
+    data = json.loads(out.read_text())
+    assert data["model"] and data["fitted_on"]["cross_validated"]["folds"] == 5
+    assert set(data["bands"]) == {"strong", "good"} and data["project_weights"]
+    from matcher.rank import Ranking
+
+    ranking = Ranking.from_file(out)
+    assert abs(sum(ranking.weights_for("co_funding").values()) - 1) < 1e-6
+    assert ranking.for_projects().weights != ranking.weights
+    refused = CliRunner().invoke(cli, ["fit-questions", "--model", str(tmp_path / "missing.json")],
+                                 env={"DLDMATCH_EMBEDDER": "fake"})
+    assert refused.exit_code == 2 and "error" in refused.output
+    no_data = CliRunner().invoke(cli, ["fit-questions", "--consortia", str(tmp_path)], env={"DLDMATCH_EMBEDDER": "fake"})
+    assert no_data.exit_code == 2 and "no CORDIS data" in no_data.output
+
+
+def test_consortia_anchor_keeps_the_part_they_need() -> None:
+    """The questions alone would drop ``semantic``; consortia ranked by it keep it in the fit."""
+    rows = [_row(n, u, "themes") for n in range(2) for u in ("cso", "firm", "secretariat")]
+    anchor = [{"id": f"c{n}", "user": "cordis", "results": "stakeholders", "grades": {"t": 1},
+               "candidates": [("t", {"semantic": 0.9, "themes": 0.5}), ("o", {"semantic": 0.1, "themes": 0.6})]}
+              for n in range(5)]
+    alone = fit(rows, ("semantic", "themes"))
+    anchored = fit(rows, ("semantic", "themes"), anchor)
+    assert mean_ndcg(rows, alone) == 1.0
+    assert anchored["semantic"] > 0.111  # below it, the consortia's answer falls to second
+    from evaluation.fit_questions import anchor_ndcg
+
+    assert anchor_ndcg(anchor, anchored) == 1.0 and mean_ndcg(rows, anchored) == 1.0
+
+
+def test_consortia_ties_go_by_id_as_in_the_service() -> None:
+    """Weights that score every candidate alike rank the answer by its id, not first."""
+    from evaluation.fit_questions import anchor_ndcg
+
+    row = {"id": "c", "user": "cordis", "results": "stakeholders", "grades": {"z": 1},
+           "candidates": [("z", {"semantic": 0.5}), ("a", {"semantic": 0.5}), ("b", {"semantic": 0.1})]}
+    assert anchor_ndcg([row], {"semantic": 0.0, "intent": 1.0}) < 1.0  # z, third by id among ties
+    assert anchor_ndcg([row], {"semantic": 1.0}) < 1.0  # tied with a, which comes first by id
