@@ -151,10 +151,12 @@ def _project_facts(session: Session, external: Sequence[str]) -> dict[str, dict[
     links = repo.participations(session, project_ids=[r.id for r in rows.values()])
     people = repo.stakeholders_by_id(session, ids={link.stakeholder_id for link in links})
     leads: dict[int, list[StakeholderRef]] = defaultdict(list)
-    for link in links:
-        if link.role == "lead" and link.stakeholder_id in people:
-            s = people[link.stakeholder_id]
-            leads[link.project_id].append(StakeholderRef(id=s.external_id, name=s.name, kind=s.kind, role="lead"))
+    for role in ("lead", "implementer"):  # who leads it; where no one is said to, who implements it
+        for link in links:
+            if link.role == role and link.stakeholder_id in people and not any(
+                    r.role != role for r in leads[link.project_id]):
+                s = people[link.stakeholder_id]
+                leads[link.project_id].append(StakeholderRef(id=s.external_id, name=s.name, kind=s.kind, role=role))
     year = utcnow().year
     return {e: {"status": project_state(r.status, r.start_year, r.end_year, year), "start_year": r.start_year,
                 "end_year": r.end_year, "lead": leads[r.id]} for e, r in rows.items()}

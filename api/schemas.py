@@ -338,7 +338,8 @@ class MatchOut(BaseModel):
                                                          "as of this year")
     start_year: int | None = None
     end_year: int | None = None
-    lead: list[StakeholderRef] = Field(default_factory=list, description="projects: who leads it")
+    lead: list[StakeholderRef] = Field(default_factory=list, description="projects: who leads it (role lead) or, "
+                                                                        "where no one is said to, implements it")
 
 
 class MatchList(BaseModel):
