@@ -30,9 +30,12 @@ from api.lexicon import Lexicon
 from api import features
 from api.features import calibrate  # noqa: F401  (also read from here)
 from matcher.ltr import ConsortiumModel
+from matcher.meaning import MeaningScale, Usual, pairs_for_fit, reference_rows
 from matcher.rank import Place, Profile
 from matcher.text import normalise_place
 
+REFERENCE_SIZE = 1_000  # stakeholders whose vectors tell a query's usual similarity (matcher.meaning)
+MEANING_QUERIES = 300  # of them asked as queries to fit the map from standing to TF-IDF value
 
 
 class Ragged:
@@ -162,6 +165,10 @@ class Corpus:
     project_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # sorted
     project_at: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # their vector rows
     changed_rows: int = 0  # rows changed or added since the last full build
+    # Closeness in meaning (matcher.meaning): a fixed sample of the stakeholders' vectors, and the map from
+    # standing to TF-IDF value fitted on their own texts at the full build (kept by incremental updates).
+    reference: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    meaning: MeaningScale | None = None
     _place_keys: list[str] = field(default_factory=list)  # normalised place names, by place code
     _bits: dict[str, np.ndarray] = field(default_factory=dict)  # field -> one uint64 bit set per row
 
@@ -237,6 +244,35 @@ class Corpus:
         if loaded is not None:
             self.lexicon = loaded
         return loaded is not None
+
+    def fit_meaning(self, rows: np.ndarray, vectors: np.ndarray, queries: int = MEANING_QUERIES) -> None:
+        """Keep these rows' vectors as the reference sample, and fit the map from standing to TF-IDF
+        value on up to ``queries`` of them asked against all of them (their own texts, never a profile
+        with itself). Needs the lexicon; without one, only the reference is kept."""
+        self.reference = np.asarray(vectors, dtype=np.float32)
+        self.meaning = None
+        if self.postings is None or len(rows) < 3:
+            return
+        asked = reference_rows(len(rows), queries)
+        dense = calibrate(self.reference[asked] @ self.reference.T, self.floor)
+        texts = self.postings[np.asarray(rows)[asked]].tocsr()
+        lexical = (texts @ self.postings[np.asarray(rows)].tocsr().T).toarray()
+        z, lex = pairs_for_fit(dense, lexical, list(asked), list(range(len(rows))))
+        self.meaning = MeaningScale.fit(z, lex)
+
+    def usual(self, query_vector: np.ndarray) -> Usual:
+        """The query's usual similarity to the profiles (the reference sample's, calibrated)."""
+        if not len(self.reference):
+            return Usual.of(np.zeros(0))
+        return Usual.of(calibrate(self.reference @ query_vector, self.floor))
+
+    def lexical_by_meaning(self, usual: Usual, dense: dict[int, float], rows: Sequence[int]) -> dict[int, float]:
+        """For a text that shares no words with the profiles (another script): each row's lexical
+        value read from its standing (:class:`matcher.meaning.MeaningScale`); 0 without a fitted map."""
+        if self.meaning is None or not len(rows):
+            return {int(r): 0.0 for r in rows}
+        sims = np.array([calibrate(dense.get(r, 0.0), self.floor) for r in rows])
+        return {int(r): float(v) for r, v in zip(rows, self.meaning.value(usual.standing(sims)))}
 
     @property
     def tfidf(self) -> TfidfVectorizer | None:
@@ -361,13 +397,16 @@ class Corpus:
 
     def signals(self, query_vector: np.ndarray, rows: Sequence[int], dense: dict[int, float],
                 lexical: dict[int, float], query: Profile | None = None,
-                model: ConsortiumModel | None = None) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+                model: ConsortiumModel | None = None,
+                usual: Usual | None = None) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
         """Per candidate key: the calibrated dense similarity (``dense``: cosine by row), and the best
-        past-project similarity, lexical similarity and popularity; with a consortium ``model`` (and
-        the ``query``), also its consortium value."""
+        past-project similarity, lexical similarity and popularity; its standing in meaning and the
+        share of profiles it is closer than (``usual``: the query's, when the caller has it); with a
+        consortium ``model`` (and the ``query``), also its consortium value."""
         by_project = self.project_vectors @ query_vector if len(self.project_vectors) else np.zeros(0)
         sims: dict[str, float] = {}
         extra: dict[str, dict[str, float]] = {}
+        usual = usual or self.usual(query_vector)
         for r in rows:
             own = self.projects_of[r]
             best = float(by_project[own].max()) if len(own) else 0.0
@@ -375,6 +414,9 @@ class Corpus:
             sims[key] = calibrate(dense.get(r, 0.0), self.floor)
             extra[key] = {"past_projects": calibrate(best, self.floor), "lexical": lexical.get(r, 0.0),
                           "popularity": float(self.popularity[r])}
+            if len(usual.ordered):
+                extra[key]["standing"] = float(usual.standing(sims[key]))
+                extra[key]["closer_than"] = usual.closer_than(sims[key])
         if model is not None and query is not None and len(rows):
             values = model.value(self.features(query, query_vector, rows, dense, lexical, by_project))
             for r, v in zip(rows, values):

@@ -29,8 +29,9 @@ from sqlalchemy import insert, text, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from api.corpus import Corpus, ProfileRows
+from api.corpus import REFERENCE_SIZE, Corpus, ProfileRows
 from api.corpus_changes import updated
+from matcher.meaning import reference_rows
 from api.errors import IndexNotReady
 from api.settings import Settings
 from embeddings.base import Embedder
@@ -238,6 +239,13 @@ class Indexer:
                 corpus.fit_lexicon(_Texts(self.engine, corpus.ids))
                 corpus.save_lexicon(directory, version)
                 progress("lexical index", len(corpus), len(corpus))
+            sample = reference_rows(len(corpus), REFERENCE_SIZE)
+            stored = repo.embeddings(session, entity_type="stakeholder", model_id=model,
+                                     entity_ids=[int(corpus.ids[r]) for r in sample])
+            sample = np.array([r for r in sample if int(corpus.ids[r]) in stored], dtype=np.int64)
+            vectors = [np.frombuffer(stored[int(corpus.ids[r])].vector, dtype=np.float32) for r in sample]
+            corpus.fit_meaning(sample, np.vstack(vectors) if vectors else
+                               np.zeros((0, self.embedder.dim), dtype=np.float32))
         return corpus
 
     # ---- following the database --------------------------------------------------------------------

@@ -4,13 +4,14 @@ rendered as the API's results (what the search, pooling and forums share)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import Iterable, Sequence
 
 from sqlmodel import Session, col, select
 
 from api.core import entity_key, external_ids, stored_evidence, utcnow
-from api.schemas import EvidenceOut, ExplanationOut, MatchOut, RecordOut, SharedThemeOut, StakeholderRef
+from api.schemas import (ClosenessOut, EvidenceOut, ExplanationOut, MatchOut, RecordOut, SharedThemeOut,
+                         StakeholderRef)
 from embeddings.texts import project_text, stakeholder_text
 from matcher.rank import Match, Place, Profile, Ranking, Record, project_state
 from matcher.text import sentences
@@ -140,7 +141,8 @@ def render(session: Session, vocabulary: dict[str, Theme], matches: list[Match],
                 shared_partners=[StakeholderRef(id=s.external_id, name=s.name, kind=s.kind)
                                  for key in e.shared_partners if (s := partners.get(key[2:]))],
                 worked_together=e.worked_together, intent_resources=list(e.intent_resources),
-                track_record=[RecordOut(project=r.project[2:], title=r.title, role=r.role) for r in e.track_record]),
+                track_record=[RecordOut(project=r.project[2:], title=r.title, role=r.role) for r in e.track_record],
+                close_in_meaning=ClosenessOut(**asdict(e.closeness)) if e.closeness else None),
         ))
     return out
 

@@ -306,6 +306,16 @@ class RecordOut(BaseModel):
     role: str
 
 
+class ClosenessOut(BaseModel):
+    standing: float = Field(description="how many standard deviations the candidate's similarity to the query "
+                            "is above the query's usual similarity to the profiles (2 or more: close in meaning)")
+    closer_than: float = Field(description="the share of a reference sample of profiles less similar to the query")
+    query_sentence: str = Field(default="", description="the query's sentence that says most nearly what one of "
+                                "the candidate's says")
+    candidate_sentence: str = Field(default="", description="that sentence of the candidate")
+    similarity: float = Field(default=0.0, description="the two sentences' similarity (0: unrelated, 1: same)")
+
+
 class ExplanationOut(BaseModel):
     shared_themes: list[SharedThemeOut]
     query_needs_met: list[str]
@@ -317,6 +327,8 @@ class ExplanationOut(BaseModel):
     intent_resources: list[str]
     track_record: list[RecordOut] = Field(default_factory=list, description="participations showing the "
                                           "candidate can do what the search is for (co-funded or led projects)")
+    close_in_meaning: ClosenessOut | None = Field(default=None, description="present when the candidate's text "
+                                                  "stands out in meaning against the query, in any language")
 
 
 class MatchOut(BaseModel):

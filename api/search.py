@@ -18,11 +18,13 @@ from api.errors import IndexNotReady, InvalidInput
 from api.indexing import Snapshot
 from api.profiles import explained, project_profiles, render, stakeholder_profiles, track_records
 from api.schemas import MatchList, MatchOut, MatchRequest, MatchResponse
+from embeddings.cache import SentenceVectors
 from embeddings.index import VectorIndex
 from embeddings.texts import project_text
 from matcher.gazetteer import countries_in, places_in
-from matcher.rank import Filters, Place, Profile, rank, within_reach
-from matcher.text import keyword_hits, normalise_place, sentences
+from matcher.meaning import best_pair
+from matcher.rank import Filters, Match, Place, Profile, rank, within_reach
+from matcher.text import is_latin, keyword_hits, normalise_place, sentences
 from matcher.vocab import infer_needs
 from store import repo
 from store.models import Project, Stakeholder
@@ -33,6 +35,10 @@ _ALL_ADMITTED = 2_000  # filters admitting at most this many stakeholders: every
 
 
 class Search(Part):
+    def __init__(self, core: Any) -> None:
+        super().__init__(core)
+        self.sentence_vectors = SentenceVectors(self.embedder)
+
     def _candidates(self, session: Session, snap: Snapshot, entity_type: str, vector: np.ndarray, k: int,
                     filtered: bool) -> tuple[dict[int, Profile], dict[int, float]]:
         """Nearest entities by vector, over-fetched so that filters still leave k, loaded in one go."""
@@ -82,6 +88,7 @@ class Search(Part):
         matches = rank(query, by_key.values(), sims, k=k, intent=intent, filters=filters,
                        vocabulary=self.vocabulary, ranking=ranking if entity_type == "stakeholder" else
                        ranking.for_projects(), signals=signals)
+        matches = self._close_sentences(query, matches, by_key)
         return render(session, self.vocabulary, matches, by_key, entity_type, ranking)
 
     def stakeholder_candidates(self, snap: Snapshot, query: Profile, vector: np.ndarray, text: str, k: int,
@@ -110,8 +117,9 @@ class Search(Part):
             dense = {hit_rows[i]: s for i, s in hits if i in hit_rows}
             rows = []
         text = text or " ".join((query.name, *query.sentences))
-        # Another script finds no term of the (mostly English) TF-IDF vocabulary: no lexical signal then,
-        # rather than terms borrowed from the nearest profiles (which made a neighbour outrank the text's own).
+        # Another script finds no term of the (mostly English) TF-IDF vocabulary: its lexical value is read
+        # from meaning below, never from terms borrowed from the nearest profiles (which made a neighbour
+        # outrank the text's own).
         lexical = corpus.lexical_query(text)
         if not rows:
             graph = corpus.graph_candidates(query, fetch)
@@ -124,10 +132,32 @@ class Search(Part):
             rows = [r for r in dict.fromkeys([*dense, *lexical_rows, *graph]) if r not in excluded]
             dense.update(self._dense(corpus, index, vector, [r for r in rows if r not in dense]))
         lexical_values = corpus.lexical_scores(lexical, rows)
-        sims, signals = corpus.signals(vector, rows, dense, lexical_values, query, self.ranking.model)
+        usual = corpus.usual(vector)
+        if not is_latin(text):  # no word in common with the profiles: the lexical value read from meaning
+            by_meaning = corpus.lexical_by_meaning(usual, dense, rows)
+            lexical_values = {r: max(v, by_meaning.get(r, 0.0)) for r, v in lexical_values.items()}
+        sims, signals = corpus.signals(vector, rows, dense, lexical_values, query, self.ranking.model, usual=usual)
         if features:
             return rows, sims, signals, corpus.features(query, vector, rows, dense, lexical_values)
         return rows, sims, signals
+
+    def _close_sentences(self, query: Profile, matches: list[Match], by_key: dict[str, Profile]) -> list[Match]:
+        """The matches close in meaning with the sentence of each side that says most nearly the same
+        thing (the sentences of the few shown are embedded, once: see embeddings.cache)."""
+        floor = getattr(self.embedder, "similarity_floor", 0.0)
+        close = [m for m in matches if m.explanation.closeness is not None and by_key[m.key].sentences]
+        if not close or not query.sentences:
+            return matches
+        mine = list(query.sentences)
+        q_vectors = self.sentence_vectors(mine)
+        out = {}
+        for m in close:
+            theirs = list(by_key[m.key].sentences)
+            i, j, cosine = best_pair(q_vectors, self.sentence_vectors(theirs))
+            shown = replace(m.explanation.closeness, query_sentence=mine[i], candidate_sentence=theirs[j],
+                            similarity=round(max(0.0, calibrate(cosine, floor)), 4))
+            out[m.key] = replace(m, explanation=replace(m.explanation, closeness=shown))
+        return [out.get(m.key, m) for m in matches]
 
     @staticmethod
     def _dense(corpus: Corpus, index: VectorIndex, vector: np.ndarray, rows: Sequence[int]) -> dict[int, float]:

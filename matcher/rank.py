@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Iterable
 
 from matcher.ltr import ConsortiumModel
+from matcher.meaning import CLOSE_STANDING, Closeness
 from matcher.text import normalise_place
 from matcher.themes import Evidence, Theme, evidence_for
 from matcher.vocab import INTENT_RESOURCES
@@ -233,13 +234,14 @@ class Explanation:
     intent_resources: tuple[str, ...]  # what the candidate offers of what the intent is after
     partners_of_partners: int = 0  # how many of the query's partners' partners the candidate worked with
     track_record: tuple[Record, ...] = ()  # participations that show it can do what the intent is after
+    closeness: Closeness | None = None  # standing out in meaning (matcher.meaning), with its sentences when shown
 
     @property
     def reason(self) -> bool:
         """Whether something the two profiles hold explains the match (not a bare similarity)."""
         return bool(self.shared_themes or self.query_needs_met or self.candidate_needs_met or self.shared_countries
                     or self.shared_places or self.shared_partners or self.worked_together or self.intent_resources
-                    or self.track_record)
+                    or self.track_record or self.closeness is not None)
 
 
 @dataclass(frozen=True)
@@ -429,6 +431,9 @@ def score_pair(
     signals = signals or {}
 
     intent_value, intent_hits, track_record = intent_fit(intent, query, candidate)
+    standing = signals.get("standing")
+    closeness = (Closeness(round(float(standing), 2), float(signals.get("closer_than", 0.0)))
+                 if standing is not None and standing >= CLOSE_STANDING else None)
 
     values = {
         "semantic": min(1.0, max(0.0, similarity)),
@@ -470,6 +475,7 @@ def score_pair(
             intent_resources=intent_hits,
             partners_of_partners=second,
             track_record=track_record,
+            closeness=closeness,
         ),
     )
 

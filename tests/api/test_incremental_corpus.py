@@ -98,3 +98,13 @@ def _texts(svc: DLDMatch) -> list[tuple[int, str]]:
 
     with Session(svc.engine) as session:
         return list(_lexicon_rows(session))
+
+
+def test_an_incremental_update_keeps_the_reference_sample_and_the_meaning_map(incremental: DLDMatch) -> None:
+    before = incremental.snapshot().corpus
+    assert before.meaning is not None and len(before.reference)
+    _writes(incremental)
+    after = incremental.snapshot().corpus
+    assert after is not before and after.changed_rows
+    assert after.meaning == before.meaning
+    assert np.array_equal(after.reference, before.reference)
