@@ -369,6 +369,8 @@ class MatchRequest(_WithCountries):
     places: list[Place] = Field(default_factory=list)
     themes: list[str] = Field(default_factory=list)
     needs: list[ResourceCode] | None = None  # None: read them from the text
+    offers: list[ResourceCode] | None = Field(default=None, description="what the asker offers (resource kinds); "
+                                              "left out: read from the text (\"we supply seedlings\")")
     participants: list[ExternalId] = Field(default_factory=list)
     intent: Intent = "any"
     k: int = Field(default=10, ge=1, le=200)

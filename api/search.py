@@ -25,13 +25,15 @@ from matcher.gazetteer import countries_in, places_in
 from matcher.meaning import best_pair
 from matcher.rank import Filters, Match, Place, Profile, rank, within_reach
 from matcher.text import is_latin, keyword_hits, normalise_place, sentences
-from matcher.vocab import infer_needs
+from matcher.vocab import infer_needs, infer_offers
 from store import repo
 from store.models import Project, Stakeholder
 
 _OVERFETCH = 5
 _MIN_FETCH = 100
 _ALL_ADMITTED = 2_000  # filters admitting at most this many stakeholders: every one is a candidate
+_PAIRED = 3  # results only closeness in meaning explains, shown with their sentence pair (best first)
+_PAIR_SENTENCES = 12  # sentences of each side compared
 
 
 class Search(Part):
@@ -142,17 +144,20 @@ class Search(Part):
         return rows, sims, signals
 
     def _close_sentences(self, query: Profile, matches: list[Match], by_key: dict[str, Profile]) -> list[Match]:
-        """The matches close in meaning with the sentence of each side that says most nearly the same
-        thing (the sentences of the few shown are embedded, once: see embeddings.cache)."""
+        """The matches that only closeness in meaning explains, with the sentence of each side that says
+        most nearly the same thing: the first :data:`_PAIRED` of them, :data:`_PAIR_SENTENCES` sentences
+        a side, embedded once (``embeddings.cache``), so a search embeds a few dozen sentences at most.
+        The others close in meaning show their standing, beside the reasons they have anyway."""
         floor = getattr(self.embedder, "similarity_floor", 0.0)
-        close = [m for m in matches if m.explanation.closeness is not None and by_key[m.key].sentences]
-        if not close or not query.sentences:
+        alone = [m for m in matches if m.explanation.closeness is not None and by_key[m.key].sentences
+                 and not replace(m.explanation, closeness=None).reason][:_PAIRED]
+        if not alone or not query.sentences:
             return matches
-        mine = list(query.sentences)
+        mine = list(query.sentences)[:_PAIR_SENTENCES]
         q_vectors = self.sentence_vectors(mine)
         out = {}
-        for m in close:
-            theirs = list(by_key[m.key].sentences)
+        for m in alone:
+            theirs = list(by_key[m.key].sentences)[:_PAIR_SENTENCES]
             i, j, cosine = best_pair(q_vectors, self.sentence_vectors(theirs))
             shown = replace(m.explanation.closeness, query_sentence=mine[i], candidate_sentence=theirs[j],
                             similarity=round(max(0.0, calibrate(cosine, floor)), 4))
@@ -239,13 +244,14 @@ class Search(Part):
                                   filters=Filters(joinable=not request.include_completed))
                         if request.include_projects else [])
         return MatchResponse(query={"type": "draft", "name": query.name, "themes": list(query.themes),
-                                    "needs": list(query.needs), "places": [p.name for p in query.places],
+                                    "needs": list(query.needs), "offers": list(query.offers),
+                                    "places": [p.name for p in query.places],
                                     "countries": list(query.countries)},
                              intent=request.intent, stakeholders=stakeholders, projects=projects)
 
     def draft_query(self, request: MatchRequest, snap: Snapshot | None = None) -> tuple[Profile, str]:
-        """The profile and the text a free-text query stands for: themes and needs read from the text
-        (unless given), places it names, its participants and their partners."""
+        """The profile and the text a free-text query stands for: themes, needs and offers read from the
+        text (unless given), places it names, its participants and their partners."""
         snap = snap or self.core.snapshot()
         unknown = [t for t in request.themes if t not in self.vocabulary]
         if unknown:
@@ -263,11 +269,13 @@ class Search(Part):
         assigned = self.themes.for_text(text, list(request.themes))
         themes = [t["id"] for t in assigned]
         needs = list(request.needs) if request.needs is not None else infer_needs(request.text)
+        offers = list(request.offers) if request.offers is not None else infer_offers(request.text)
         places = [Place(p.name, p.lat, p.lon) for p in request.places] or self._places_in(request.text, snap)
         countries = list(request.countries) or list(dict.fromkeys(countries_in(request.text, via_places=True)))
         members = frozenset(entity_key("stakeholder", p) for p in request.participants)
         query = Profile(key="q:draft", name=title, kind="project", countries=tuple(countries),
-                        places=tuple(places), themes=tuple(themes), needs=tuple(needs), partners=members,
+                        places=tuple(places), themes=tuple(themes), needs=tuple(needs), offers=tuple(offers),
+                        partners=members,
                         sentences=tuple(sentences(request.text)), evidence=stored_evidence(assigned))
         return self.with_second_partners(query, snap), text
 

@@ -25,7 +25,7 @@ from matcher.vocab import COUNTRIES, RESOURCE_KINDS, ROLES, STAKEHOLDER_KINDS
 
 HERE = Path(__file__).parent
 COMPONENT_LABELS = {"consortium": "track record and text (learned)", "past_projects": "a similar past project",
-                    "lexical": "shared words", "network2": "partners of partners", "popularity": "experience",
+                    "lexical": "shared words (across scripts: meaning)", "network2": "partners of partners", "popularity": "experience",
                     "semantic": "text similarity", "themes": "shared themes", "complementarity": "needs met",
                     "geography": "same places", "kinds": "complementary kinds", "network": "common partners",
                     "intent": "offers what you seek"}

@@ -28,7 +28,7 @@ MEANINGS = {
     "consortium": "the LambdaMART model's probability that the candidate belongs with the query (matcher/ltr.py)",
     "semantic": "cosine of the two profiles' vectors, rescaled from the embedder's floor",
     "past_projects": "the best cosine of the query to one of the candidate's past projects",
-    "lexical": "TF-IDF cosine of the texts (another script finds no term: 0)",
+    "lexical": "TF-IDF cosine of the texts; a text in another script: the value its standing in meaning implies",
     "themes": "Jaccard overlap of their DLD themes",
     "complementarity": "mean of \"the query's needs it offers\" and \"its needs the query offers\"",
     "geography": "0.5 for a shared country, 0.5 for a shared place",

@@ -194,7 +194,7 @@ def infer_needs(text: str) -> list[str]:
                 c for c in _CLAUSES.split(sentence) if _any_cue(c, _OTHER_NEED_CUES))
         else:
             scope = None
-        offered = scope is None and _any_cue(sentence, _OFFER_CUES)
+        offered = scope is None and (_any_cue(sentence, _OFFER_CUES) or _offer_cue(sentence) is not None)
         for kind in RESOURCE_KINDS.values():
             if kind.code in found:
                 continue
@@ -206,6 +206,79 @@ def infer_needs(text: str) -> list[str]:
             if asked:
                 found.append(kind.code)
     return found
+
+
+def infer_offers(text: str) -> list[str]:
+    """Resource kinds a free text says it offers, in the same six languages as :func:`infer_needs`.
+
+    Read from the offer on (in English: "we supply", "we can grow", "we'd like to put money into",
+    said by the asker, up to a need said after it; elsewhere the clauses with an offer word), never
+    where the offer is denied ("we cannot provide") or asked of others ("which donors could fund").
+
+    Example:
+        >>> infer_offers("We run a nursery and can grow elm seedlings, but we need funding.")
+        ['seedlings_materials']
+        >>> infer_offers("We'd like to put money into restoring the land the dust comes from.")
+        ['funding']
+        >>> infer_offers("我们提供培训，需要资金。"), infer_offers("Who could fund us?")
+        (['training'], [])
+    """
+    found: list[str] = []
+    for sentence in _NEED_SENTENCES.split(text):
+        sentence = sentence.replace("ё", "е").replace("Ё", "Е")
+        cue = _offer_cue(sentence)
+        if cue is not None:
+            start, end = cue
+            need = _NEED_CUE.search(sentence, end)
+            scope = sentence[start:need.start() if need else len(sentence)]
+        elif _any_cue(sentence, _OTHER_OFFER_CUES):
+            # each clause with an offer word, up to a need word after it ("предлагаем саженцы и ищем ...")
+            scope = " ".join(_up_to_need(c) for c in _CLAUSES.split(sentence) if _any_cue(c, _OTHER_OFFER_CUES))
+        else:
+            continue
+        for kind in RESOURCE_KINDS.values():
+            if kind.code not in found and (any(_has_word(scope.lower(), k) for k in kind.keywords)
+                                           or _any_cue(scope, _NEED_WORDS.get(kind.code, ()))
+                                           or _any_cue(scope, _OFFER_WORDS.get(kind.code, ()))):
+                found.append(kind.code)
+    return found
+
+
+def _up_to_need(clause: str) -> str:
+    """A clause up to the first need word after its first offer word."""
+    offer = min(m.start() for w in _OTHER_OFFER_CUES if (m := _cue_pattern(w).search(clause)))
+    needs = [m.start() for w in _OTHER_NEED_CUES if (m := _cue_pattern(w).search(clause, offer + 1))]
+    return clause[:min(needs)] if needs else clause
+
+
+_OFFER_VERBS = (r"offer|provide|supply|sell|sponsor|donate|contribute|invest|fund|co-fund|finance|co-finance"
+                r"|put|pay|grow|raise|train|share|bring|give|lend|back")
+_OFFER_CUE = re.compile(
+    r"\b(?:offers?|offering|provides?|providing|supplies|supply|supplying|suppliers?|sells?|selling"
+    r"|sponsors?|sponsoring|donates?|donating|contributes?|contributing|invests?|investing"
+    rf"|(?:can|could|['’]d\s+like\s+to|(?:would\s+like|wants?|wish|plans?|ready|able|willing)\s+to)"
+    rf"\s+(?:{_OFFER_VERBS}))\b", re.IGNORECASE)
+# Not an offer: denied ("we cannot provide"), or asked of others ("who could fund us?").
+_NOT_OFFERED = re.compile(r"(?:(?:\bnot|n['’]t|\bcannot|\bnever|\bno\s+longer)\s+(?:\w+\s+){0,2}"
+                          r"|\b(?:who|whom|anyone|someone|somebody|which\s+\w+(?:\s+\w+)?)\s+)$", re.IGNORECASE)
+_FIRST_PERSON = re.compile(r"\b(?:we|i|our|my)\b", re.IGNORECASE)  # the asker offers, not those asked about
+_OTHER_OFFER_CUES = tuple(w for w in _OFFER_CUES if not w.isascii())
+
+# Words for what is offered beyond those of a need: paying is offering funding.
+_OFFER_WORDS: dict[str, tuple[str, ...]] = {
+    "funding": ("pay", "pays", "paying", "invest", "invests", "investing", "sponsor*", "donat*", "put money",
+                "co-fund", "co-finance"),
+}
+
+
+def _offer_cue(sentence: str) -> tuple[int, int] | None:
+    """Where an English offer's cue starts and ends in a sentence (None: it offers nothing, denies the
+    offer or asks it of others)."""
+    for m in _OFFER_CUE.finditer(sentence):
+        before = sentence[:m.start()]
+        if _FIRST_PERSON.search(before) and not _NOT_OFFERED.search(before):
+            return m.start(), m.end()
+    return None
 
 
 _NEED_SENTENCES = re.compile(r"(?<=[.!?;])\s+|(?<=[。！？；])")

@@ -246,3 +246,20 @@ def test_a_question_names_its_countries_places_and_needs_in_any_language(client:
     assert "Kubuqi" in chinese["query"]["places"] and chinese["query"]["countries"] == ["CN"]
     firm = next(r for r in chinese["stakeholders"] if r["id"] == "t-firm")
     assert firm["explanation"]["shared_places"] == ["Kubuqi"] and firm["explanation"]["shared_countries"] == ["CN"]
+
+
+def test_what_a_question_offers_is_read_and_meets_the_needs_of_others(client: TestClient) -> None:
+    body = client.post("/match", json={"text": "Our company in Gansu supplies seedlings and we can share research "
+                                               "data from our monitoring plots.", "k": 5}).json()
+    assert sorted(body["query"]["offers"]) == ["research_data", "seedlings_materials"]
+    by_id = {r["id"]: r for r in body["stakeholders"]}
+    assert "seedlings_materials" in by_id["t-cso"]["explanation"]["candidate_needs_met"]
+    projects = {r["id"]: r for r in body["projects"]}
+    assert projects["t-kubuqi"]["explanation"]["candidate_needs_met"] == ["research_data"]
+
+
+def test_offers_given_explicitly_win_over_the_text(client: TestClient) -> None:
+    body = client.post("/match", json={"text": "We supply seedlings.", "offers": ["funding"], "k": 5}).json()
+    assert body["query"]["offers"] == ["funding"]
+    bad = client.post("/match", json={"text": "We supply seedlings.", "offers": ["gold"]})
+    assert bad.status_code == 422 and "offers" in json.dumps(bad.json())

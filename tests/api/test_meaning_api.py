@@ -5,6 +5,7 @@ why with a sentence of each side."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 from fastapi.testclient import TestClient
@@ -12,8 +13,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.service import DLDMatch
 from api.settings import ROOT
-from matcher.meaning import CLOSE_STANDING
-from matcher.text import sentences
+from matcher.meaning import CLOSE_STANDING, Closeness
+from matcher.rank import Explanation, Match, Profile
 
 
 def _seed_description(sid: str) -> str:
@@ -45,7 +46,7 @@ def test_a_text_in_another_script_has_lexical_values_read_from_meaning(seeded: D
     assert lexical == sorted(lexical)
 
 
-def test_a_result_close_in_meaning_shows_a_sentence_of_each_side(seeded: DLDMatch) -> None:
+def test_a_result_close_in_meaning_says_how_close(seeded: DLDMatch) -> None:
     text = _seed_description("neaspec")
     with TestClient(create_app(seeded.settings, service=seeded, start="none")) as client:
         body = client.post("/match", json={"text": text, "k": 10}).json()
@@ -54,9 +55,37 @@ def test_a_result_close_in_meaning_shows_a_sentence_of_each_side(seeded: DLDMatc
     close = first["explanation"]["close_in_meaning"]
     assert close is not None and close["standing"] >= CLOSE_STANDING
     assert close["closer_than"] > 0.9
-    assert close["query_sentence"] in sentences(text)
-    assert close["candidate_sentence"] in sentences(text)  # the same text: its own sentence
-    assert close["similarity"] > 0.99
     for r in body["stakeholders"]:
         c = r["explanation"]["close_in_meaning"]
         assert c is None or c["standing"] >= CLOSE_STANDING
+
+
+def _match(key: str, **reasons: object) -> Match:
+    e = Explanation(shared_themes=(), query_needs_met=(), candidate_needs_met=(), shared_countries=(),
+                    shared_places=(), shared_partners=(), worked_together=False, intent_resources=(),
+                    closeness=Closeness(2.5, 0.98))
+    return Match(key=key, score=0.5, components={}, explanation=replace(e, **reasons))
+
+
+def test_only_results_nothing_else_explains_get_a_sentence_pair_and_a_few_at_most(seeded: DLDMatch) -> None:
+    search = seeded.search
+    query = Profile(key="q:draft", name="q", kind="project",
+                    sentences=("We restore grassland with herders.", "We need seedlings."))
+    by_key = {f"s:{n}": Profile(key=f"s:{n}", name=str(n), kind="cso",
+                                sentences=("Herders restore grassland with us.", f"Other sentence {n}."))
+              for n in range(6)}
+    matches = [_match("s:0", shared_countries=("MN",))] + [_match(f"s:{n}") for n in range(1, 6)]
+    before = search.sentence_vectors.embedded
+    shown = search._close_sentences(query, matches, by_key)
+    assert [m.key for m in shown] == [m.key for m in matches]
+    assert shown[0].explanation.closeness.query_sentence == ""  # explained by its country already
+    paired = [m for m in shown if m.explanation.closeness.query_sentence]
+    assert [m.key for m in paired] == ["s:1", "s:2", "s:3"]  # the first three only
+    for m in paired:
+        c = m.explanation.closeness
+        assert c.query_sentence == "We restore grassland with herders."
+        assert c.candidate_sentence == "Herders restore grassland with us." and 0 < c.similarity <= 1
+    # each distinct sentence embedded once, and not again
+    assert search.sentence_vectors.embedded - before == 2 + 1 + 3
+    search._close_sentences(query, matches, by_key)
+    assert search.sentence_vectors.embedded - before == 6

@@ -70,3 +70,27 @@ def test_needs_are_codes_of_the_vocabulary() -> None:
     text = ("We need funding, experts, data, volunteers, land access, seedlings, training, policy dialogue, "
             "markets and media.")
     assert infer_needs(text) == list(RESOURCE_KINDS)
+
+
+def test_offers_are_read_from_what_the_asker_says_it_gives() -> None:
+    from matcher.vocab import infer_offers
+
+    assert infer_offers("Our company in Gansu supplies drought-hardy shrub seedlings.") == ["seedlings_materials"]
+    assert infer_offers("We run a nursery and can grow elm seedlings by the tens of thousands.") == \
+        ["seedlings_materials"]
+    assert infer_offers("We'd like to put money into restoring the land the dust comes from.") == ["funding"]
+    assert infer_offers("We want to pay for pasture recovery where our wool comes from.") == ["funding"]
+    assert infer_offers("We provide training but need funding.") == ["training"]
+    # denied, or asked of others: not offered
+    assert infer_offers("We cannot provide funding.") == []
+    assert infer_offers("We do not offer training.") == []
+    assert infer_offers("Who could co-finance our next three years?") == []
+    assert infer_offers("Which donors have paid for planting and could share the costs with us?") == []
+    # in other languages: the clause with the offer word, up to a need said after it
+    assert infer_offers("我们提供培训，需要资金。") == ["training"]
+    assert infer_offers("Мы предлагаем саженцы и ищем финансирование.") == ["seedlings_materials"]
+
+
+def test_a_nursery_that_can_grow_seedlings_offers_them_and_does_not_need_them() -> None:
+    text = "We run a tree nursery in Sainshand and can grow elm seedlings by the tens of thousands."
+    assert infer_needs(text) == []
