@@ -667,6 +667,8 @@ def train(
                                 else Path("consortium.json"),
                                 help="where to save the model (then `dldmatch fit-questions --model` combines it "
                                      "with the profiles' parts into the ranker the service loads)"),
+    text_only: bool = typer.Option(True, help="also learn from each project's text alone (no participant given), "
+                                              "as a user's own question comes"),
 ) -> None:
     """Learn the consortium model (LambdaMART) for the year from the cut-off: fitted on the year two
     before it, settings and calibration chosen on the year before it; the year itself never seen."""
@@ -674,7 +676,7 @@ def train(
 
     bars = _Bars()
     result = run(data, cutoff=cutoff, cache=cache, embedder=_eval_embedder(ctx), progress=bars, output=output,
-                 limit=queries, log=lambda m: typer.echo(m, err=True))
+                 limit=queries, log=lambda m: typer.echo(m, err=True), text_only=text_only)
     bars.close()
     typer.echo(json.dumps({k: v for k, v in result.items() if k != "model"}, indent=2))
     typer.echo(f"saved the model to {output}")

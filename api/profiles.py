@@ -112,7 +112,7 @@ def explained(session: Session, ids: Sequence[int], light: dict[str, Profile]) -
 
 
 def render(session: Session, vocabulary: dict[str, Theme], matches: list[Match], by_key: dict[str, Profile],
-            entity_type: str, ranking: Ranking | None = None) -> list[MatchOut]:
+            entity_type: str, ranking: Ranking | None = None, intent: str = "any") -> list[MatchOut]:
     partner_keys = {p for m in matches for p in m.explanation.shared_partners}
     shown = partner_keys | ({m.key for m in matches} if entity_type == "stakeholder" else set())
     partners = repo.stakeholders_by_external_id(session, external_ids=[k[2:] for k in shown])
@@ -121,7 +121,7 @@ def render(session: Session, vocabulary: dict[str, Theme], matches: list[Match],
     for m in matches:
         c = by_key[m.key]
         e = m.explanation
-        fit, band = (ranking or Ranking()).fit(m.score)
+        fit, band = (ranking or Ranking()).fit(m.score, intent)
         out.append(MatchOut(
             **facts.get(m.key[2:], {}), fit=fit, band=band,  # type: ignore[arg-type]
             type=entity_type, id=m.key[2:], name=c.name, kind=c.kind, countries=list(c.countries),  # type: ignore[arg-type]

@@ -91,7 +91,8 @@ class Search(Part):
                        vocabulary=self.vocabulary, ranking=ranking if entity_type == "stakeholder" else
                        ranking.for_projects(), signals=signals)
         matches = self._close_sentences(query, matches, by_key)
-        return render(session, self.vocabulary, matches, by_key, entity_type, ranking)
+        return render(session, self.vocabulary, matches, by_key, entity_type,
+                      ranking if entity_type == "stakeholder" else ranking.for_projects(), intent)
 
     def stakeholder_candidates(self, snap: Snapshot, query: Profile, vector: np.ndarray, text: str, k: int,
                                 filters: Filters, *, features: bool = False) -> tuple[Any, ...]:

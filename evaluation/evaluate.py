@@ -45,6 +45,7 @@ class Query:
     countries: tuple[str, ...]  # of the participants given (never the hidden one's)
     target: str
     findable: bool
+    also: tuple[str, ...] = ()  # a text-only query (no participant given): its other participants, also right
 
 
 def org_id(raw: str) -> str:
@@ -96,8 +97,10 @@ def to_records(projects: list[dict[str, Any]], orgs: dict[str, dict[str, Any]], 
 
 
 def queries(projects: list[dict[str, Any]], orgs: dict[str, dict[str, Any]], *, start: str, end: str,
-            limit: int | None = None) -> list[Query]:
-    """Leave-one-out queries from projects that started in [start, end) with three or more organisations."""
+            limit: int | None = None, text_only: bool = False) -> list[Query]:
+    """Leave-one-out queries from projects that started in [start, end) with three or more organisations;
+    with ``text_only``, also one query per project of its text alone (no participant or country
+    given), every participant right: what a user's own question is (for training only)."""
     before: set[str] = set()
     for p in projects:
         if p["start_date"] < start:
@@ -115,6 +118,9 @@ def queries(projects: list[dict[str, Any]], orgs: dict[str, dict[str, Any]], *, 
             countries = tuple(sorted({c for m in given if (c := country.get(m)) and re.fullmatch(r"[A-Z]{2}", c)}))
             out.append(Query(p["project_id"], f"{p['title']}. {p['text']}", given, countries, target,
                              target in before))
+        if text_only:
+            out.append(Query(p["project_id"], f"{p['title']}. {p['text']}", (), (), members[0], members[0] in before,
+                             also=tuple(members[1:])))
     if limit is not None and limit < len(out):
         step = len(out) / limit  # an even spread over projects, deterministic
         out = [out[int(n * step)] for n in range(limit)]
@@ -247,7 +253,8 @@ def feature_rows(service: DLDMatch, qs: list[Query], progress: Progress, stage: 
         query, text = service.draft_query(_request(q, 50), snap)
         rows, sims, signals, features = service.search.stakeholder_candidates(
             snap, query, vector, text, 50, Filters(exclude=query.partners), features=True)
-        label = np.array([snap.corpus.key(r) == f"s:{q.target}" for r in rows], dtype=np.int32)
+        right = {f"s:{t}" for t in (q.target, *q.also)}
+        label = np.array([snap.corpus.key(r) in right for r in rows], dtype=np.int32)
         if label.any():
             blocks.append(features)
             labels.append(label)
@@ -272,12 +279,15 @@ def _mrr(scores: np.ndarray, labels: np.ndarray, groups: list[int], k: int = 50)
 
 
 def train(folder: Path, *, cutoff: str = "2018-01-01", cache: Path, embedder: Embedder, progress: Progress,
-          output: Path, limit: int | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
+          output: Path, limit: int | None = None, log: Callable[[str], None] = print,
+          text_only: bool = True) -> dict[str, Any]:
     """Learn the consortium model (LightGBM LambdaMART) for a report year starting at ``cutoff``.
 
     Fitted on the queries of two years before it (profiles and graph from before those), settings
     and the score's calibration chosen on the year just before it (profiles from before that year):
-    the report year itself is never seen. ``dldmatch evaluate --cutoff`` then reports on it."""
+    the report year itself is never seen. ``dldmatch evaluate --cutoff`` then reports on it. With
+    ``text_only``, both years also have one query per project of its text alone (every participant
+    right), so the model learns to rank without the graph, as it must for a user's own question."""
     import lightgbm
     from sklearn.linear_model import LogisticRegression
 
@@ -287,12 +297,14 @@ def train(folder: Path, *, cutoff: str = "2018-01-01", cache: Path, embedder: Em
     sets = {}
     for name, start, end in (("fit", fit_from, choose_from), ("choose", choose_from, cutoff)):
         service = service_for(cache, start, shared, to_records(projects, orgs, start), progress)
-        qs = queries(projects, orgs, start=start, end=end, limit=limit)
-        log(f"{name}: {len(qs)} queries from projects starting in [{start}, {end}), profiles before {start}")
+        qs = queries(projects, orgs, start=start, end=end, limit=limit, text_only=text_only)
+        log(f"{name}: {len(qs)} queries from projects starting in [{start}, {end}), profiles before {start}"
+            + (f" ({sum(1 for q in qs if not q.participants)} of them the text alone)" if text_only else ""))
         X, y, groups, parts = feature_rows(service, qs, progress, name)
         kept = len(groups)
         sets[name] = (X, y, groups, parts, {"profiles_before": start, "queries_from": start, "queries_until": end,
-                                     "queries": len(qs), "queries_with_target_among_candidates": kept,
+                                     "queries": len(qs), "text_only_queries": sum(1 for q in qs if not q.participants),
+                                     "queries_with_target_among_candidates": kept,
                                      "rows": int(len(y))})
         service.close()
     shared.save()

@@ -38,6 +38,7 @@ def collect(ask: Callable[[str, str, dict[str, Any]], tuple[int, Any]], question
         if status != 200:
             raise RuntimeError(f"question {q['id']}: {method} {path} answered {status}: {body}")
         rows.append({"id": q["id"], "user": q["user"], "results": q["results"],
+                     "intent": q["params"].get("intent", "any"),
                      "grades": {g["id"]: int(g["grade"]) for g in q["grades"]},
                      "candidates": [(r["id"], r.get("parts", {})) for r in results_of(q, body)]})
     return rows
@@ -156,23 +157,50 @@ def anchor_ndcg(anchor: Rows, weights: dict[str, float]) -> float:
     return _Anchor(anchor, names)(np.array([weights[n] for n in names]))
 
 
-def bands(rows: Rows, people: dict[str, float], projects: dict[str, float]) -> dict[str, float]:
-    """The band edges of the 0-100 fit (:meth:`matcher.rank.Ranking.fit`): "strong" from the median
-    score of the answers graded 2, "good" from the median of those graded 1, under these weights."""
-    by_grade: dict[int, list[float]] = {1: [], 2: []}
+BAND_GROUPS = ("any", "co_funding", "implementation", "projects")
+MIN_BAND_ANSWERS = 8  # graded-2 answers a group needs for edges of its own (else the pooled edges)
+
+
+def served_weights(weights: dict[str, float], intent: str) -> dict[str, float]:
+    """The weights the service scores stakeholders with for an intent (``matcher.rank.Ranking``):
+    without an intent, the others renormalised to sum to 1; with one, as fitted (the intent included).
+
+    Example:
+        >>> served_weights({"themes": 0.25, "semantic": 0.25, "intent": 0.5}, "any")
+        {'themes': 0.5, 'semantic': 0.5, 'intent': 0.0}
+    """
+    if intent != "any":
+        return dict(weights)
+    rest = sum(v for k, v in weights.items() if k != "intent") or 1.0
+    return {k: (0.0 if k == "intent" else v / rest) for k, v in weights.items()}
+
+
+def bands(rows: Rows, people: dict[str, float], projects: dict[str, float]) -> dict[str, Any]:
+    """The band edges of the 0-100 fit (:meth:`matcher.rank.Ranking.fit`) on the scores the service
+    shows: "strong" from the median score of the answers graded 2, "good" from the median of those
+    graded 1; for each intent of the stakeholder searches and for projects apart (their scores are on
+    scales of their own), pooled where a group has fewer than :data:`MIN_BAND_ANSWERS` answers
+    graded 2."""
+    by_group: dict[str, dict[int, list[float]]] = {g: {1: [], 2: []} for g in BAND_GROUPS}
     for r in rows:
-        weights = people if r["results"] == "stakeholders" else projects
+        group = "projects" if r["results"] != "stakeholders" else r.get("intent", "any")
+        weights = projects if group == "projects" else served_weights(people, group)
         for cid, parts in r["candidates"]:
             grade = r["grades"].get(cid, 0)
             if grade:
-                by_grade[grade].append(sum(w * parts.get(n, 0.0) for n, w in weights.items()))
+                by_group[group][grade].append(sum(w * parts.get(n, 0.0) for n, w in weights.items()))
 
     def median(values: list[float], default: float) -> float:
         values = sorted(values)
         return values[len(values) // 2] if values else default
 
-    strong = median(by_grade[2], 0.5)
-    return {"strong": round(strong, 4), "good": round(min(median(by_grade[1], 0.25), 0.9 * strong), 4)}
+    def edges(graded: dict[int, list[float]]) -> dict[str, float]:
+        strong = median(graded[2], 0.5)
+        return {"strong": round(strong, 4), "good": round(min(median(graded[1], 0.25), 0.9 * strong), 4)}
+
+    pooled = edges({g: [v for group in by_group.values() for v in group[g]] for g in (1, 2)})
+    return {**pooled, "by": {g: edges(graded) for g, graded in by_group.items()
+                             if len(graded[2]) >= MIN_BAND_ANSWERS}}
 
 
 def _split(rows: Rows) -> tuple[Rows, Rows]:

@@ -40,6 +40,9 @@ MEANINGS = {
 }
 """What each component's value means, for people (the README's weight table)."""
 
+GROUP_NAMES = {"any": "stakeholders, intent `any`", "co_funding": "co-funders", "implementation": "implementers",
+               "projects": "projects"}
+
 
 def weight_table(ranking: "Ranking") -> str:
     """The weights in force as a Markdown table: stakeholders for an intent, for ``any``, projects."""
@@ -262,6 +265,8 @@ class Ranking:
     model: ConsortiumModel | None = None
     project_weights: dict[str, float] | None = None  # for ranking projects (no text-index signals); None: weights
     bands: tuple[float, float] = (0.5, 0.25)  # the scores from which a match is "strong" and "good" (see fit)
+    # the same for each intent of stakeholder searches and for projects ("projects"), where fitted apart
+    group_bands: dict[str, tuple[float, float]] = field(default_factory=dict)
     _for_intent: dict[str, dict[str, float]] = field(default_factory=dict, repr=False, compare=False)
 
     def for_projects(self) -> "Ranking":
@@ -269,18 +274,21 @@ class Ranking:
         if not self.project_weights:
             return self
         return Ranking(weights=dict(self.project_weights), intent_weight=self.intent_weight, source=self.source,
-                       bands=self.bands)
+                       bands=self.group_bands.get("projects", self.bands), group_bands={})
 
-    def fit(self, score: float) -> tuple[int, str]:
+    def fit(self, score: float, intent: str = "any") -> tuple[int, str]:
         """A score as a 0-100 fit and its band, for people: the scores of the two band edges (fitted
-        on the judged questions, where half the answers graded 2 score above the first) map to 70
-        and 40, 0 to 0 and 1 to 100, linearly in between, so the order of scores is kept.
+        on the judged questions for this intent, where half the answers graded 2 score above the
+        first) map to 70 and 40, 0 to 0 and 1 to 100, linearly in between, so the order of scores of
+        one search is kept.
 
         Example:
             >>> Ranking(bands=(0.4, 0.2)).fit(0.4), Ranking(bands=(0.4, 0.2)).fit(0.1)
             ((70, 'strong'), (20, 'possible'))
+            >>> Ranking(bands=(0.4, 0.2), group_bands={"co_funding": (0.6, 0.3)}).fit(0.4, "co_funding")
+            (50, 'good')
         """
-        strong, good = self.bands
+        strong, good = self.group_bands.get(intent, self.bands)
         points = [(0.0, 0.0), (good, 40.0), (strong, 70.0), (1.0, 100.0)]
         s = min(1.0, max(0.0, score))
         for (x0, y0), (x1, y1) in zip(points, points[1:]):
@@ -303,10 +311,11 @@ class Ranking:
                 return {k: v / total for k, v in weights.items()}
             projects = data.get("project_weights")
             bands = data.get("bands") or {"strong": 0.5, "good": 0.25}
+            groups = {g: (float(b["strong"]), float(b["good"])) for g, b in (bands.get("by") or {}).items()}
             return cls(weights=normalised(data["weights"]), intent_weight=float(data.get("intent_weight", INTENT_WEIGHT)),
                        source=str(path), model=ConsortiumModel.load(path),
                        project_weights=normalised(projects) if projects else None,
-                       bands=(float(bands["strong"]), float(bands["good"])))
+                       bands=(float(bands["strong"]), float(bands["good"])), group_bands=groups)
         learned = {k: float(v) for k, v in data["weights"].items() if k in DEFAULT_WEIGHTS}
         untrained = {k: v for k, v in DEFAULT_WEIGHTS.items() if k not in learned}
         share = 1.0 - sum(untrained.values())

@@ -66,6 +66,18 @@ def test_queries_hide_one_participant_and_leak_nothing(small: Path) -> None:
     assert len(queries(projects, orgs, start="2016-07-01", end="9999", limit=10)) == 10
 
 
+def test_text_only_queries_give_no_participant_and_count_every_member_right(small: Path) -> None:
+    projects, orgs = load(small)
+    plain = queries(projects, orgs, start="2016-07-01", end="9999")
+    both = queries(projects, orgs, start="2016-07-01", end="9999", text_only=True)
+    alone = [q for q in both if not q.participants]
+    assert [q for q in both if q.participants] == plain  # the leave-one-out queries are unchanged
+    assert len(alone) == len({q.project for q in plain})
+    for q in alone:
+        members = {q2.target for q2 in plain if q2.project == q.project}
+        assert {q.target, *q.also} == members and not q.countries
+
+
 def test_tfidf_baselines_rank_every_other_organisation(small: Path) -> None:
     projects, orgs = load(small)
     baseline = Tfidf(projects, orgs, "2016-07-01", org_id)

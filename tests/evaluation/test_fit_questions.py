@@ -43,6 +43,26 @@ def test_bands_come_from_the_scores_of_graded_answers() -> None:
     assert edges["strong"] == 0.9 and edges["good"] <= 0.9 * edges["strong"]
 
 
+def test_bands_are_on_the_scores_served_for_each_intent_and_pooled_where_few() -> None:
+    """Without an intent the service renormalises the other weights; the edges must be on that scale."""
+    weights = {"themes": 0.5, "intent": 0.5}
+
+    def row(n: int, intent: str) -> dict:
+        return {"id": f"q{n}", "user": "cso", "results": "stakeholders", "intent": intent, "grades": {"a": 2, "b": 1},
+                "candidates": [("a", {"themes": 0.8, "intent": 1.0}), ("b", {"themes": 0.4, "intent": 1.0})]}
+
+    rows = [row(n, "any") for n in range(8)] + [row(10 + n, "co_funding") for n in range(8)] + [row(20, "implementation")]
+    edges = bands(rows, weights, {})
+    assert edges["by"]["any"] == {"strong": 0.8, "good": 0.4}  # 1.0 x themes: the intent weight renormalised away
+    assert edges["by"]["co_funding"] == {"strong": 0.9, "good": 0.7}  # 0.5 x themes + 0.5 x intent
+    assert "implementation" not in edges["by"]  # one question: the pooled edges serve it
+    from matcher.rank import Ranking
+
+    ranking = Ranking(bands=(edges["strong"], edges["good"]),
+                      group_bands={g: (b["strong"], b["good"]) for g, b in edges["by"].items()})
+    assert ranking.fit(0.8, "any")[1] == "strong" and ranking.fit(0.8, "co_funding")[1] == "good"
+
+
 def test_fit_questions_command_writes_a_ranker_the_service_loads(tmp_path: Path) -> None:
     out = tmp_path / "ranker.json"
     result = CliRunner().invoke(cli, ["fit-questions", "--output", str(out), "--cache", str(tmp_path / "cache"),
@@ -51,7 +71,7 @@ def test_fit_questions_command_writes_a_ranker_the_service_loads(tmp_path: Path)
     assert "cross-validated nDCG@10" in result.output
     data = json.loads(out.read_text())
     assert data["model"] and data["fitted_on"]["cross_validated"]["folds"] == 5
-    assert set(data["bands"]) == {"strong", "good"} and data["project_weights"]
+    assert {"strong", "good", "by"} <= set(data["bands"]) and data["project_weights"]
     from matcher.rank import Ranking
 
     ranking = Ranking.from_file(out)
