@@ -57,6 +57,9 @@ def weight_table(ranking: "Ranking") -> str:
     strong, good = ranking.bands
     lines.append("")
     lines.append(f"Fit bands: *strong* from a score of {strong:.3f} (fit 70), *good* from {good:.3f} (fit 40).")
+    for group, (strong, good) in sorted(ranking.group_bands.items()):
+        lines.append(f"Fitted apart for {GROUP_NAMES.get(group, group)}: *strong* from {strong:.3f}, "
+                     f"*good* from {good:.3f}.")
     return "\n".join(lines)
 
 

@@ -68,6 +68,26 @@ def test_a_mongolian_description_finds_partners_and_shows_its_own_sentences(page
     shot(page, "search-mongolian")
 
 
+def test_a_result_close_in_meaning_says_so_on_its_card(page: Any) -> None:
+    import json
+
+    from api.settings import ROOT
+
+    rows = [json.loads(line) for line in (ROOT / "seed_profiles" / "stakeholders.jsonl").read_text().splitlines()
+            if line.strip()]
+    described = next(r for r in rows if r["id"] == "future_forest")
+    page.goto(page.base + "/")
+    page.get_by_label("What do you do, and what do you need?").fill(described["description"])
+    page.get_by_role("button", name="Find partners").click()
+    page.wait_for_url(re.compile(r".*/search\?.*"))
+    first = page.locator("section[aria-labelledby=stakeholders-heading] article.result").first
+    assert "Future Forest" in first.locator("h3").inner_text()
+    close = first.locator(".evidence.close")
+    expect(close).to_contain_text("Close in meaning")
+    assert re.search(r"closer to .+ than \d+ % of profiles", close.inner_text())
+    shot(page, "search-close-in-meaning")
+
+
 def test_firm_finds_a_project_to_join(page: Any) -> None:
     page.goto(page.base + "/browse?kind=private")
     page.get_by_role("link", name="Elion Group").click()
