@@ -104,6 +104,21 @@ class _Anchor:
 
 
 KEEP = 0.95  # the share of the consortia's best nDCG@10 a fit for the questions must keep
+REASON_FLOOR = 0.03
+"""The least weight of a part that a result card shows as a reason (:data:`REASONS`): a fit may find
+that the judged questions rank as well without it, but a card that names a shared place or theme as
+why a partner is shown must not score it 0 (a funder in the same desert would tie with one elsewhere)."""
+REASONS = ("themes", "complementarity", "geography", "network", "intent")
+
+
+def reason_floors(names: Sequence[str]) -> dict[str, float]:
+    """The least weight of each of ``names`` that is shown as a reason.
+
+    Example:
+        >>> reason_floors(["semantic", "themes"])
+        {'themes': 0.03}
+    """
+    return {n: REASON_FLOOR for n in names if n in REASONS}
 
 
 def _search(objective: Callable[[np.ndarray], float], w: np.ndarray) -> np.ndarray:
@@ -128,28 +143,48 @@ def _search(objective: Callable[[np.ndarray], float], w: np.ndarray) -> np.ndarr
 
 
 def fit(rows: Rows, names: Sequence[str], anchor: Rows = (), start: dict[str, float] | None = None,
-        keep: float = KEEP) -> dict[str, float]:
+        keep: float = KEEP, floors: dict[str, float] | None = None) -> dict[str, float]:
     """Weights (summing to 1) with the best mean nDCG@10 on these rows, by coordinate search from
     ``start`` (default: equal weights).
+
+    Every weight stays at or above its floor (default :func:`reason_floors`): the search runs over
+    the share left above the floors, ``weight = floor + (1 - sum of floors) * share``.
 
     With ``anchor`` rows (the consortia of a choice year), the search first finds the weights best on
     the consortia alone, from ``start``; then it fits the questions from there, taking no change that
     leaves less than ``keep`` of that best consortia nDCG@10: the questions' gain is never bought with
     more than a twentieth of the consortia's."""
-    judged, held = _Objective(rows, names), _Anchor(list(anchor), names)
+    floor_of = np.array([float((reason_floors(names) if floors is None else floors).get(n, 0.0)) for n in names])
+    free = 1.0 - floor_of.sum()
+    if free <= 0:
+        raise ValueError("the floors leave no weight to fit")
+
+    def served(share: np.ndarray) -> np.ndarray:
+        return floor_of + free * share
+
+    judged_rows, held = _Objective(rows, names), _Anchor(list(anchor), names)
+
+    def judged(share: np.ndarray) -> float:
+        return judged_rows(served(share))
+
     given = start or {}
     w = np.array([float(given.get(n, 0.0)) for n in names]) if given else np.full(len(names), 1.0 / len(names))
-    w = w / w.sum()
+    w = np.maximum(w / w.sum() - floor_of, 0.0) if given else w  # the start's share above the floors
+    w = w / w.sum() if w.sum() > 0 else np.full(len(names), 1.0 / len(names))
     if not held.n:
-        return {n: round(float(v), 4) for n, v in zip(names, _search(judged, w))}
-    w = _search(held, w)
-    floor = keep * held(w)
+        return {n: round(float(v), 4) for n, v in zip(names, served(_search(judged, w)))}
 
-    def objective(v: np.ndarray) -> float:
-        kept = held(v)
-        return judged(v) if kept >= floor - 1e-12 else kept - 10.0  # below the floor: worse than any kept
+    def consortia(share: np.ndarray) -> float:
+        return held(served(share))
 
-    return {n: round(float(v), 4) for n, v in zip(names, _search(objective, w))}
+    w = _search(consortia, w)
+    least = keep * consortia(w)
+
+    def objective(share: np.ndarray) -> float:
+        kept = consortia(share)
+        return judged(share) if kept >= least - 1e-12 else kept - 10.0  # below the bound: worse than any kept
+
+    return {n: round(float(v), 4) for n, v in zip(names, served(_search(objective, w)))}
 
 
 def anchor_ndcg(anchor: Rows, weights: dict[str, float]) -> float:

@@ -107,3 +107,18 @@ def test_consortia_ties_go_by_id_as_in_the_service() -> None:
            "candidates": [("z", {"semantic": 0.5}), ("a", {"semantic": 0.5}), ("b", {"semantic": 0.1})]}
     assert anchor_ndcg([row], {"semantic": 0.0, "intent": 1.0}) < 1.0  # z, third by id among ties
     assert anchor_ndcg([row], {"semantic": 1.0}) < 1.0  # tied with a, which comes first by id
+
+
+def test_a_part_shown_as_a_reason_keeps_its_floor() -> None:
+    """Questions whose answers share fewer themes than the wrong ones pull ``themes`` towards 0; a card
+    that names a shared theme must still score it, so the fit keeps its floor and fits the rest above."""
+    from evaluation.fit_questions import REASON_FLOOR
+
+    rows = [{"id": f"{u}-{n}", "user": u, "results": "stakeholders", "grades": {"right": 2},
+             "candidates": [("right", {"semantic": 0.9, "themes": 0.0}), ("wrong", {"semantic": 0.85, "themes": 1.0})]}
+            for n in range(2) for u in ("cso", "firm", "secretariat")]
+    for weights in (fit(rows, ("semantic", "themes")),
+                    fit(rows, ("semantic", "themes"), anchor=rows, start={"semantic": 1.0, "themes": 0.0})):
+        assert weights["themes"] >= REASON_FLOOR - 1e-4 and abs(sum(weights.values()) - 1) < 1e-3
+        assert mean_ndcg(rows, weights) == 1.0
+    assert fit(rows, ("semantic", "themes"), floors={"themes": 0.5})["themes"] >= 0.5 - 1e-4
