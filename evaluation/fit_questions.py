@@ -172,7 +172,7 @@ def fit(rows: Rows, names: Sequence[str], anchor: Rows = (), start: dict[str, fl
     w = np.maximum(w / w.sum() - floor_of, 0.0) if given else w  # the start's share above the floors
     w = w / w.sum() if w.sum() > 0 else np.full(len(names), 1.0 / len(names))
     if not held.n:
-        return {n: round(float(v), 4) for n, v in zip(names, served(_search(judged, w)))}
+        return {n: round(float(v), 4) for n, v in zip(names, served(_best_of(judged, w)))}
 
     def consortia(share: np.ndarray) -> float:
         return held(served(share))
@@ -184,7 +184,23 @@ def fit(rows: Rows, names: Sequence[str], anchor: Rows = (), start: dict[str, fl
         kept = consortia(share)
         return judged(share) if kept >= least - 1e-12 else kept - 10.0  # below the bound: worse than any kept
 
-    return {n: round(float(v), 4) for n, v in zip(names, served(_search(objective, w)))}
+    return {n: round(float(v), 4) for n, v in zip(names, served(_best_of(objective, w)))}
+
+
+RESTARTS = 4
+"""Searches from random starting weights besides the given one: a coordinate search stops at the first
+weights no single change improves, which depends on where it starts (one floor of 0.03 instead of
+0.02 once left the fit at 0.49 nDCG@10 instead of 0.65)."""
+
+
+def _best_of(objective: Callable[[np.ndarray], float], w: np.ndarray, restarts: int = RESTARTS) -> np.ndarray:
+    """The best of coordinate searches from ``w``, from equal weights and from ``restarts`` random
+    weights (a fixed seed: the same fit every run); ties go to the earlier start."""
+    rng = np.random.default_rng(0)
+    starts = [w, np.full(len(w), 1.0 / len(w)), *rng.dirichlet(np.ones(len(w)), size=restarts)]
+    found = [_search(objective, s) for s in starts]
+    scores = [objective(f) for f in found]
+    return found[int(np.argmax(scores))]
 
 
 def anchor_ndcg(anchor: Rows, weights: dict[str, float]) -> float:

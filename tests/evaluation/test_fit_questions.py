@@ -122,3 +122,19 @@ def test_a_part_shown_as_a_reason_keeps_its_floor() -> None:
         assert weights["themes"] >= REASON_FLOOR - 1e-4 and abs(sum(weights.values()) - 1) < 1e-3
         assert mean_ndcg(rows, weights) == 1.0
     assert fit(rows, ("semantic", "themes"), floors={"themes": 0.5})["themes"] >= 0.5 - 1e-4
+
+
+def test_the_fit_takes_the_best_of_several_starts() -> None:
+    """A coordinate search stops where no single change helps; searches from other starts can do better,
+    never worse, and the same rows give the same weights every run."""
+    import numpy as np
+
+    from evaluation.fit_questions import _best_of, _search
+
+    def objective(w: np.ndarray) -> float:  # a local top at (1, 0, 0), the best near (0, 0.5, 0.5)
+        return float(max(w[0] - 0.5, 1.0 - abs(w[1] - 0.5) - abs(w[2] - 0.5) - w[0] * 2))
+
+    stuck = np.array([1.0, 0.0, 0.0])
+    assert objective(_search(objective, stuck)) == objective(stuck)
+    best = _best_of(objective, stuck)
+    assert objective(best) > objective(stuck) and np.allclose(best, _best_of(objective, stuck))
