@@ -247,8 +247,10 @@ class Corpus:
 
     def fit_meaning(self, rows: np.ndarray, vectors: np.ndarray, queries: int = MEANING_QUERIES) -> None:
         """Keep these rows' vectors as the reference sample, and fit the map from standing to TF-IDF
-        value on up to ``queries`` of them asked against all of them (their own texts, never a profile
-        with itself). Needs the lexicon; without one, only the reference is kept."""
+        value on up to ``queries`` of them asked against all of them (their own texts, each also with
+        itself: the map then reaches up to a text that says all a profile says, as its translation
+        does, instead of stopping at the closest other profile). Needs the lexicon; without one, only
+        the reference is kept."""
         self.reference = np.asarray(vectors, dtype=np.float32)
         self.meaning = None
         if self.postings is None or len(rows) < 3:
@@ -257,7 +259,7 @@ class Corpus:
         dense = calibrate(self.reference[asked] @ self.reference.T, self.floor)
         texts = self.postings[np.asarray(rows)[asked]].tocsr()
         lexical = (texts @ self.postings[np.asarray(rows)].tocsr().T).toarray()
-        z, lex = pairs_for_fit(dense, lexical, list(asked), list(range(len(rows))))
+        z, lex = pairs_for_fit(dense, lexical, list(asked), list(range(len(rows))), with_self=True)
         self.meaning = MeaningScale.fit(z, lex)
 
     def usual(self, query_vector: np.ndarray) -> Usual:

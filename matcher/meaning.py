@@ -125,17 +125,20 @@ def reference_rows(n: int, size: int) -> np.ndarray:
 
 
 def pairs_for_fit(dense: np.ndarray, lexical: np.ndarray, query_rows: Sequence[int],
-                  reference: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+                  reference: Sequence[int], with_self: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The (standing, lexical) pairs of some profiles asked as queries against the reference sample:
-    ``dense`` and ``lexical`` are queries x reference (calibrated cosines, TF-IDF cosines); a
-    profile is never paired with itself."""
+    ``dense`` and ``lexical`` are queries x reference (calibrated cosines, TF-IDF cosines). A
+    profile's usual similarity is read without itself; with ``with_self``, its pair with itself (the
+    standing and the TF-IDF value of a text that says all the profile says) is kept too, so that the
+    map reaches from unrelated texts to the same text, not only to the closest other profile."""
     z, lex = [], []
     ref = np.asarray(reference)
     for n, row in enumerate(query_rows):
         others = ref != row
         usual = Usual.of(dense[n, others])
-        z.append(usual.standing(dense[n, others]))
-        lex.append(lexical[n, others])
+        kept = np.ones(len(ref), dtype=bool) if with_self else others
+        z.append(usual.standing(dense[n, kept]))
+        lex.append(lexical[n, kept])
     if not z:
         return np.zeros(0), np.zeros(0)
     return np.concatenate(z), np.concatenate(lex)

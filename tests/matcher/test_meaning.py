@@ -38,12 +38,32 @@ def test_the_scale_is_monotone_clipped_and_refuses_too_few_pairs() -> None:
     assert MeaningScale.fit(np.array([0.0, 1.0]), np.array([0.0, 1.0])) is None
 
 
-def test_pairs_for_fit_never_pair_a_profile_with_itself() -> None:
+def test_pairs_for_fit_read_the_usual_without_the_profile_itself() -> None:
     dense = np.array([[1.0, 0.2, 0.4], [0.2, 1.0, 0.3]])
     lexical = np.array([[1.0, 0.1, 0.2], [0.1, 1.0, 0.0]])
     z, lex = pairs_for_fit(dense, lexical, [0, 1], [0, 1, 2])
     assert len(z) == len(lex) == 4
     assert 1.0 not in lex.tolist()
+    z_self, lex_self = pairs_for_fit(dense, lexical, [0, 1], [0, 1, 2], with_self=True)
+    assert len(z_self) == 6 and lex_self.tolist().count(1.0) == 2
+    # the usual is the same (read without itself): the pairs with others stand as far as before
+    assert sorted(z.tolist()) == sorted(v for v, x in zip(z_self.tolist(), lex_self.tolist()) if x != 1.0)
+    assert z_self.max() > z.max()  # a text saying all the profile says stands above any other profile
+
+
+def test_the_map_with_self_pairs_reaches_above_the_closest_other_profile() -> None:
+    """A text standing between the closest other profile and the profile's own text (a translation of
+    it) reads a lexical value between theirs, no longer capped at the closest other profile's."""
+    rng = np.random.default_rng(1)
+    dense = np.clip(rng.normal(0.3, 0.05, size=(20, 20)), 0, 1)
+    np.fill_diagonal(dense, 1.0)
+    lexical = np.clip(dense - 0.25, 0, 1)
+    np.fill_diagonal(lexical, 1.0)
+    others = MeaningScale.fit(*pairs_for_fit(dense, lexical, list(range(20)), list(range(20))))
+    both = MeaningScale.fit(*pairs_for_fit(dense, lexical, list(range(20)), list(range(20)), with_self=True))
+    assert others is not None and both is not None
+    between = np.array([(max(others.standing) + min(s for s in both.standing if s > max(others.standing))) / 2])
+    assert others.value(between)[0] < both.value(between)[0] < 1.0
 
 
 def test_reference_rows_are_spread_and_unique() -> None:
