@@ -469,17 +469,21 @@ def _same_id(path_id: str, body_id: str) -> None:
 
 
 def _mount_docs(app: FastAPI) -> None:
-    """OpenAPI docs with Swagger UI served from the installed package, not a CDN."""
-    import swagger_ui_bundle
+    """OpenAPI docs with Swagger UI served from the installed package, not a CDN: the Swagger UI 5
+    that fastapi-offline bundles (the 4.15 of swagger-ui-bundle could not read OpenAPI 3.1, the
+    schema FastAPI writes: "Unable to render this definition")."""
+    import fastapi_offline
 
-    app.mount("/docs-static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-static")
+    static = Path(fastapi_offline.__file__).parent / "static"
+    app.mount("/docs-static", StaticFiles(directory=static), name="docs-static")
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         return get_swagger_ui_html(openapi_url="/openapi.json", title="dldmatch API",
                                    swagger_js_url="/docs-static/swagger-ui-bundle.js",
                                    swagger_css_url="/docs-static/swagger-ui.css",
-                                   swagger_favicon_url="/docs-static/favicon-32x32.png")
+                                   swagger_favicon_url="/docs-static/favicon.png",
+                                   swagger_ui_parameters={"validatorUrl": None})  # no badge from swagger.io
 
 
 _HEADINGS = {404: "Not found", 413: "Too large", 422: "Please check your request", 409: "Already there",

@@ -177,6 +177,7 @@ def test_docs_are_served_without_a_cdn(client: TestClient) -> None:
     html = client.get("/docs").text
     assert "/docs-static/swagger-ui-bundle.js" in html and "cdn" not in html.lower()
     assert client.get("/docs-static/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/docs-static/swagger-ui.css").status_code == 200
     assert "/stakeholders/{external_id}/partners" in client.get("/openapi.json").json()["paths"]
 
 

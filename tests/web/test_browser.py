@@ -207,3 +207,18 @@ def test_secretariat_builds_and_exports_a_forum_schedule(page: Any) -> None:
     page.get_by_role("button", name="Make round-tables").click()
     expect(page.locator("#roundtables .card").first).to_be_visible()
     assert page.locator("#roundtables .card").count() >= 2
+
+
+def test_the_api_docs_render_offline(page: Any) -> None:
+    """/docs, the README's first pointer: Swagger UI reads the OpenAPI 3.1 schema and lists the
+    routes, from files the app serves itself (the page fixture fails on any request outside)."""
+    page.goto(page.base + "/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("dldmatch")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("OAS 3.1")
+    operation = page.locator(".opblock-summary-path", has_text="/match").first
+    expect(operation).to_be_visible()
+    assert page.get_by_text("Unable to render this definition").count() == 0
+    assert page.locator(".opblock").count() >= 20
+    operation.click()
+    expect(page.locator(".opblock-body").first).to_be_visible()
+    shot(page, "api-docs")
