@@ -31,6 +31,9 @@ def test_metrics() -> None:
     assert 0 < ndcg(["x", "a"], {"a": 2}) < 1
     assert not has_reason({"explanation": {"shared_themes": [], "worked_together": False}})
     assert has_reason({"explanation": {"shared_places": ["Gobi"]}})
+    assert not has_reason({"explanation": {"close_in_meaning": {"standing": 3.1, "closer_than": 0.99}}})
+    assert has_reason({"explanation": {"close_in_meaning": {"standing": 3.1, "query_sentence": "We plant saxaul.",
+                                                            "candidate_sentence": "It plants saxaul."}}})
 
 
 def test_evaluate_questions_command(tmp_path: Path) -> None:
