@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 from sqlmodel import Session, select
 
+from api.cells import safe_row
 from api.core import Core
 from api.errors import Conflict, InvalidInput, NotFound
 from api.profiles import render, stakeholder_profiles
@@ -174,9 +175,9 @@ class Plans:
         writer.writerow(["slot", "start", "end", "table", "participant_a", "participant_a_id", "participant_b",
                          "participant_b_id", "score", "locked", "shared_themes"])
         for m in schedule.meetings:
-            writer.writerow([m.slot, m.start.isoformat(), m.end.isoformat(), m.table, m.a.name, m.a.id, m.b.name,
-                             m.b.id, f"{m.score:.3f}", "yes" if m.locked else "no",
-                             "; ".join(t.label for t in m.explanation.shared_themes)])
+            writer.writerow(safe_row([m.slot, m.start.isoformat(), m.end.isoformat(), m.table, m.a.name, m.a.id,
+                                      m.b.name, m.b.id, f"{m.score:.3f}", "yes" if m.locked else "no",
+                                      "; ".join(t.label for t in m.explanation.shared_themes)]))
         return out.getvalue()
 
     def meetings_of(self, forum_id: str, stakeholder_id: str) -> tuple[ForumOut, list[MeetingOut]]:

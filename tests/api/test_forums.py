@@ -178,3 +178,23 @@ def test_a_deleted_participant_is_named_not_a_500(seeded) -> None:  # type: igno
     with pytest.raises(InvalidInput) as raised:
         seeded.forums.schedule("gone")
     assert raised.value.errors[0]["field"] == "participants.0.stakeholder"
+
+
+def test_agenda_csv_never_carries_a_formula(forum_client: TestClient) -> None:
+    """A participant named like a formula shows as text in a spreadsheet: its cell is quoted."""
+    evil = '=HYPERLINK("http://example.org/x","click")'
+    created = forum_client.post("/stakeholders", json={
+        "id": "formula-org", "name": evil, "kind": "cso", "countries": ["MN"],
+        "description": "A test CSO planting saxaul shelterbelts in the Gobi against sand and dust storms."})
+    assert created.status_code == 201, created.text
+    ids = seed_ids(forum_client, 5)
+    body = {"id": "f-csv", "name": "CSV test", "slot_count": 3, "first_slot": "2025-09-24T09:00:00+08:00",
+            "meeting_minutes": 30, "break_minutes": 10, "tables": 3,
+            "participants": [{"stakeholder": i} for i in ["formula-org", *ids]]}
+    assert forum_client.post("/forums", json=body).status_code == 201
+    schedule = forum_client.post("/forums/f-csv/schedule", json={}).json()
+    assert any("formula-org" in (m["a"]["id"], m["b"]["id"]) for m in schedule["meetings"])
+    rows = list(csv.reader(io.StringIO(forum_client.get("/forums/f-csv/agenda.csv").text)))
+    cells = [c for row in rows for c in row]
+    assert "'" + evil in cells
+    assert not any(c.startswith(("=", "+", "-", "@")) for c in cells)
