@@ -23,7 +23,7 @@ from embeddings.index import VectorIndex
 from embeddings.texts import project_text
 from matcher.gazetteer import countries_in, places_in
 from matcher.meaning import best_pair
-from matcher.rank import Filters, Match, Place, Profile, rank, within_reach
+from matcher.rank import Filters, Match, Place, Profile, can_fund, rank, within_reach
 from matcher.text import is_latin, keyword_hits, normalise_place, sentences
 from matcher.vocab import infer_needs, infer_offers
 from store import repo
@@ -65,15 +65,26 @@ class Search(Part):
              k: int, intent: str, filters: Filters, text: str = "") -> list[MatchOut]:
         ranking = self.ranking
         if entity_type == "stakeholder":
+            if intent == "co_funding":  # co-funders are those able to fund, however close otherwise
+                filters = replace(filters, able_to_fund=True)
             rows, sims, signals = self.stakeholder_candidates(snap, query, vector, text, k, filters)
             corpus = snap.corpus
             row_of = {corpus.key(r): r for r in rows}
+            records: dict[int, tuple[Any, ...]] = {}
+            if filters.able_to_fund:  # read before the cut: the k best must be the k best of those able
+                records = track_records(session, [int(corpus.ids[r]) for r in rows])
+                able = {key for key, r in row_of.items()
+                        if can_fund(replace(corpus.profile(r), record=records.get(int(corpus.ids[r]), ())))}
+                rows = [r for r in rows if corpus.key(r) in able]
+                sims = {key: v for key, v in sims.items() if key in able}
+                signals = {key: v for key, v in signals.items() if key in able}
             reach = within_reach(sims, signals, k=k, intent=intent, ranking=ranking,
                                  upper=corpus.upper_bounds(query, rows))
             light = {key: corpus.profile(row_of[key]) for key in reach}
             if intent != "any":  # what each has done shows whether it can fund or do the work
                 ids_of = {key: int(corpus.ids[row_of[key]]) for key in reach}
-                records = track_records(session, list(ids_of.values()))
+                if not records:
+                    records = track_records(session, list(ids_of.values()))
                 light = {key: replace(p, record=records.get(ids_of[key], ())) for key, p in light.items()}
             top = rank(query, light.values(), sims, k=k, intent=intent, filters=filters, ranking=ranking,
                        signals=signals)

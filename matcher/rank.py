@@ -138,6 +138,25 @@ WORK_ROLES = ("implementer", "technical_partner", "lead")
 JOINABLE = ("planned", "ongoing", "unknown")
 
 
+def can_fund(candidate: "Profile") -> bool:
+    """Whether a stakeholder can be offered as a co-funder: it offers funding, or its participations
+    show means (co-funded a project; or, for a government, funder, international body or firm,
+    supported or led one). ``candidate.record`` must hold its participations.
+
+    Example:
+        >>> can_fund(Profile(key="s:a", name="A", kind="cso", offers=("funding",)))
+        True
+        >>> led = (Record("p:x", "X", "lead"),)
+        >>> can_fund(Profile(key="s:b", name="B", kind="cso", record=led)), can_fund(
+        ...     Profile(key="s:c", name="C", kind="government", record=led))
+        (False, True)
+    """
+    if "funding" in candidate.offers:
+        return True
+    roles = FUNDING_ROLES if candidate.kind in FUNDING_KINDS else ("co_funder",)
+    return any(r.role in roles for r in candidate.record)
+
+
 def project_state(status: str | None, start_year: int | None, end_year: int | None, year: int) -> str:
     """What a project is as of ``year``: planned, ongoing, completed, or unknown when nothing says.
 
@@ -195,6 +214,7 @@ class Filters:
     min_shared_themes: int = 0  # with the query: a partner explained by no shared theme is left out
     query_themes: frozenset[str] = frozenset()
     joinable: bool = False  # projects only: planned, ongoing or unknown (never completed)
+    able_to_fund: bool = False  # stakeholders only: offer funding or have funded (:func:`can_fund`)
 
     @property
     def narrows(self) -> bool:
@@ -205,6 +225,8 @@ class Filters:
         if c.key in self.exclude:
             return False
         if self.joinable and c.kind == "project" and c.state not in JOINABLE:
+            return False
+        if self.able_to_fund and c.kind != "project" and not can_fund(c):
             return False
         if self.min_shared_themes and len(self.query_themes & set(c.themes)) < self.min_shared_themes:
             return False

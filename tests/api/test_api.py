@@ -137,7 +137,7 @@ def test_free_text_match_reads_needs_and_ranks_both_kinds(client: TestClient) ->
     assert body["stakeholders"][0]["id"] == "t-fund"
     assert "t-cso" not in [r["id"] for r in body["stakeholders"]]
     assert body["projects"][0]["id"] == "t-belt"
-    assert len(body["stakeholders"]) == 3
+    assert [r["id"] for r in body["stakeholders"]] == ["t-fund", "t-firm"]  # the two able to fund
 
 
 def test_create_update_delete_update_the_index_without_rebuild(client: TestClient, loaded: DLDMatch) -> None:
@@ -264,3 +264,17 @@ def test_offers_given_explicitly_win_over_the_text(client: TestClient) -> None:
     assert body["query"]["offers"] == ["funding"]
     bad = client.post("/match", json={"text": "We supply seedlings.", "offers": ["gold"]})
     assert bad.status_code == 422 and "offers" in json.dumps(bad.json())
+
+
+def test_co_funders_are_only_those_able_to_fund(client: TestClient) -> None:
+    """t-lab is close to the CSO (a shared project) but neither offers funding nor has funded: not a
+    co-funder, though it is a partner for any other purpose; a firm that offers funding is one."""
+    funders = client.get("/stakeholders/t-cso/partners", params={"intent": "co_funding", "k": 10}).json()["results"]
+    assert [r["id"] for r in funders] == ["t-fund", "t-firm"]
+    assert all(r["explanation"]["intent_resources"] == ["funding"] for r in funders)
+    anyone = client.get("/stakeholders/t-cso/partners", params={"intent": "any", "k": 10}).json()["results"]
+    assert "t-lab" in [r["id"] for r in anyone]
+    drafted = client.post("/match", json={"text": "Dust and sandstorm monitoring with GIS data; who co-funds it?",
+                                          "intent": "co_funding"}).json()["stakeholders"]
+    assert drafted and all(r["explanation"]["intent_resources"] or r["explanation"]["track_record"] for r in drafted)
+    assert "t-lab" not in [r["id"] for r in drafted]

@@ -235,3 +235,17 @@ def test_funders_are_read_from_offers_and_from_their_track_record() -> None:
     assert values["cso_led"][0] == 0.0  # a CSO leading a project is not thereby a funder
     m = score_pair(q, cofunded, 0.0, intent="co_funding")
     assert m.explanation.track_record and m.explanation.reason
+
+
+def test_the_able_to_fund_filter_reads_offers_and_the_track_record() -> None:
+    from matcher.rank import Filters, Profile, Record
+
+    only = Filters(able_to_fund=True)
+    led = (Record("p:x", "X", "lead"),)
+    assert only.admits(Profile(key="s:a", name="A", kind="cso", offers=("funding",)))
+    assert not only.admits(Profile(key="s:b", name="B", kind="cso", record=led))  # a CSO leading is not funding
+    assert only.admits(Profile(key="s:c", name="C", kind="government", record=led))
+    assert only.admits(Profile(key="s:d", name="D", kind="academia", record=(Record("p:y", "Y", "co_funder"),)))
+    assert not only.admits(Profile(key="s:e", name="E", kind="academia"))
+    assert only.admits(Profile(key="p:f", name="F", kind="project"))  # projects are not asked to fund
+    assert Filters().admits(Profile(key="s:e", name="E", kind="academia"))
