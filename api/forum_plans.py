@@ -192,6 +192,7 @@ class Plans:
         from icalendar import Calendar, Event
 
         forum, meetings = self.meetings_of(forum_id, stakeholder_id)
+        stamp = datetime.now(timezone.utc).replace(microsecond=0)  # when this file was made (RFC 5545)
         cal = Calendar()
         cal.add("prodid", "-//dldmatch//forum matchmaking//EN")
         cal.add("version", "2.0")
@@ -203,7 +204,7 @@ class Plans:
             event.add("summary", f"Meeting with {other.name} (table {m.table})")
             event.add("dtstart", m.start.astimezone(timezone.utc))
             event.add("dtend", m.end.astimezone(timezone.utc))
-            event.add("dtstamp", datetime(2000, 1, 1, tzinfo=timezone.utc))
+            event.add("dtstamp", stamp)
             if forum.place:
                 event.add("location", f"{forum.place}, table {m.table}")
             event.add("description", why(m, stakeholder_id))

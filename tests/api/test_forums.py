@@ -198,3 +198,24 @@ def test_agenda_csv_never_carries_a_formula(forum_client: TestClient) -> None:
     cells = [c for row in rows for c in row]
     assert "'" + evil in cells
     assert not any(c.startswith(("=", "+", "-", "@")) for c in cells)
+
+
+def test_calendar_times_are_true_utc_and_stamped_now(forum_client: TestClient) -> None:
+    """A meeting at 09:00 in Ulaanbaatar (+08:00) is 01:00 UTC in the file, and converts back to 09:00
+    there; DTSTAMP is when the file was made, not a fixed date."""
+    from datetime import datetime, timedelta, timezone
+
+    body = make_forum(forum_client, n=6, slots=2, tables=3)
+    schedule = forum_client.post("/forums/forum-2025/schedule", json={}).json()
+    first = min(schedule["meetings"], key=lambda m: m["slot"])
+    who = first["a"]["id"]
+    ics = forum_client.get(f"/forums/forum-2025/participants/{who}/calendar.ics").content
+    assert body["first_slot"] == "2025-09-24T09:00:00+08:00"
+    events = sorted((c for c in Calendar.from_ical(ics).walk() if c.name == "VEVENT"),
+                    key=lambda e: e["dtstart"].dt)
+    start = events[0]["dtstart"].dt
+    assert start.utcoffset() == timedelta(0) and (start.hour, start.minute) == (1, 0)
+    assert start.astimezone(timezone(timedelta(hours=8))).hour == 9
+    assert b"DTSTART:20250924T010000Z" in ics
+    stamp = events[0]["dtstamp"].dt
+    assert abs((datetime.now(timezone.utc) - stamp).total_seconds()) < 300
