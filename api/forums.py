@@ -103,8 +103,9 @@ class Forums:
 
     @staticmethod
     def _values(body: ForumIn) -> dict[str, Any]:
-        data = body.model_dump(mode="json", include={"name", "place", "start_date", "end_date", "meeting_minutes",
-                                                     "tables", "min_meetings", "slots", "participants"})
+        data = body.model_dump(mode="json", include={"name", "place", "time_zone", "start_date", "end_date",
+                                                     "meeting_minutes", "tables", "min_meetings", "slots",
+                                                     "participants"})
         return data
 
     def _validated(self, row: Forum, participants: list[dict[str, Any]]) -> ForumIn:
@@ -147,7 +148,8 @@ class Forums:
 
     @staticmethod
     def _body(row: Forum) -> dict[str, Any]:
-        return {"id": row.external_id, "name": row.name, "place": row.place, "start_date": row.start_date,
+        return {"id": row.external_id, "name": row.name, "place": row.place, "time_zone": row.time_zone,
+                "start_date": row.start_date,
                 "end_date": row.end_date, "meeting_minutes": row.meeting_minutes, "tables": row.tables,
                 "min_meetings": row.min_meetings, "slots": row.slots, "participants": row.participants}
 
@@ -155,7 +157,8 @@ class Forums:
         people = repo.stakeholders_by_external_id(session, external_ids=[p["stakeholder"] for p in row.participants])
         participants = [ForumParticipantOut(**p, name=people[p["stakeholder"]].name, kind=people[p["stakeholder"]].kind)
                         for p in row.participants if p["stakeholder"] in people]
-        return ForumOut(id=row.external_id, name=row.name, place=row.place, start_date=row.start_date,
+        return ForumOut(id=row.external_id, name=row.name, place=row.place, time_zone=row.time_zone,
+                        start_date=row.start_date,
                         end_date=row.end_date, meeting_minutes=row.meeting_minutes, tables=row.tables,
                         min_meetings=row.min_meetings, slots=[ForumSlot(**s) for s in row.slots],
                         participants=participants, locks=row.locks, removed=row.removed,

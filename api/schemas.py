@@ -8,7 +8,9 @@ be given as a plain string.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -489,6 +491,23 @@ machine): 500 participants are 125,000 pairs, seconds of work; far more would be
 MAX_FORUM_SLOTS = 96
 
 
+def forum_zone(name: str | None) -> ZoneInfo | None:
+    """The time zone of this IANA name (None for None); a ValueError in plain words otherwise.
+
+    Example:
+        >>> str(forum_zone("Asia/Ulaanbaatar")), forum_zone(None)
+        ('Asia/Ulaanbaatar', None)
+    """
+    if name is None:
+        return None
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}", name):
+        raise ValueError(f"{name!r} is not a time zone name such as Asia/Ulaanbaatar or UTC")
+    try:
+        return ZoneInfo(name)
+    except Exception:  # not found, a folder of zones, an unreadable file: all an unknown name to the user
+        raise ValueError(f"unknown time zone {name!r}: give one such as Asia/Ulaanbaatar, Asia/Seoul or UTC") from None
+
+
 class ForumSlot(_Strict):
     start: datetime
     end: datetime | None = None  # default: start + meeting length
@@ -526,12 +545,29 @@ class ForumIn(_Strict):
     slot_count: int | None = Field(default=None, ge=1, le=48)  # with first_slot: consecutive slots
     first_slot: datetime | None = None
     break_minutes: int = Field(default=0, ge=0, le=240)
+    time_zone: str | None = Field(default=None, max_length=64, description=(
+        "where the forum meets, as an IANA time zone (Asia/Ulaanbaatar): slot times given without an "
+        "offset are read in it, and pages show times in it; without one, such times are UTC"))
     participants: list[ForumParticipantIn] = Field(default_factory=list, max_length=MAX_FORUM_PARTICIPANTS)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        forum_zone(value)
+        return value
 
     @model_validator(mode="after")
     def _slots(self) -> "ForumIn":
         from datetime import timedelta
 
+        zone = forum_zone(self.time_zone)
+        if zone is not None:  # a time without an offset is the forum's local time
+            if self.first_slot is not None and self.first_slot.tzinfo is None:
+                self.first_slot = self.first_slot.replace(tzinfo=zone)
+            for slot in self.slots:
+                if slot.start.tzinfo is None:
+                    slot.start = slot.start.replace(tzinfo=zone)
+                    slot.end = slot.end.replace(tzinfo=zone) if slot.end is not None else None
         try:  # slots late in the year 9999 would end after it
             if not self.slots and self.slot_count and self.first_slot:
                 step = timedelta(minutes=self.meeting_minutes + self.break_minutes)
@@ -579,6 +615,7 @@ class ForumOut(BaseModel):
     id: str
     name: str
     place: str | None
+    time_zone: str | None = None
     start_date: str | None
     end_date: str | None
     meeting_minutes: int

@@ -17,7 +17,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 
-from api.errors import DomainError
+from api.errors import DomainError, InvalidInput
 from api.schemas import MatchRequest
 from api.service import DLDMatch
 from matcher.text import script_language
@@ -56,6 +56,16 @@ def make_templates() -> Jinja2Templates:
 
 def _mark_html(request: Request) -> None:
     request.state.html = True  # errors on these routes are rendered as pages, not JSON
+
+
+TIME_ZONES = (("Asia/Ulaanbaatar", "Ulaanbaatar (Mongolia, UTC+8)"), ("Asia/Hovd", "Khovd (western Mongolia, UTC+7)"),
+              ("Asia/Shanghai", "Beijing (China, UTC+8)"), ("Asia/Pyongyang", "Pyongyang (DPRK, UTC+9)"),
+              ("Asia/Seoul", "Seoul (Republic of Korea, UTC+9)"), ("Asia/Tokyo", "Tokyo (Japan, UTC+9)"),
+              ("Europe/Moscow", "Moscow (Russian Federation, UTC+3)"),
+              ("Asia/Irkutsk", "Irkutsk (Russian Federation, UTC+8)"),
+              ("Asia/Vladivostok", "Vladivostok (Russian Federation, UTC+10)"),
+              ("Asia/Bangkok", "Bangkok (ESCAP, UTC+7)"), ("UTC", "UTC"))
+"""The forum planner's choice of time zones: the region's capitals, ESCAP's seat, UTC (the API takes any)."""
 
 
 def build_router(templates: Jinja2Templates) -> APIRouter:
@@ -252,11 +262,12 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
     @router.get("/planner", response_class=HTMLResponse)
     def planner(request: Request) -> HTMLResponse:
         svc = svc_of(request)
-        return page(request, "planner.html", forums=svc.forums.list(), form={}, error=None,
+        return page(request, "planner.html", time_zones=TIME_ZONES, forums=svc.forums.list(), form={}, error=None,
                     stakeholders=svc.list_stakeholders(limit=10_000).items)
 
     @router.post("/planner", response_class=HTMLResponse)
     def planner_create(request: Request, name: str = Form(""), place: str = Form(""), date: str = Form(""),
+                       time_zone: str = Form(""),
                        start: str = Form("09:00"), slot_count: int = Form(8), meeting_minutes: int = Form(30),
                        break_minutes: int = Form(10), tables: int = Form(8), min_meetings: int = Form(2),
                        participants: list[str] = Form([])) -> Response:
@@ -266,11 +277,16 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
         from api.schemas import ForumIn
 
         svc = svc_of(request)
-        form = {"name": name, "place": place, "date": date, "start": start, "slot_count": slot_count,
+        form = {"name": name, "place": place, "date": date, "time_zone": time_zone, "start": start,
+                "slot_count": slot_count,
                 "meeting_minutes": meeting_minutes, "break_minutes": break_minutes, "tables": tables,
                 "min_meetings": min_meetings}
         try:
+            if not time_zone:  # the form's times have no offset: without a zone they would be read as UTC
+                raise InvalidInput("Please check the form", errors=[
+                    {"field": "time_zone", "message": "choose the time zone where the forum meets"}])
             body = ForumIn(id=slug(f"{name} {date}"), name=name, place=place or None, start_date=date or None,
+                           time_zone=time_zone or None,
                            slot_count=slot_count, first_slot=f"{date}T{start}:00" if date else None,
                            meeting_minutes=meeting_minutes, break_minutes=break_minutes, tables=tables,
                            min_meetings=min_meetings,
@@ -280,10 +296,10 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
             error = {"message": "Please check the form",
                      "errors": [{"field": ".".join(map(str, e["loc"])) or "form", "message": e["msg"]}
                                 for e in exc.errors()]}
-            return page(request, "planner.html", status_code=422, forums=svc.forums.list(), form=form, error=error,
+            return page(request, "planner.html", time_zones=TIME_ZONES, status_code=422, forums=svc.forums.list(), form=form, error=error,
                         stakeholders=svc.list_stakeholders(limit=10_000).items)
         except DomainError as exc:
-            return page(request, "planner.html", status_code=exc.status, forums=svc.forums.list(), form=form,
+            return page(request, "planner.html", time_zones=TIME_ZONES, status_code=exc.status, forums=svc.forums.list(), form=form,
                         error={"message": exc.message, "errors": exc.errors},
                         stakeholders=svc.list_stakeholders(limit=10_000).items)
         return back(forum.id)

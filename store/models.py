@@ -113,6 +113,7 @@ class Forum(SQLModel, table=True):
     external_id: str = Field(index=True, unique=True)
     name: str
     place: str | None = None
+    time_zone: str | None = None  # IANA name; slot times are stored with their offset
     start_date: str | None = None
     end_date: str | None = None
     meeting_minutes: int = 30

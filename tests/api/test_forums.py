@@ -219,3 +219,24 @@ def test_calendar_times_are_true_utc_and_stamped_now(forum_client: TestClient) -
     assert b"DTSTART:20250924T010000Z" in ics
     stamp = events[0]["dtstamp"].dt
     assert abs((datetime.now(timezone.utc) - stamp).total_seconds()) < 300
+
+
+def test_a_forum_reads_times_without_an_offset_in_its_time_zone(forum_client: TestClient) -> None:
+    ids = seed_ids(forum_client, 4)
+    body = {"id": "f-ub", "name": "Ulaanbaatar forum", "time_zone": "Asia/Ulaanbaatar", "slot_count": 2,
+            "first_slot": "2025-09-24T09:00:00", "meeting_minutes": 30, "tables": 2,
+            "participants": [{"stakeholder": i} for i in ids]}
+    created = forum_client.post("/forums", json=body)
+    assert created.status_code == 201, created.text
+    forum = created.json()
+    assert forum["time_zone"] == "Asia/Ulaanbaatar" and forum["slots"][0]["start"] == "2025-09-24T09:00:00+08:00"
+    forum_client.post("/forums/f-ub/schedule", json={})
+    who = forum_client.get("/forums/f-ub/schedule").json()["meetings"][0]["a"]["id"]
+    ics = forum_client.get(f"/forums/f-ub/participants/{who}/calendar.ics").content
+    assert b"DTSTART:20250924T010000Z" in ics or b"DTSTART:20250924T014000Z" in ics
+    unknown = forum_client.post("/forums", json={**body, "id": "f-mars", "time_zone": "Mars/Olympus"})
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "time_zone"
+    assert "Asia/Ulaanbaatar" in unknown.json()["errors"][0]["message"]
+    page = forum_client.post("/planner", data={"name": "No zone", "date": "2025-09-24", "start": "09:00",
+                                               "participants": ids})
+    assert page.status_code == 422 and "choose the time zone" in page.text

@@ -170,6 +170,7 @@ def test_secretariat_builds_and_exports_a_forum_schedule(page: Any) -> None:
     page.get_by_label("Name", exact=True).fill("Browser forum on DLD")
     page.get_by_label("Place").fill("Ulaanbaatar")
     page.get_by_label("Date").fill("2025-09-24")
+    page.get_by_label("Time zone").select_option("Asia/Ulaanbaatar")
     page.get_by_label("First meeting at").fill("09:00")
     page.get_by_label("Number of time slots").fill("4")
     page.get_by_label("Tables").fill("3")
@@ -178,6 +179,7 @@ def test_secretariat_builds_and_exports_a_forum_schedule(page: Any) -> None:
         page.get_by_label(name, exact=True).check()
     page.get_by_role("button", name="Create forum").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Browser forum on DLD"
+    assert "times in Asia/Ulaanbaatar" in page.locator("main").inner_text()
     page.get_by_role("button", name="Generate schedule").click()
     stats = page.locator("#schedule-stats").inner_text()
     assert "meetings" in stats and "of the upper bound" in stats
@@ -199,7 +201,10 @@ def test_secretariat_builds_and_exports_a_forum_schedule(page: Any) -> None:
     assert agenda.startswith("slot,start,end,table") and len(agenda.splitlines()) == cells.count() + 1
     with page.expect_download() as ics:
         page.get_by_role("link", name="calendar (.ics)").first.click()
-    assert "BEGIN:VCALENDAR" in Path(ics.value.path()).read_text()
+    calendar = Path(ics.value.path()).read_text()
+    assert "BEGIN:VCALENDAR" in calendar
+    # 09:00 in Ulaanbaatar is 01:00 UTC: a calendar shows it at 09:00 there, not at 17:00
+    assert re.search(r"DTSTART:20250924T0[1-3]\d{4}Z", calendar), calendar
     page.get_by_role("link", name="printable").first.click()
     assert "Why you should meet" in page.locator("main").inner_text()
     shot(page, "printable-agenda")
