@@ -227,3 +227,25 @@ def test_the_api_docs_render_offline(page: Any) -> None:
     operation.click()
     expect(page.locator(".opblock-body").first).to_be_visible()
     shot(page, "api-docs")
+
+
+def test_a_forum_page_fits_a_phone_with_its_buttons(browser: Any, server: str) -> None:
+    """At 360 px the participants table stacks its rows: no horizontal overflow, every Remove button
+    inside the screen (the schedule grid scrolls inside its own box)."""
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    ids = ["future_forest", "green_asia_network", "kfs", "gef", "elion", "gov_mn"]
+    created = page.request.post(server + "/forums", data={
+        "id": "phone-forum", "name": "Phone forum", "time_zone": "Asia/Ulaanbaatar", "slot_count": 3,
+        "first_slot": "2025-09-24T09:00:00", "tables": 4, "participants": [{"stakeholder": i} for i in ids]})
+    assert created.status == 201, created.text()
+    assert page.request.post(server + "/forums/phone-forum/schedule", data={}).status == 200
+    page.goto(server + "/planner/phone-forum")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    buttons = page.get_by_role("table", name="Participants").get_by_role("button", name=re.compile("^Remove "))
+    assert buttons.count() == len(ids)
+    for n in range(buttons.count()):
+        box = buttons.nth(n).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360
+    shot(page, "forum-phone")
+    context.close()
