@@ -70,22 +70,20 @@ class Search(Part):
             rows, sims, signals = self.stakeholder_candidates(snap, query, vector, text, k, filters)
             corpus = snap.corpus
             row_of = {corpus.key(r): r for r in rows}
-            records: dict[int, tuple[Any, ...]] = {}
+            known: dict[str, Profile] = {}  # light profiles with their track records, read once
             if filters.able_to_fund:  # read before the cut: the k best must be the k best of those able
-                records = track_records(session, [int(corpus.ids[r]) for r in rows])
-                able = {key for key, r in row_of.items()
-                        if can_fund(replace(corpus.profile(r), record=records.get(int(corpus.ids[r]), ())))}
-                rows = [r for r in rows if corpus.key(r) in able]
-                sims = {key: v for key, v in sims.items() if key in able}
-                signals = {key: v for key, v in signals.items() if key in able}
+                known = self._with_records(session, corpus, {key: row_of[key] for key in sims})
+                sims = {key: v for key, v in sims.items() if can_fund(known[key])}
+                signals = {key: v for key, v in signals.items() if key in sims}
+                rows = [r for r in rows if corpus.key(r) in sims]
             reach = within_reach(sims, signals, k=k, intent=intent, ranking=ranking,
                                  upper=corpus.upper_bounds(query, rows))
-            light = {key: corpus.profile(row_of[key]) for key in reach}
-            if intent != "any":  # what each has done shows whether it can fund or do the work
-                ids_of = {key: int(corpus.ids[row_of[key]]) for key in reach}
-                if not records:
-                    records = track_records(session, list(ids_of.values()))
-                light = {key: replace(p, record=records.get(ids_of[key], ())) for key, p in light.items()}
+            if known:
+                light = {key: known[key] for key in reach}
+            elif intent != "any":  # what each has done shows whether it can fund or do the work
+                light = self._with_records(session, corpus, {key: row_of[key] for key in reach})
+            else:
+                light = {key: corpus.profile(row_of[key]) for key in reach}
             top = rank(query, light.values(), sims, k=k, intent=intent, filters=filters, ranking=ranking,
                        signals=signals)
             # The k returned, read in full (names, sentences) and scored again (the same scores) to explain.
@@ -104,6 +102,12 @@ class Search(Part):
         matches = self._close_sentences(query, matches, by_key)
         return render(session, self.vocabulary, matches, by_key, entity_type,
                       ranking if entity_type == "stakeholder" else ranking.for_projects(), intent)
+
+    @staticmethod
+    def _with_records(session: Session, corpus: Corpus, rows: dict[str, int]) -> dict[str, Profile]:
+        """Light profiles of these rows (by key) with their participations, read in one query."""
+        records = track_records(session, [int(corpus.ids[r]) for r in rows.values()])
+        return {key: replace(corpus.profile(r), record=records.get(int(corpus.ids[r]), ())) for key, r in rows.items()}
 
     def stakeholder_candidates(self, snap: Snapshot, query: Profile, vector: np.ndarray, text: str, k: int,
                                 filters: Filters, *, features: bool = False) -> tuple[Any, ...]:

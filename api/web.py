@@ -259,11 +259,17 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
     def back(forum_id: str) -> RedirectResponse:
         return RedirectResponse(f"/planner/{forum_id}", status_code=303)
 
+    def planner_form(request: Request, form: dict[str, Any], error: dict[str, Any] | None = None,
+                     status_code: int = 200) -> HTMLResponse:
+        """The planner: its forums and the new-forum form (as filled, with what was wrong)."""
+        svc = svc_of(request)
+        return page(request, "planner.html", status_code=status_code, time_zones=TIME_ZONES,
+                    forums=svc.forums.list(), form=form, error=error,
+                    stakeholders=svc.list_stakeholders(limit=10_000).items)
+
     @router.get("/planner", response_class=HTMLResponse)
     def planner(request: Request) -> HTMLResponse:
-        svc = svc_of(request)
-        return page(request, "planner.html", time_zones=TIME_ZONES, forums=svc.forums.list(), form={}, error=None,
-                    stakeholders=svc.list_stakeholders(limit=10_000).items)
+        return planner_form(request, {})
 
     @router.post("/planner", response_class=HTMLResponse)
     def planner_create(request: Request, name: str = Form(""), place: str = Form(""), date: str = Form(""),
@@ -286,7 +292,7 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
                 raise InvalidInput("Please check the form", errors=[
                     {"field": "time_zone", "message": "choose the time zone where the forum meets"}])
             body = ForumIn(id=slug(f"{name} {date}"), name=name, place=place or None, start_date=date or None,
-                           time_zone=time_zone or None,
+                           time_zone=time_zone,
                            slot_count=slot_count, first_slot=f"{date}T{start}:00" if date else None,
                            meeting_minutes=meeting_minutes, break_minutes=break_minutes, tables=tables,
                            min_meetings=min_meetings,
@@ -296,12 +302,9 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
             error = {"message": "Please check the form",
                      "errors": [{"field": ".".join(map(str, e["loc"])) or "form", "message": e["msg"]}
                                 for e in exc.errors()]}
-            return page(request, "planner.html", time_zones=TIME_ZONES, status_code=422, forums=svc.forums.list(), form=form, error=error,
-                        stakeholders=svc.list_stakeholders(limit=10_000).items)
+            return planner_form(request, form, error, 422)
         except DomainError as exc:
-            return page(request, "planner.html", time_zones=TIME_ZONES, status_code=exc.status, forums=svc.forums.list(), form=form,
-                        error={"message": exc.message, "errors": exc.errors},
-                        stakeholders=svc.list_stakeholders(limit=10_000).items)
+            return planner_form(request, form, {"message": exc.message, "errors": exc.errors}, exc.status)
         return back(forum.id)
 
     @router.get("/planner/{forum_id}", response_class=HTMLResponse)

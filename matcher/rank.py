@@ -153,8 +153,14 @@ def can_fund(candidate: "Profile") -> bool:
     """
     if "funding" in candidate.offers:
         return True
-    roles = FUNDING_ROLES if candidate.kind in FUNDING_KINDS else ("co_funder",)
+    roles = funding_roles(candidate.kind)
     return any(r.role in roles for r in candidate.record)
+
+
+def funding_roles(kind: str) -> tuple[str, ...]:
+    """The roles in a project that show a stakeholder of this kind has the means to fund one: a
+    civil-society or research body leading a project is not thereby a funder."""
+    return FUNDING_ROLES if kind in FUNDING_KINDS else ("co_funder",)
 
 
 def project_state(status: str | None, start_year: int | None, end_year: int | None, year: int) -> str:
@@ -399,9 +405,7 @@ def intent_fit(intent: str, query: Profile, candidate: Profile) -> tuple[float, 
     offered = tuple(sorted(wanted & set(candidate.offers)))
     if intent == "any":
         return 0.0, offered, ()
-    roles = FUNDING_ROLES if intent == "co_funding" else WORK_ROLES
-    if intent == "co_funding" and candidate.kind not in FUNDING_KINDS:
-        roles = ("co_funder",)  # a civil-society or research body leading a project is not thereby a funder
+    roles = funding_roles(candidate.kind) if intent == "co_funding" else WORK_ROLES
     here = set(query.countries)
     shown = sorted((r for r in candidate.record if r.role in roles),
                    key=lambda r: (not (here & set(r.countries)), roles.index(r.role), r.title))
