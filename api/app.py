@@ -15,13 +15,15 @@ from fastapi import Depends, FastAPI, File, Header, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.access import guard, principal_of, require_project_member
+from api.accounts import Principal, Unauthorized
 from api.errors import DomainError, InvalidInput
 from api.schemas import (
     ID_PATTERN,
@@ -66,6 +68,8 @@ _ERROR_DESCRIPTIONS: dict[int, str] = {
     404: "no such record",
     409: "the id is taken, or another request changed the same records meanwhile",
     412: "If-Match names a version that is no longer the stored one",
+    401: "no valid token or session: sign in, or send 'Authorization: Bearer <token>'",
+    403: "the route's rule (README, \"Roles\") does not let this token or account do it",
     413: "the request body is over the size limit",
     422: "invalid input: each field and why",
     503: "the index is not ready yet; try again in a moment",
@@ -74,7 +78,8 @@ _ERROR_DESCRIPTIONS: dict[int, str] = {
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The error responses a route can give, each with the one error body (README, "Errors")."""
-    return {status: {"model": ErrorOut, "description": _ERROR_DESCRIPTIONS[status]} for status in statuses}
+    return {status: {"model": ErrorOut, "description": _ERROR_DESCRIPTIONS[status]}
+            for status in sorted({401, 403, *statuses})}
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -187,6 +192,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             svc.close()
 
     app = FastAPI(title="dldmatch", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  dependencies=[Depends(guard)],  # every route's access rule (api.access.RULES)
                   description="Partner matching for the people who fight desertification and land degradation "
                               "in North-East Asia.")
     app.state.service = svc
@@ -201,6 +207,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         return request.app.state.service  # type: ignore[no-any-return]
 
     Svc = Annotated[DLDMatch, Depends(get_service)]
+    Who = Annotated[Principal, Depends(principal_of)]
     K = Annotated[int, Query(ge=1, le=200, description="how many results")]
     Countries = Annotated[list[str], Query(description="ISO country codes (repeat the parameter)")]
     Kinds = Annotated[list[KindCode], Query(description="stakeholder kinds")]  # type: ignore[valid-type]
@@ -216,7 +223,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     Id = Annotated[str, PathParam(min_length=1, max_length=120, pattern=ID_PATTERN)]
 
     @app.get("/health", response_model=Health, tags=["service"],
-             responses={503: {"model": Health, "description": "starting, behind the database, or failed"}})
+             responses={503: {"model": Health, "description": "starting, behind the database, or failed"}, **_errors()})
     def health(svc: Svc, response: Response) -> Health:
         """200 only when the service is ready and follows the database; 503 otherwise, with the reason."""
         out = svc.health()
@@ -224,7 +231,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             response.status_code = 503
         return out
 
-    @app.get("/themes", response_model=list[ThemeOut], tags=["service"])
+    @app.get("/themes", response_model=list[ThemeOut], tags=["service"], responses=_errors())
     def themes(svc: Svc) -> list[ThemeOut]:
         return svc.themes()
 
@@ -284,8 +291,9 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
 
     @app.post("/projects", response_model=ProjectPublic, status_code=201, tags=["projects"],
               responses=_errors(409, 413, 422))
-    def create_project(body: ProjectIn, svc: Svc, response: Response) -> Any:
-        """Create a project; 409 when its id is taken."""
+    def create_project(body: ProjectIn, svc: Svc, who: Who, response: Response) -> Any:
+        """Create a project; 409 when its id is taken. A member's own organisation must take part."""
+        require_project_member(who, [p.stakeholder for p in body.participants])
         return _tagged(response, svc.create(body))
 
     @app.get("/projects/{external_id}", response_model=ProjectPublic, tags=["projects"], responses=_errors(404, 422))
@@ -294,10 +302,12 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
 
     @app.put("/projects/{external_id}", response_model=ProjectPublic, tags=["projects"],
              responses=_errors(404, 409, 412, 413, 422))
-    def put_project(external_id: Id, body: ProjectIn, svc: Svc, response: Response,
+    def put_project(external_id: Id, body: ProjectIn, svc: Svc, who: Who, response: Response,
                     if_match: IfMatch = None) -> Any:
-        """Replace a stored project (404 if there is none); with If-Match, only that version (412)."""
+        """Replace a stored project (404 if there is none); with If-Match, only that version (412).
+        A member's own organisation must still take part."""
         _same_id(external_id, body.id)
+        require_project_member(who, [p.stakeholder for p in body.participants])
         return _tagged(response, svc.replace(body, if_match=_version(if_match)))
 
     @app.delete("/projects/{external_id}", status_code=204, tags=["projects"], responses=_errors(404, 409, 412, 422))
@@ -330,7 +340,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         """Pooling groups this stakeholder is in, and groups it could join."""
         return svc.pooling_for_stakeholder(external_id, k=k)
 
-    @app.get("/forums", response_model=list[ForumOut], tags=["forums"])
+    @app.get("/forums", response_model=list[ForumOut], tags=["forums"], responses=_errors())
     def list_forums(svc: Svc) -> list[ForumOut]:
         return svc.forums.list()
 
@@ -413,7 +423,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
                                  f'attachment; filename="{forum_id}-{stakeholder_id}.ics"'})
 
     @app.get("/templates/questionnaire.xlsx", tags=["intake"], response_class=Response,
-             responses={200: _file(XLSX, "the questionnaire workbook")})
+             responses={200: _file(XLSX, "the questionnaire workbook"), **_errors()})
     def questionnaire_xlsx(svc: Svc) -> Response:
         """The questionnaire workbook to fill in and upload to ``POST /import``."""
         from api.intake import template_xlsx
@@ -486,7 +496,7 @@ def _mount_docs(app: FastAPI) -> None:
                                    swagger_ui_parameters={"validatorUrl": None})  # no badge from swagger.io
 
 
-_HEADINGS = {404: "Not found", 413: "Too large", 422: "Please check your request", 409: "Already there",
+_HEADINGS = {401: "Please sign in", 403: "Not allowed", 429: "Too many attempts", 404: "Not found", 413: "Too large", 422: "Please check your request", 409: "Already there",
              503: "Starting up", 500: "Something went wrong"}
 
 
@@ -510,7 +520,12 @@ def _add_error_handlers(app: FastAPI, templates: Any) -> None:
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
-        return render(request, exc.status, exc.to_json())
+        if isinstance(exc, Unauthorized) and getattr(request.state, "html", False):
+            from urllib.parse import quote
+
+            return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+        return render(request, exc.status, exc.to_json(), headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -25,6 +25,26 @@ class DomainError(Exception):
         return body
 
 
+class Unauthorized(DomainError):
+    """No valid token or session where the route needs one (README, "Roles")."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(DomainError):
+    """A valid token or session whose role the route's rule does not let in, or a form without its
+    CSRF token."""
+
+    status = 403
+    code = "forbidden"
+
+
+class TooManyAttempts(DomainError):
+    status = 429
+    code = "too_many_attempts"
+
+
 class NotFound(DomainError):
     status = 404
     code = "not_found"

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
+from api.accounts import Accounts
 from api.catalogue import Catalogue
 from api.core import ENTITY_TYPES, Core, Progress, no_progress
 from api.errors import Conflict, conflicts
@@ -88,6 +89,7 @@ class DLDMatch:
         self.pooling_groups = Pooling(core)
         self.overview_of = Overview(core)
         self.forums = Forums(core)
+        self.accounts = Accounts(core.engine, core.writer)
         self.start_error: str | None = None
         self.start_report: dict[str, Any] = {}
 

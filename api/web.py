@@ -14,9 +14,12 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 
+from api.access import CSRF_COOKIE, CSRF_FIELD, SESSION_COOKIE, csrf_token, principal_of
+from api.accounts import Accounts
 from api.errors import DomainError, InvalidInput
 from api.schemas import MatchRequest
 from api.service import DLDMatch
@@ -49,13 +52,30 @@ def make_templates() -> Jinja2Templates:
     env.filters["lang"] = script_language
     env.filters["resource"] = lambda code: RESOURCE_KINDS[code].label if code in RESOURCE_KINDS else code
     env.filters["role"] = lambda code: ROLES.get(code, code)
+    env.globals["csrf_field"] = _csrf_field
     env.globals.update(kinds=STAKEHOLDER_KINDS, countries=COUNTRIES, labels=COMPONENT_LABELS, roles=ROLES,
                        resources={k: v.label for k, v in RESOURCE_KINDS.items()})
     return templates
 
 
+@pass_context
+def _csrf_field(context: Any) -> Markup:
+    """The hidden field every form of the web page carries (README, "Roles": CSRF)."""
+    return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, context.get("csrf_token", ""))
+
+
+def _safe_next(target: str) -> str:
+    """Where to go after sign-in: a path of this site only (never another site)."""
+    return target if target.startswith("/") and not target.startswith(("//", "/\\")) else "/"
+
+
 def _mark_html(request: Request) -> None:
     request.state.html = True  # errors on these routes are rendered as pages, not JSON
+
+
+def _secure(request: Request) -> bool:
+    """Cookies are marked Secure when the page was reached over HTTPS (directly or behind a proxy)."""
+    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
 
 
 TIME_ZONES = (("Asia/Ulaanbaatar", "Ulaanbaatar (Mongolia, UTC+8)"), ("Asia/Hovd", "Khovd (western Mongolia, UTC+7)"),
@@ -78,8 +98,45 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
         svc = svc_of(request)
         context.setdefault("theme_labels", {t.id: t.label for t in svc.vocabulary.values()})
         context.setdefault("has_pooling", True)
-        context.setdefault("has_forums", True)
-        return templates.TemplateResponse(request, name, context, status_code=status_code)
+        me = principal_of(request)
+        context.setdefault("has_forums", me.secretariat)
+        token, new = csrf_token(request)
+        context.update(me=me, csrf_token=token)
+        response = templates.TemplateResponse(request, name, context, status_code=status_code)
+        if new:
+            response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request))
+        return response
+
+    # ---- signing in ------------------------------------------------------------------------------
+
+    @router.get("/login", response_class=HTMLResponse)
+    def login_page(request: Request, next: str = "/") -> HTMLResponse:  # noqa: A002
+        return page(request, "login.html", next=_safe_next(next), email="", error=None)
+
+    @router.post("/login", response_class=HTMLResponse)
+    def login(request: Request, email: str = Form(""), password: str = Form(""),
+              next: str = Form("/")) -> Response:  # noqa: A002
+        accounts: Accounts = svc_of(request).accounts
+        client = request.client.host if request.client else "unknown"
+        try:
+            key, _ = accounts.login(email, password, client=client)
+        except DomainError as exc:
+            return page(request, "login.html", status_code=exc.status, next=_safe_next(next), email=email,
+                        error=exc.message)
+        response = RedirectResponse(_safe_next(next), status_code=303)
+        response.set_cookie(SESSION_COOKIE, key, httponly=True, samesite="lax", secure=_secure(request),
+                            max_age=Accounts.SESSION_HOURS * 3600)
+        response.delete_cookie(CSRF_COOKIE)  # the session has its own
+        return response
+
+    @router.post("/logout", response_class=HTMLResponse)
+    def logout(request: Request) -> Response:
+        key = request.cookies.get(SESSION_COOKIE)
+        if key:
+            svc_of(request).accounts.logout(key)
+        response = RedirectResponse("/", status_code=303)
+        response.delete_cookie(SESSION_COOKIE)
+        return response
 
     @router.get("/", response_class=HTMLResponse)
     def home(request: Request) -> HTMLResponse:

@@ -409,6 +409,11 @@ class Server:
     base: str
     workers: int
     pids: frozenset[int]  # the workers' process ids, as /health reports them
+    token: str = ""  # a secretariat token, for the writes (revoked when the server stops)
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
 
 
 @contextmanager
@@ -431,6 +436,12 @@ def serving(settings: Any, log: Callable[[str], None], *, workers: int = 2) -> I
                                str(workers), "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
                               env=env)
     base = f"http://127.0.0.1:{port}"
+    from api.accounts import Accounts
+    from store.db import make_engines
+
+    engines = make_engines(settings.database_url)
+    accounts = Accounts(engines.read, engines.write)
+    token = accounts.create_token("secretariat", label="benchmark writer")
     try:
         deadline = time.time() + 600
         ready = 0
@@ -450,10 +461,13 @@ def serving(settings: Any, log: Callable[[str], None], *, workers: int = 2) -> I
             raise RuntimeError(f"the benchmark server on {base} did not become ready")
         if len(pids) < workers:
             log(f"only {len(pids)} of {workers} workers answered /health; visibility is measured on those")
-        yield Server(base, workers, frozenset(pids))
+        yield Server(base, workers, frozenset(pids), token)
     finally:
         server.terminate()
         server.wait(timeout=30)
+        accounts.revoke_token(token)
+        engines.write.dispose()
+        engines.read.dispose()
 
 
 def bench_http(server: Server, ids: list[str], clients: int, requests: int) -> dict[str, Any]:
@@ -613,7 +627,7 @@ class _Writer:
         live: list[tuple[str, str]] = []  # (id, text) created and not yet deleted
         due = time.perf_counter()
         k = 0
-        with httpx.Client(base_url=self.server.base, timeout=120) as c:
+        with httpx.Client(base_url=self.server.base, timeout=120, headers=self.server.auth) as c:
             while not self._stop.is_set():
                 wait = due - time.perf_counter()
                 if wait > 0 and self._stop.wait(wait):

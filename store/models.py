@@ -152,3 +152,59 @@ class Change(SQLModel, table=True):
     entity_type: str  # "stakeholder", "project", or "all" for a reload
     entity_id: int
     op: str  # "upsert", "delete" or "reload"
+
+
+class Account(SQLModel, table=True):
+    """A person who signs in to the web page: the secretariat, or a member of one organisation
+    (``organisation`` is the stakeholder's external id). No password until one is set through the CLI
+    (``dldmatch account create``); it is stored as an argon2 hash."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(index=True, unique=True)  # lower-cased
+    name: str = ""
+    role: str  # "secretariat" or "member"
+    organisation: str | None = Field(default=None, index=True)
+    password_hash: str | None = None
+    created_at: datetime
+    disabled_at: datetime | None = None
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for scripts, scoped to a role (and, for a member, to its organisation). Only its
+    SHA-256 is stored: the token itself is printed once, when it is made."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(index=True, unique=True)
+    prefix: str  # its first characters, to tell tokens apart in lists
+    role: str
+    organisation: str | None = None
+    label: str = ""
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class LoginSession(SQLModel, table=True):
+    """A signed-in browser: the cookie holds a random key whose SHA-256 is stored here, with the CSRF
+    token its forms must carry. Kept in the database so every worker and replica knows it."""
+
+    __tablename__ = "login_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key_hash: str = Field(index=True, unique=True)
+    account_id: int = Field(foreign_key="account.id", index=True, ondelete="CASCADE")
+    csrf: str
+    created_at: datetime
+    expires_at: datetime
+
+
+class LoginFailure(SQLModel, table=True):
+    """A failed sign-in, counted to slow down password guessing (per email and per client address)."""
+
+    __tablename__ = "login_failure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(index=True)
+    client: str = Field(index=True)
+    at: datetime = Field(index=True)

@@ -101,8 +101,21 @@ def loaded(service: DLDMatch) -> DLDMatch:
     return service
 
 
+def secretariat_headers(svc: DLDMatch) -> dict[str, str]:
+    """A new secretariat token's header, as `dldmatch token create --role secretariat` makes it."""
+    return {"Authorization": f"Bearer {svc.accounts.create_token('secretariat', label='tests')}"}
+
+
 @pytest.fixture
 def client(loaded: DLDMatch) -> Iterator[TestClient]:
+    """A client of the secretariat (a bearer token): it may use every route. `anonymous` is the public."""
+    with TestClient(create_app(loaded.settings, service=loaded, start="none"),
+                    headers=secretariat_headers(loaded)) as c:
+        yield c
+
+
+@pytest.fixture
+def anonymous(loaded: DLDMatch) -> Iterator[TestClient]:
     with TestClient(create_app(loaded.settings, service=loaded, start="none")) as c:
         yield c
 

@@ -11,11 +11,13 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.schemas import MAX_FORUM_PARTICIPANTS
 from api.service import DLDMatch
+from tests.conftest import secretariat_headers
 
 
 @pytest.fixture
 def forum_client(seeded: DLDMatch) -> Iterator[TestClient]:
-    with TestClient(create_app(seeded.settings, service=seeded, start="none"), raise_server_exceptions=False) as c:
+    with TestClient(create_app(seeded.settings, service=seeded, start="none"), raise_server_exceptions=False,
+                    headers=secretariat_headers(seeded)) as c:
         yield c
 
 

@@ -13,11 +13,12 @@ from icalendar import Calendar
 from api.app import create_app
 from api.service import DLDMatch
 from matcher.schedule import Attendee, Lock, Problem, pair, verify
+from tests.conftest import secretariat_headers
 
 
 @pytest.fixture
 def forum_client(seeded: DLDMatch) -> Iterator[TestClient]:
-    with TestClient(create_app(seeded.settings, service=seeded, start="none")) as client:
+    with TestClient(create_app(seeded.settings, service=seeded, start="none"), headers=secretariat_headers(seeded)) as client:
         yield client
 
 

@@ -15,6 +15,7 @@ from api.service import DLDMatch
 from api.settings import ROOT
 from matcher.meaning import CLOSE_STANDING, Closeness
 from matcher.rank import Explanation, Match, Profile
+from tests.conftest import secretariat_headers
 
 
 def _seed_description(sid: str) -> str:
@@ -33,7 +34,7 @@ def test_the_full_build_keeps_a_reference_and_fits_the_map_on_the_profiles_own_t
 
 
 def test_a_text_in_another_script_has_lexical_values_read_from_meaning(seeded: DLDMatch) -> None:
-    with TestClient(create_app(seeded.settings, service=seeded, start="none")) as client:
+    with TestClient(create_app(seeded.settings, service=seeded, start="none"), headers=secretariat_headers(seeded)) as client:
         body = client.post("/match", json={"text": "Восстановление пастбищ и борьба с опустыниванием в Гоби.",
                                            "k": 20}).json()
     results = body["stakeholders"]
@@ -48,7 +49,7 @@ def test_a_text_in_another_script_has_lexical_values_read_from_meaning(seeded: D
 
 def test_a_result_close_in_meaning_says_how_close(seeded: DLDMatch) -> None:
     text = _seed_description("neaspec")
-    with TestClient(create_app(seeded.settings, service=seeded, start="none")) as client:
+    with TestClient(create_app(seeded.settings, service=seeded, start="none"), headers=secretariat_headers(seeded)) as client:
         body = client.post("/match", json={"text": text, "k": 10}).json()
     first = body["stakeholders"][0]
     assert first["id"] == "neaspec"

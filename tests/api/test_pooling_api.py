@@ -10,11 +10,11 @@ from api.app import create_app
 from api.cli import cli
 from api.service import DLDMatch
 from api.settings import Settings
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, secretariat_headers
 
 
 def test_pooling_on_the_seed_data_cites_themes_and_places(seeded: DLDMatch) -> None:
-    with TestClient(create_app(seeded.settings, service=seeded, start="none")) as client:
+    with TestClient(create_app(seeded.settings, service=seeded, start="none"), headers=secretariat_headers(seeded)) as client:
         body = client.get("/pooling").json()
         assert body["total"] >= 3
         for group in body["groups"]:

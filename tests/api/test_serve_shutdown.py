@@ -31,6 +31,9 @@ def test_sigterm_stops_the_server_while_a_schedule_is_solved(tmp_path: Path, fil
     port = _free_port()
     env = {**os.environ, "DLDMATCH_DATABASE_URL": file_database_url, "DLDMATCH_INDEX_DIR": str(tmp_path / "index"),
            "DLDMATCH_EMBEDDER": "fake"}
+    token = subprocess.run([str(DLDMATCH), "token", "create", "--role", "secretariat"], env=env, capture_output=True,
+                           text=True, check=True).stdout.strip()
+    auth = {"Authorization": f"Bearer {token}"}
     proc = subprocess.Popen([str(DLDMATCH), "serve", "--host", "127.0.0.1", "--port", str(port),
                              "--shutdown-seconds", "3"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -49,9 +52,9 @@ def test_sigterm_stops_the_server_while_a_schedule_is_solved(tmp_path: Path, fil
         ids = [s["id"] for s in httpx.get(f"{base}/stakeholders", params={"limit": 200}).json()["items"]]
         forum = {"id": "long", "name": "Long", "tables": 10, "min_meetings": 2, "slot_count": 40,
                  "first_slot": "2025-09-24T09:00:00Z", "participants": [{"stakeholder": i} for i in ids]}
-        assert httpx.post(f"{base}/forums", json=forum).status_code == 201
+        assert httpx.post(f"{base}/forums", json=forum, headers=auth).status_code == 201
         # the seed stakeholders over 40 slots: an exact model that keeps a core busy for the whole limit
-        solving = threading.Thread(target=lambda: _quietly(f"{base}/forums/long/schedule"), daemon=True)
+        solving = threading.Thread(target=lambda: _quietly(f"{base}/forums/long/schedule", auth), daemon=True)
         solving.start()
         time.sleep(2)
         stopped = time.monotonic()
@@ -64,9 +67,9 @@ def test_sigterm_stops_the_server_while_a_schedule_is_solved(tmp_path: Path, fil
             proc.wait()
 
 
-def _quietly(url: str) -> None:
+def _quietly(url: str, auth: dict[str, str]) -> None:
     """The schedule request; its connection is dropped when the server stops."""
     try:
-        httpx.post(url, json={"method": "exact", "time_limit": 60}, timeout=90)
+        httpx.post(url, json={"method": "exact", "time_limit": 60}, timeout=90, headers=auth)
     except httpx.HTTPError:
         pass

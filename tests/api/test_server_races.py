@@ -21,6 +21,7 @@ import pytest
 from api.settings import ROOT
 
 RUN_SECONDS = 8.0
+_TOKEN: dict[str, str] = {}  # the secretariat token the server fixture made with `dldmatch token create`
 SEED_IDS = ["future_forest", "green_asia_network", "elion", "kfs", "unccd", "met_mn"]
 
 
@@ -36,6 +37,9 @@ def server(tmp_path: Path, file_database_url: str) -> Iterator[str]:
     log = (tmp_path / "server.log").open("wb")  # a file, not a pipe nobody reads (a full pipe blocks the workers)
     env = {**os.environ, "DLDMATCH_DATABASE_URL": file_database_url, "DLDMATCH_INDEX_DIR": str(tmp_path / "index"),
            "DLDMATCH_EMBEDDER": "fake", "DLDMATCH_FOLLOW_INTERVAL": "0.2"}
+    made = subprocess.run([sys.executable, "-m", "api.cli", "token", "create", "--role", "secretariat"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, check=True)
+    _TOKEN["secretariat"] = made.stdout.strip()  # read by _client (the writers are the secretariat's script)
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:app_from_env", "--factory", "--workers", "2",
                              "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -66,6 +70,10 @@ def server(tmp_path: Path, file_database_url: str) -> Iterator[str]:
             print(errors[-6000:])
 
 
+def _client(base: str) -> httpx.Client:
+    return httpx.Client(base_url=base, timeout=30, headers={"Authorization": f"Bearer {_TOKEN['secretariat']}"})
+
+
 def test_readers_and_writers_at_once(server: str) -> None:
     statuses: Counter[int] = Counter()
     server_errors: list[str] = []
@@ -81,7 +89,7 @@ def test_readers_and_writers_at_once(server: str) -> None:
                 server_errors.append(f"{what}: {response.status_code} {response.text[:200]}")
 
     def reader(n: int) -> None:
-        with httpx.Client(base_url=server, timeout=30) as c:
+        with _client(server) as c:
             while time.monotonic() < stop:
                 if n % 2:
                     r = c.get(f"/stakeholders/{random.choice(SEED_IDS)}/partners", params={"k": 5})
@@ -90,7 +98,7 @@ def test_readers_and_writers_at_once(server: str) -> None:
                 note(r, "read")
 
     def writer(n: int) -> None:
-        with httpx.Client(base_url=server, timeout=30) as c:
+        with _client(server) as c:
             i = 0
             while time.monotonic() < stop:
                 sid = f"w{n}-{i}"
@@ -113,7 +121,7 @@ def test_readers_and_writers_at_once(server: str) -> None:
                 i += 1
 
     def racer() -> None:  # one id created, replaced and deleted by several clients at once
-        with httpx.Client(base_url=server, timeout=30) as c:
+        with _client(server) as c:
             body = {"type": "stakeholder", "id": "contested", "name": "Contested", "kind": "cso",
                     "description": "Created and deleted by several clients at once."}
             while time.monotonic() < stop:
@@ -122,7 +130,7 @@ def test_readers_and_writers_at_once(server: str) -> None:
                     note(r, "race")
 
     def forum_racer() -> None:  # one forum id created and deleted by several clients at once
-        with httpx.Client(base_url=server, timeout=30) as c:
+        with _client(server) as c:
             body = {"id": "contested-forum", "name": "Contested", "slot_count": 2, "tables": 2,
                     "first_slot": "2027-05-01T09:00:00+08:00"}
             while time.monotonic() < stop:
@@ -131,7 +139,7 @@ def test_readers_and_writers_at_once(server: str) -> None:
                     note(r, "forum race")
 
     def joiner(n: int) -> None:
-        with httpx.Client(base_url=server, timeout=30) as c:
+        with _client(server) as c:
             for sid in SEED_IDS[n::3]:
                 r = c.post("/forums/race-forum/participants", json={"stakeholder": sid})
                 note(r, "participant")
@@ -139,7 +147,7 @@ def test_readers_and_writers_at_once(server: str) -> None:
                     with lock:
                         participants.add(sid)
 
-    with httpx.Client(base_url=server, timeout=30) as c:
+    with _client(server) as c:
         created = c.post("/forums", json={"id": "race-forum", "name": "Race forum", "slot_count": 4, "tables": 4,
                                           "first_slot": "2027-05-01T09:00:00+08:00"})
         assert created.status_code == 201, created.text
@@ -164,7 +172,7 @@ def test_readers_and_writers_at_once(server: str) -> None:
 
     assert not server_errors, server_errors[:5]
     assert statuses[200] > 20 and statuses[201] > 2, statuses
-    with httpx.Client(base_url=server, timeout=30) as c:
+    with _client(server) as c:
         for sid, exists in alive.items():  # every acknowledged write holds, through either worker
             for _ in range(2):
                 assert c.get(f"/stakeholders/{sid}").status_code == (200 if exists else 404), sid

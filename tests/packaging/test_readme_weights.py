@@ -13,3 +13,13 @@ def test_readme_weight_table_is_generated_from_the_ranker_in_force() -> None:
     shown = readme.split(start, 1)[1].split(end, 1)[0].strip()
     generated = weight_table(Ranking.from_file(RANKER))
     assert generated in shown, "run `dldmatch weights` and paste its table into the README"
+
+
+def test_readme_routes_table_is_generated_from_the_rules_in_force() -> None:
+    from api.access import routes_table
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start, end = "<!-- routes:start -->", "<!-- routes:end -->"
+    assert start in readme and end in readme
+    shown = readme.split(start, 1)[1].split(end, 1)[0].strip()
+    assert routes_table() in shown, "run `dldmatch routes` and paste its table into the README"

@@ -20,6 +20,22 @@ from embeddings.fake import FakeEmbedder
 
 CHROMIUM = os.environ.get("DLDMATCH_CHROMIUM", "/usr/bin/chromium")
 SHOTS = ROOT / "test-artifacts" / "screenshots"
+SECRETARIAT = ("secretariat@neaspec.example", "browser secretariat pass")
+MEMBER = ("member@futureforest.example", "browser member pass")
+TOKENS: dict[str, str] = {}  # made by the server fixture
+
+
+def sign_in(page: Any, base: str, account: tuple[str, str] = SECRETARIAT) -> None:
+    """Through the sign-in page, as a person does."""
+    page.goto(base + "/login")
+    page.get_by_label("Email").fill(account[0])
+    page.get_by_label("Password").fill(account[1])
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def api_auth() -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKENS['secretariat']}"}
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +43,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("web")
     settings = Settings(database_url=f"sqlite:///{tmp / 'web.db'}", index_dir=tmp / "index", embedder="fake",
                         seed_dir=ROOT / "seed_profiles")
-    app = create_app(settings, service=DLDMatch(settings, FakeEmbedder()), start="sync")
+    service = DLDMatch(settings, FakeEmbedder())
+    app = create_app(settings, service=service, start="sync")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -39,6 +56,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if time.time() > deadline:
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
+    service.accounts.create_account(SECRETARIAT[0], "secretariat", name="Secretariat Tester", password=SECRETARIAT[1])
+    service.accounts.create_account(MEMBER[0], "member", organisation="future_forest", name="Forest Member",
+                                    password=MEMBER[1])
+    TOKENS["secretariat"] = service.accounts.create_token("secretariat", label="browser tests")
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)

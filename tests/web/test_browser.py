@@ -10,7 +10,7 @@ from typing import Any
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
-from tests.web.conftest import shot
+from tests.web.conftest import MEMBER, api_auth, shot, sign_in
 
 
 def test_cso_finds_a_co_funder_from_its_page(page: Any) -> None:
@@ -115,6 +115,7 @@ def test_secretariat_overview_links_to_lists(page: Any) -> None:
 
 
 def test_intake_form_and_upload_say_what_is_wrong(page: Any) -> None:
+    sign_in(page, page.base)
     page.goto(page.base + "/intake")
     page.get_by_label("Name of the organisation").fill("Browser Test Steppe Network")
     page.get_by_role("button", name="Add organisation").click()
@@ -165,6 +166,7 @@ def test_pages_work_on_a_narrow_screen_and_with_the_keyboard(browser: Any, serve
 
 
 def test_secretariat_builds_and_exports_a_forum_schedule(page: Any) -> None:
+    sign_in(page, page.base)
     page.goto(page.base + "/")
     page.get_by_role("link", name="Forum planner").click()
     page.get_by_label("Name", exact=True).fill("Browser forum on DLD")
@@ -237,9 +239,11 @@ def test_a_forum_page_fits_a_phone_with_its_buttons(browser: Any, server: str) -
     ids = ["future_forest", "green_asia_network", "kfs", "gef", "elion", "gov_mn"]
     created = page.request.post(server + "/forums", data={
         "id": "phone-forum", "name": "Phone forum", "time_zone": "Asia/Ulaanbaatar", "slot_count": 3,
-        "first_slot": "2025-09-24T09:00:00", "tables": 4, "participants": [{"stakeholder": i} for i in ids]})
+        "first_slot": "2025-09-24T09:00:00", "tables": 4, "participants": [{"stakeholder": i} for i in ids]},
+        headers=api_auth())
     assert created.status == 201, created.text()
-    assert page.request.post(server + "/forums/phone-forum/schedule", data={}).status == 200
+    assert page.request.post(server + "/forums/phone-forum/schedule", data={}, headers=api_auth()).status == 200
+    sign_in(page, server)
     page.goto(server + "/planner/phone-forum")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     buttons = page.get_by_role("table", name="Participants").get_by_role("button", name=re.compile("^Remove "))
@@ -248,4 +252,34 @@ def test_a_forum_page_fits_a_phone_with_its_buttons(browser: Any, server: str) -
         box = buttons.nth(n).bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360
     shot(page, "forum-phone")
+    context.close()
+
+
+def test_sign_in_lets_the_secretariat_plan_and_keeps_a_member_out(browser: Any, server: str) -> None:
+    """The public sees no planner and is sent to sign in; a wrong password says so; the secretariat
+    signs in and reaches the planner; a member sees its name but not the planner, and is refused it."""
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    page.goto(server + "/")
+    assert page.get_by_role("link", name="Forum planner").count() == 0
+    page.goto(server + "/planner")
+    assert page.url.endswith("/login?next=/planner")
+    page.get_by_label("Email").fill(MEMBER[0])
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    assert "the email or the password is wrong" in page.locator("#outcome").inner_text()
+    shot(page, "sign-in-wrong")
+    page.get_by_label("Password").fill(MEMBER[1])
+    page.get_by_role("button", name="Sign in").click()
+    assert "Not allowed" in page.locator("h1").inner_text() and "the secretariat" in page.locator("main").inner_text()
+    page.goto(server + "/")
+    assert "Signed in as Forest Member (member of future_forest)" in page.locator("header").inner_text()
+    assert page.get_by_role("link", name="Forum planner").count() == 0
+    page.get_by_role("button", name="Sign out").click()
+    assert page.get_by_role("link", name="Sign in").count() == 1
+    sign_in(page, server)
+    page.get_by_role("link", name="Forum planner").click()
+    assert page.get_by_role("heading", level=1).first.inner_text() == "Forum planner"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1200
+    shot(page, "signed-in-planner")
     context.close()

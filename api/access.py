@@ -1,0 +1,231 @@
+"""Who may do what: one rule for every route of the app, checked before the route runs.
+
+:data:`RULES` is the table (the README's "Roles" table is made from it by ``dldmatch routes``). A
+route without a rule is refused (403) and fails ``tests/api/test_access.py``, which walks every route
+of the app as the public, a member of another organisation, a member of the organisation and the
+secretariat. Writes that a rule alone cannot decide (a member may add a project only with its own
+organisation among the participants) are checked by the route with :func:`require_project_member`.
+
+Requests prove who they are with ``Authorization: Bearer <token>`` (scripts; ``dldmatch token
+create``) or the session cookie of a signed-in browser. Unsafe requests made with the cookie, and
+every form of the web page sent without a token, carry the session's CSRF token (a ``csrf`` form field
+or an ``X-CSRF-Token`` header); before sign-in, forms carry the token of the ``dldmatch_csrf``
+cookie. A bearer token needs none: no browser sends it on its own.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from fastapi import Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
+
+from api.accounts import PUBLIC, Forbidden, Principal, Unauthorized
+
+if TYPE_CHECKING:
+    from api.service import DLDMatch
+
+SESSION_COOKIE = "dldmatch_session"
+CSRF_COOKIE = "dldmatch_csrf"
+CSRF_FIELD = "csrf"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class Rule:
+    who: str  # in words, for the README and for refusals
+    allows: Callable[[Principal, Request, "DLDMatch"], bool]
+    page: bool = False  # a web page: refusals are a sign-in page or an error page, not JSON
+
+
+def _anyone(_p: Principal, _r: Request, _s: Any) -> bool:
+    return True
+
+
+def _secretariat(p: Principal, _r: Request, _s: Any) -> bool:
+    return p.secretariat
+
+
+def _signed_in(p: Principal, _r: Request, _s: Any) -> bool:
+    return p.role in ("member", "secretariat")
+
+
+def _member_of(param: str) -> Callable[[Principal, Request, Any], bool]:
+    def allows(p: Principal, r: Request, _s: Any) -> bool:
+        return p.secretariat or p.member_of(r.path_params.get(param, ""))
+    return allows
+
+
+def _project_member(p: Principal, r: Request, svc: "DLDMatch") -> bool:
+    """The secretariat, or a member of an organisation taking part in the stored project (a project
+    that does not exist is let through, for the route to answer 404)."""
+    if p.secretariat:
+        return True
+    if p.role != "member":
+        return False
+    from api.errors import NotFound
+
+    try:
+        project = svc.get_project(r.path_params.get("external_id", ""))
+    except NotFound:
+        return True
+    return any(x.id == p.organisation for x in project.participants)
+
+
+ANYONE = Rule("anyone", _anyone)
+SECRETARIAT = Rule("the secretariat", _secretariat)
+SIGNED_IN = Rule("a member (for its own organisation) or the secretariat", _signed_in)
+PROJECT_MEMBER = Rule("a member of a participating organisation, or the secretariat", _project_member)
+
+
+def _org(param: str, page: bool = False) -> Rule:
+    return Rule(f"a member of that organisation ({{{param}}}), or the secretariat", _member_of(param), page)
+
+
+def _page(rule: Rule) -> Rule:
+    return Rule(rule.who, rule.allows, page=True)
+
+
+def _rules(method: str, paths: Iterable[str], rule: Rule) -> dict[tuple[str, str], Rule]:
+    return {(method, path): rule for path in paths}
+
+
+RULES: dict[tuple[str, str], Rule] = {
+    # ---- API: reading and searching public profiles --------------------------------------------
+    **_rules("GET", ["/health", "/themes", "/stakeholders", "/stakeholders/{external_id}",
+                     "/stakeholders/{external_id}/partners", "/stakeholders/{external_id}/projects",
+                     "/projects", "/projects/{external_id}", "/projects/{external_id}/partners",
+                     "/pooling", "/stakeholders/{external_id}/pooling", "/templates/questionnaire.xlsx",
+                     "/templates/{sheet}.csv", "/docs", "/openapi.json"], ANYONE),
+    ("POST", "/match"): ANYONE,
+    # ---- API: profiles and projects -----------------------------------------------------------
+    ("POST", "/stakeholders"): SECRETARIAT,
+    ("PUT", "/stakeholders/{external_id}"): _org("external_id"),
+    ("DELETE", "/stakeholders/{external_id}"): SECRETARIAT,
+    ("POST", "/projects"): SIGNED_IN,
+    ("PUT", "/projects/{external_id}"): PROJECT_MEMBER,
+    ("DELETE", "/projects/{external_id}"): PROJECT_MEMBER,
+    ("POST", "/import"): SECRETARIAT,
+    # ---- API: forums (the secretariat's; a participant reads its own calendar) --------------------
+    **_rules("GET", ["/forums", "/forums/{forum_id}", "/forums/{forum_id}/schedule",
+                     "/forums/{forum_id}/agenda.csv"], SECRETARIAT),
+    **_rules("POST", ["/forums", "/forums/{forum_id}/participants", "/forums/{forum_id}/schedule",
+                      "/forums/{forum_id}/meetings/lock", "/forums/{forum_id}/meetings/unlock",
+                      "/forums/{forum_id}/meetings/remove", "/forums/{forum_id}/meetings/restore",
+                      "/forums/{forum_id}/roundtables"], SECRETARIAT),
+    ("PUT", "/forums/{forum_id}"): SECRETARIAT,
+    **_rules("DELETE", ["/forums/{forum_id}", "/forums/{forum_id}/participants/{stakeholder_id}"], SECRETARIAT),
+    ("GET", "/forums/{forum_id}/participants/{stakeholder_id}/calendar.ics"): _org("stakeholder_id"),
+    # ---- web page ---------------------------------------------------------------------------
+    **_rules("GET", ["/", "/search", "/s/{external_id}", "/s/{external_id}/partners", "/s/{external_id}/projects",
+                     "/p/{external_id}", "/p/{external_id}/partners", "/browse", "/overview", "/intake",
+                     "/pooling-opportunities", "/s/{external_id}/pooling", "/login"], _page(ANYONE)),
+    **_rules("POST", ["/login", "/logout"], _page(ANYONE)),
+    # the public intake opens again with the secretariat's review queue (issue 15, step 2)
+    **_rules("POST", ["/intake/form", "/intake/upload"], _page(SECRETARIAT)),
+    **_rules("GET", ["/planner", "/planner/{forum_id}", "/planner/{forum_id}/briefing/{n}"], _page(SECRETARIAT)),
+    **_rules("POST", ["/planner", "/planner/{forum_id}/schedule", "/planner/{forum_id}/lock",
+                      "/planner/{forum_id}/meetings/{what}", "/planner/{forum_id}/participants",
+                      "/planner/{forum_id}/participants/remove", "/planner/{forum_id}/roundtables"],
+             _page(SECRETARIAT)),
+    ("GET", "/planner/{forum_id}/agenda/{stakeholder_id}"): _org("stakeholder_id", page=True),
+}
+
+
+def rule_for(method: str, path: str) -> Rule | None:
+    return RULES.get(("GET" if method == "HEAD" else method, path))
+
+
+def authenticate(request: Request, svc: "DLDMatch") -> Principal:
+    """Who the request is from: its bearer token (401 if unknown or revoked), else its session cookie
+    (ignored when expired), else the public."""
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("the Authorization header must be 'Bearer <token>' (a token from "
+                               "`dldmatch token create`)")
+        return svc.accounts.principal_for_token(token.strip())
+    key = request.cookies.get(SESSION_COOKIE)
+    if key:
+        return svc.accounts.session_principal(key) or PUBLIC
+    return PUBLIC
+
+
+_BEARER = HTTPBearer(auto_error=False, description="a token from `dldmatch token create`")
+
+
+async def guard(request: Request, _token: HTTPAuthorizationCredentials | None = Security(_BEARER)) -> Principal:
+    """The app-wide dependency: who asks, and whether the route's rule lets them (401 when signing in
+    could help, 403 when it could not, 403 for a form without its CSRF token)."""
+    svc: DLDMatch = request.app.state.service
+    route = request.scope.get("route")
+    rule = rule_for(request.method, getattr(route, "path", ""))
+    if rule is not None and rule.page:
+        request.state.html = True  # refusals and errors of a page are pages
+    if "authorization" in request.headers or SESSION_COOKIE in request.cookies:
+        principal = await run_in_threadpool(authenticate, request, svc)  # a database read
+    else:
+        principal = PUBLIC
+    request.state.principal = principal
+    if rule is None:
+        raise Forbidden("this route has no access rule, so nobody may use it")
+    # CSRF: a browser sends cookies to any site's forms by itself, never an Authorization header
+    if request.method not in SAFE_METHODS and principal.via != "token" and (rule.page or principal.via == "session"):
+        await _check_csrf(request, principal)
+    allowed = rule.allows(principal, request, svc) if rule.allows is not _project_member else \
+        await run_in_threadpool(rule.allows, principal, request, svc)
+    if not allowed:
+        if principal.via == "none":
+            raise Unauthorized(f"sign in first: this is for {rule.who}")
+        raise Forbidden(f"this is for {rule.who}")
+    return principal
+
+
+async def _check_csrf(request: Request, principal: Principal) -> None:
+    expected = principal.csrf if principal.via == "session" else request.cookies.get(CSRF_COOKIE)
+    given = request.headers.get(CSRF_HEADER)
+    if given is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        value = (await request.form()).get(CSRF_FIELD)
+        given = value if isinstance(value, str) else None
+    if not expected or not given or not secrets.compare_digest(expected, given):
+        raise Forbidden("this form is out of date or was not sent from dldmatch (its CSRF token is missing or "
+                        "wrong); reload the page and try again")
+
+
+def csrf_token(request: Request) -> tuple[str, bool]:
+    """The CSRF token a page's forms carry, and whether it is new (to be set as the cookie)."""
+    principal: Principal = getattr(request.state, "principal", PUBLIC)
+    if principal.via == "session" and principal.csrf:
+        return principal.csrf, False
+    existing = request.cookies.get(CSRF_COOKIE)
+    if existing and 20 <= len(existing) <= 100:
+        return existing, False
+    return secrets.token_urlsafe(24), True
+
+
+def principal_of(request: Request) -> Principal:
+    return getattr(request.state, "principal", PUBLIC)  # type: ignore[no-any-return]
+
+
+def require_project_member(principal: Principal, participants: Iterable[str]) -> None:
+    """A member may write a project only with its own organisation among the participants (so it
+    cannot hand a project to others, nor make one in another's name)."""
+    if principal.secretariat:
+        return
+    if principal.role != "member" or principal.organisation not in set(participants):
+        raise Forbidden(f"a member may write only projects its own organisation ({principal.organisation}) "
+                        "takes part in: add it to participants")
+
+
+def routes_table() -> str:
+    """The README's table of routes and who may use them."""
+    lines = ["| method | route | who may use it |", "| --- | --- | --- |"]
+    for (method, path), rule in sorted(RULES.items(), key=lambda kv: (kv[1].page, kv[0][1], kv[0][0])):
+        lines.append(f"| {method} | `{path}` | {rule.who} |")
+    return "\n".join(lines)

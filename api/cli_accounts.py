@@ -1,0 +1,120 @@
+"""``dldmatch token ...``, ``dldmatch account ...`` and ``dldmatch routes``: who may do what, from the
+command line of the machine that holds the database (there is no default password or token).
+
+These commands read and write the database only: they load no model and build no index.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Optional
+
+import typer
+
+from api.accounts import ROLES, Accounts
+from api.errors import DomainError
+
+token_cli = typer.Typer(no_args_is_help=True, help="API tokens for scripts: create, list, revoke.")
+account_cli = typer.Typer(no_args_is_help=True, help="Accounts that sign in to the web page.")
+
+ROLE_HELP = f"one of {', '.join(ROLES)}"
+
+
+def _accounts(ctx: typer.Context) -> Accounts:
+    from store.db import make_engines
+
+    engines = make_engines(ctx.obj.database_url)
+    return Accounts(engines.read, engines.write)
+
+
+def _fail(exc: DomainError) -> None:
+    typer.echo(f"error: {exc.message}", err=True)
+    for e in exc.errors:
+        typer.echo(f"  {e.get('field', '')}: {e['message']}", err=True)
+    raise typer.Exit(2 if exc.status == 422 else 1)
+
+
+@token_cli.command("create")
+def token_create(ctx: typer.Context, role: str = typer.Option(..., help=ROLE_HELP),
+                 org: Optional[str] = typer.Option(None, "--org", help="a member's organisation (stakeholder id)"),
+                 label: str = typer.Option("", help="what the token is for, shown in `token list`")) -> None:
+    """Print a new token (only its hash is stored: keep it; it is not shown again). Use it as
+    ``Authorization: Bearer <token>``."""
+    try:
+        token = _accounts(ctx).create_token(role, organisation=org, label=label)
+    except DomainError as exc:
+        _fail(exc)
+    typer.echo(token)
+
+
+@token_cli.command("list")
+def token_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Every token: its id, first characters, role, organisation, label and whether it is revoked."""
+    tokens = _accounts(ctx).tokens()
+    if as_json:
+        typer.echo(json.dumps([{**t.__dict__, "created_at": t.created_at.isoformat(),
+                                "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None}
+                               for t in tokens]))
+        return
+    for t in tokens:
+        state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "active"
+        typer.echo(f"{t.id}\t{t.prefix}…\t{t.role}\t{t.organisation or '-'}\t{state}\t{t.label}")
+
+
+@token_cli.command("revoke")
+def token_revoke(ctx: typer.Context, which: str = typer.Argument(..., help="the token's id, its first "
+                                                                          "characters as listed, or the token")) -> None:
+    """Revoke a token: requests with it are refused (401) from then on, by every worker."""
+    try:
+        info = _accounts(ctx).revoke_token(which)
+    except DomainError as exc:
+        _fail(exc)
+    typer.echo(f"revoked token {info.id} ({info.prefix}…, {info.role})")
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)  # type: ignore[no-any-return]
+
+
+@account_cli.command("create")
+def account_create(ctx: typer.Context, email: str = typer.Option(...), role: str = typer.Option(..., help=ROLE_HELP),
+                   org: Optional[str] = typer.Option(None, "--org", help="a member's organisation (stakeholder id)"),
+                   name: str = typer.Option("", help="the person's name, shown when signed in"),
+                   password_stdin: bool = typer.Option(False, "--password-stdin",
+                                                       help="read the password from the first line of stdin "
+                                                            "instead of asking")) -> None:
+    """Make an account that signs in to the web page (asks for its password)."""
+    try:
+        account = _accounts(ctx).create_account(email, role, organisation=org, name=name,
+                                                password=_password(password_stdin))
+    except DomainError as exc:
+        _fail(exc)
+    typer.echo(f"account {account.id}: {account.email} ({account.role}{', ' + account.organisation if account.organisation else ''})")
+
+
+@account_cli.command("set-password")
+def account_set_password(ctx: typer.Context, email: str = typer.Option(...),
+                         password_stdin: bool = typer.Option(False, "--password-stdin")) -> None:
+    """Set an account's password; its open sessions are signed out."""
+    try:
+        _accounts(ctx).set_password(email, _password(password_stdin))
+    except DomainError as exc:
+        _fail(exc)
+    typer.echo(f"password set for {email}")
+
+
+@account_cli.command("list")
+def account_list(ctx: typer.Context) -> None:
+    for a in _accounts(ctx).accounts():
+        typer.echo(f"{a.id}\t{a.email}\t{a.role}\t{a.organisation or '-'}\t{'has a password' if a.password_hash else 'no password'}")
+
+
+def routes() -> None:
+    """The table of routes and who may use them, as the README's Markdown (from api.access.RULES)."""
+    from api.access import routes_table
+
+    typer.echo("<!-- generated by `dldmatch routes` from api/access.py -->")
+    typer.echo(routes_table())

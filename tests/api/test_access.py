@@ -1,0 +1,339 @@
+"""Who may do what (issue 15): every route of the app, walked as the public, a member of another
+organisation, a member of the organisation and the secretariat; tokens, sign-in, sessions and CSRF.
+
+The expectations below are written here, not read from ``api.access.RULES``: a route added without a
+rule is refused to everyone (and fails here), and a route added without an expectation fails here too.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+from starlette.routing import Mount
+
+from api.access import CSRF_COOKIE, SESSION_COOKIE
+from api.app import create_app
+from api.service import DLDMatch
+from store.models import Account, ApiToken
+
+OWN, OTHER = "t-cso", "t-firm"  # tests/data/small.jsonl
+PROJECT = "t-belt"  # t-cso takes part in it
+FORUM = "f-access"
+
+# who may use each route: anyone, signed_in (any member or the secretariat), own (a member of the
+# organisation the route names, or the secretariat), secretariat
+EXPECTED: dict[tuple[str, str], str] = {
+    **{("GET", p): "anyone" for p in [
+        "/health", "/themes", "/stakeholders", "/stakeholders/{external_id}", "/stakeholders/{external_id}/partners",
+        "/stakeholders/{external_id}/projects", "/projects", "/projects/{external_id}",
+        "/projects/{external_id}/partners", "/pooling", "/stakeholders/{external_id}/pooling",
+        "/templates/questionnaire.xlsx", "/templates/{sheet}.csv", "/docs", "/openapi.json",
+        "/", "/search", "/s/{external_id}", "/s/{external_id}/partners", "/s/{external_id}/projects",
+        "/p/{external_id}", "/p/{external_id}/partners", "/browse", "/overview", "/intake",
+        "/pooling-opportunities", "/s/{external_id}/pooling", "/login"]},
+    ("POST", "/match"): "anyone",
+    ("POST", "/login"): "anyone",
+    ("POST", "/logout"): "anyone",
+    ("POST", "/stakeholders"): "secretariat",
+    ("PUT", "/stakeholders/{external_id}"): "own",
+    ("DELETE", "/stakeholders/{external_id}"): "secretariat",
+    ("POST", "/projects"): "signed_in",
+    ("PUT", "/projects/{external_id}"): "own",
+    ("DELETE", "/projects/{external_id}"): "own",
+    ("POST", "/import"): "secretariat",
+    ("GET", "/forums"): "secretariat",
+    ("GET", "/forums/{forum_id}"): "secretariat",
+    ("GET", "/forums/{forum_id}/schedule"): "secretariat",
+    ("GET", "/forums/{forum_id}/agenda.csv"): "secretariat",
+    ("POST", "/forums"): "secretariat",
+    ("PUT", "/forums/{forum_id}"): "secretariat",
+    ("DELETE", "/forums/{forum_id}"): "secretariat",
+    ("POST", "/forums/{forum_id}/participants"): "secretariat",
+    ("DELETE", "/forums/{forum_id}/participants/{stakeholder_id}"): "secretariat",
+    ("POST", "/forums/{forum_id}/schedule"): "secretariat",
+    ("POST", "/forums/{forum_id}/meetings/lock"): "secretariat",
+    ("POST", "/forums/{forum_id}/meetings/unlock"): "secretariat",
+    ("POST", "/forums/{forum_id}/meetings/remove"): "secretariat",
+    ("POST", "/forums/{forum_id}/meetings/restore"): "secretariat",
+    ("POST", "/forums/{forum_id}/roundtables"): "secretariat",
+    ("GET", "/forums/{forum_id}/participants/{stakeholder_id}/calendar.ics"): "own",
+    ("POST", "/intake/form"): "secretariat",
+    ("POST", "/intake/upload"): "secretariat",
+    **{("GET", p): "secretariat" for p in ["/planner", "/planner/{forum_id}", "/planner/{forum_id}/briefing/{n}"]},
+    **{("POST", p): "secretariat" for p in [
+        "/planner", "/planner/{forum_id}/schedule", "/planner/{forum_id}/lock", "/planner/{forum_id}/meetings/{what}",
+        "/planner/{forum_id}/participants", "/planner/{forum_id}/participants/remove",
+        "/planner/{forum_id}/roundtables"]},
+    ("GET", "/planner/{forum_id}/agenda/{stakeholder_id}"): "own",
+}
+WHO = ("public", "other", "own", "secretariat")
+ALLOWED = {"anyone": set(WHO), "signed_in": {"other", "own", "secretariat"}, "own": {"own", "secretariat"},
+           "secretariat": {"secretariat"}}
+PARAMS = {"forum_id": FORUM, "stakeholder_id": OWN, "sheet": "stakeholders", "n": "1", "what": "unlock"}
+
+
+def _routes(app: object) -> list[tuple[str, str]]:
+    found = []
+    for route in app.routes:  # type: ignore[attr-defined]
+        if isinstance(route, Mount):
+            continue  # /static and /docs-static: files anyone may read
+        if hasattr(route, "original_router"):  # an included router (the web page's)
+            found += _routes(route.original_router)
+            continue
+        for method in sorted(getattr(route, "methods", None) or ()):
+            if method != "HEAD":
+                found.append((method, route.path))
+    return found
+
+
+def _url(path: str) -> str:
+    entity = PROJECT if path.startswith(("/projects", "/p/")) else OWN
+    url = path.replace("{external_id}", entity)
+    for name, value in PARAMS.items():
+        url = url.replace("{" + name + "}", value)
+    return url
+
+
+def _refused(response: object) -> bool:
+    """The guard's refusal: a sign-in redirect for a page, or its own 401/403 (a wrong password at
+    /login is a 401 too, but not a refusal)."""
+    status = response.status_code  # type: ignore[attr-defined]
+    if status == 303:
+        return response.headers["location"].startswith("/login")  # type: ignore[attr-defined]
+    text = response.text  # type: ignore[attr-defined]
+    return status in (401, 403) and ("sign in first" in text or "this is for" in text or "no access rule" in text)
+
+
+@pytest.fixture
+def walk(loaded: DLDMatch) -> Iterator[tuple[TestClient, dict[str, dict[str, str]]]]:
+    tokens = {"other": loaded.accounts.create_token("member", organisation=OTHER),
+              "own": loaded.accounts.create_token("member", organisation=OWN),
+              "secretariat": loaded.accounts.create_token("secretariat")}
+    headers = {"public": {}, **{who: {"Authorization": f"Bearer {t}"} for who, t in tokens.items()}}
+    with TestClient(create_app(loaded.settings, service=loaded, start="none"), follow_redirects=False) as c:
+        forum = {"id": FORUM, "name": "Access", "slot_count": 2, "first_slot": "2027-05-01T09:00:00+08:00",
+                 "tables": 2, "participants": [{"stakeholder": s} for s in (OWN, OTHER, "t-fund")]}
+        assert c.post("/forums", json=forum, headers=headers["secretariat"]).status_code == 201
+        assert c.post(f"/forums/{FORUM}/schedule", json={}, headers=headers["secretariat"]).status_code == 200
+        yield c, headers
+
+
+def test_every_route_has_an_expectation_here() -> None:
+    from api.app import create_app as make
+    from api.settings import Settings
+    from embeddings.fake import FakeEmbedder
+
+    app = make(Settings(database_url="sqlite://", embedder="fake", seed_dir=None), embedder=FakeEmbedder(),
+               start="none")
+    routes = set(_routes(app))
+    assert routes - set(EXPECTED) == set(), "routes without an expected rule in this test"
+    assert set(EXPECTED) - routes == set(), "expectations for routes that do not exist"
+
+
+def test_every_route_answers_each_kind_of_user_as_its_rule_says(
+        walk: tuple[TestClient, dict[str, dict[str, str]]]) -> None:
+    c, headers = walk
+    wrong = []
+    for method, path in _routes(c.app):
+        for who in WHO:
+            # If-Match names a version no record has, so an allowed PUT or DELETE stops at 412 and the
+            # walk changes nothing; a form carries the CSRF token of its cookie; bodies are empty.
+            c.cookies.set(CSRF_COOKIE, "walk-csrf-token-0123456789")
+            response = c.request(method, _url(path), headers={**headers[who], "If-Match": '"999999"'},
+                                 **({"data": {"csrf": "walk-csrf-token-0123456789"}} if method == "POST" and
+                                    not path.startswith(("/stakeholders", "/projects", "/forums", "/match",
+                                                         "/import")) else
+                                    {"json": {}} if method in ("POST", "PUT") else {}))
+            allowed = who in ALLOWED[EXPECTED[(method, path)]]
+            if _refused(response) == allowed or response.status_code >= 500:
+                wrong.append(f"{method} {path} as {who}: {response.status_code} {response.text[:120]}")
+    assert wrong == []
+
+
+def test_a_refusal_says_who_may_and_how_to_sign_in(anonymous: TestClient, loaded: DLDMatch) -> None:
+    response = anonymous.delete(f"/stakeholders/{OWN}")
+    assert response.status_code == 401 and response.headers["www-authenticate"] == "Bearer"
+    assert response.json()["error"] == "unauthorized" and "the secretariat" in response.json()["message"]
+    member = {"Authorization": f"Bearer {loaded.accounts.create_token('member', organisation=OTHER)}"}
+    response = anonymous.put(f"/stakeholders/{OWN}", json={"id": OWN}, headers=member)
+    assert response.status_code == 403 and "a member of that organisation" in response.json()["message"]
+    response = anonymous.get("/stakeholders", headers={"Authorization": "Basic dXNlcjpwYXNz"})
+    assert response.status_code == 401 and "Bearer <token>" in response.json()["message"]
+    response = anonymous.get("/planner", headers={"accept": "text/html"}, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/login?next=/planner"
+
+
+def test_a_member_edits_its_own_profile_and_projects_only(anonymous: TestClient, loaded: DLDMatch) -> None:
+    own = {"Authorization": f"Bearer {loaded.accounts.create_token('member', organisation=OWN)}"}
+    profile = anonymous.get(f"/stakeholders/{OWN}").json()
+    body = {k: v for k, v in profile.items() if k in ("id", "name", "kind", "countries", "description")}
+    body["description"] += " It now also runs a tree nursery."
+    assert anonymous.put(f"/stakeholders/{OWN}", json=body, headers=own).status_code == 200
+    assert "tree nursery" in anonymous.get(f"/stakeholders/{OWN}").json()["description"]
+    other_body = {**body, "id": OTHER, "name": "Taken over"}
+    assert anonymous.put(f"/stakeholders/{OTHER}", json=other_body, headers=own).status_code == 403
+    assert anonymous.get(f"/stakeholders/{OTHER}").json()["name"] != "Taken over"
+    # a project in another's name is refused; with its own organisation among the participants, made
+    project = {"id": "p-new", "title": "Saxaul planting", "participants": [{"stakeholder": OTHER, "role": "lead"}]}
+    response = anonymous.post("/projects", json=project, headers=own)
+    assert response.status_code == 403 and OWN in response.json()["message"]
+    project["participants"].append({"stakeholder": OWN, "role": "implementer"})
+    assert anonymous.post("/projects", json=project, headers=own).status_code == 201
+    # it may not hand the project to others by removing itself
+    project["participants"] = [{"stakeholder": OTHER, "role": "lead"}]
+    assert anonymous.put("/projects/p-new", json=project, headers=own).status_code == 403
+    assert anonymous.delete("/projects/p-new", headers=own).status_code == 204
+
+
+def test_tokens_are_stored_hashed_and_revoked_at_once(anonymous: TestClient, loaded: DLDMatch) -> None:
+    token = loaded.accounts.create_token("secretariat", label="script")
+    with Session(loaded.engine) as session:
+        stored = session.exec(select(ApiToken)).all()
+    assert token not in {t.token_hash for t in stored} and all(token[:12] == t.prefix for t in stored if t.label == "script")
+    auth = {"Authorization": f"Bearer {token}"}
+    assert anonymous.get("/forums", headers=auth).status_code == 200
+    loaded.accounts.revoke_token(token[:12])
+    response = anonymous.get("/forums", headers=auth)
+    assert response.status_code == 401 and "revoked" in response.json()["message"]
+
+
+def _account(svc: DLDMatch, email: str = "sec@neaspec.example", role: str = "secretariat",
+             organisation: str | None = None) -> str:
+    password = "a long pass phrase"
+    svc.accounts.create_account(email, role, organisation=organisation, name="Ms Test", password=password)
+    return password
+
+
+def _login(c: TestClient, email: str, password: str) -> object:
+    c.get("/login")  # sets the CSRF cookie
+    return c.post("/login", data={"email": email, "password": password, "next": "/planner",
+                                  "csrf": c.cookies.get(CSRF_COOKIE)}, follow_redirects=False)
+
+
+def test_sign_in_sets_a_session_whose_writes_need_the_csrf_token(anonymous: TestClient, loaded: DLDMatch) -> None:
+    password = _account(loaded)
+    with Session(loaded.engine) as session:
+        assert session.exec(select(Account)).one().password_hash.startswith("$argon2id$")
+    response = _login(anonymous, "SEC@neaspec.example", password)
+    assert response.status_code == 303 and response.headers["location"] == "/planner"
+    assert anonymous.cookies.get(SESSION_COOKIE)
+    assert "Forum planner" in anonymous.get("/planner").text and "Signed in as Ms Test" in anonymous.get("/").text
+    forum = {"id": "f-s", "name": "S", "slot_count": 1, "first_slot": "2027-05-01T09:00:00+08:00", "tables": 1}
+    # the cookie alone is not enough for a write: another site could make the browser send it
+    response = anonymous.post("/forums", json=forum)
+    assert response.status_code == 403 and "CSRF" in response.json()["message"]
+    page = anonymous.get("/planner").text
+    csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    assert anonymous.post("/forums", json=forum, headers={"X-CSRF-Token": csrf}).status_code == 201
+    # signing out ends the session on the server, not only in this browser
+    key = anonymous.cookies.get(SESSION_COOKIE)
+    anonymous.post("/logout", data={"csrf": csrf}, follow_redirects=False)
+    assert loaded.accounts.session_principal(key) is None
+
+
+def test_a_form_from_another_site_is_refused(anonymous: TestClient, loaded: DLDMatch) -> None:
+    password = _account(loaded)
+    _login(anonymous, "sec@neaspec.example", password)
+    response = anonymous.post("/planner", data={"name": "Forged", "date": "2027-05-01", "time_zone": "UTC"},
+                              headers={"accept": "text/html"})
+    assert response.status_code == 403 and "CSRF" in response.text
+    assert loaded.forums.list() == []
+
+
+def test_failed_sign_ins_are_limited_even_for_the_right_password(anonymous: TestClient, loaded: DLDMatch) -> None:
+    password = _account(loaded)
+    for _ in range(5):
+        response = _login(anonymous, "sec@neaspec.example", "wrong password!")
+        assert response.status_code == 401 and "wrong" in response.text
+    response = _login(anonymous, "sec@neaspec.example", password)
+    assert response.status_code == 429 and "too many failed sign-ins" in response.text
+    assert not anonymous.cookies.get(SESSION_COOKIE)
+
+
+def test_sign_in_goes_back_only_to_a_page_of_this_site(anonymous: TestClient, loaded: DLDMatch) -> None:
+    password = _account(loaded)
+    anonymous.get("/login")
+    response = anonymous.post("/login", data={"email": "sec@neaspec.example", "password": password,
+                                              "next": "//evil.example/x", "csrf": anonymous.cookies.get(CSRF_COOKIE)},
+                              follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/"
+
+
+def test_sessions_and_tokens_hold_across_processes_and_concurrent_use(tmp_path, file_database_url: str) -> None:  # type: ignore[no-untyped-def]
+    """Two service objects on one database (two workers or replicas): a session made by one is known
+    to the other, and concurrent sign-ins and token-authorised writes all land, none lost."""
+    from api.settings import Settings
+    from embeddings.fake import FakeEmbedder
+
+    settings = Settings(database_url=file_database_url, index_dir=tmp_path / "i", embedder="fake", seed_dir=None)
+    one, two = (DLDMatch(settings.model_copy(update={"index_dir": tmp_path / name}), FakeEmbedder())
+                for name in ("i1", "i2"))
+    for svc in (one, two):
+        svc.start()
+    try:
+        password = _account(one)
+        tokens = [one.accounts.create_token("secretariat") for _ in range(4)]
+        results: list[int] = []
+        lock = threading.Lock()
+
+        def sign_in() -> None:
+            key, who = one.accounts.login("sec@neaspec.example", password, client="10.0.0.1")
+            with lock:
+                results.append(int(two.accounts.session_principal(key) == who))
+
+        with TestClient(create_app(settings, service=two, start="none")) as c:
+            def write(i: int) -> None:
+                forum = {"id": f"f-c{i}", "name": f"C{i}", "slot_count": 1,
+                         "first_slot": "2027-05-01T09:00:00+08:00", "tables": 1}
+                status = c.post("/forums", json=forum, headers={"Authorization": f"Bearer {tokens[i]}"}).status_code
+                with lock:
+                    results.append(int(status == 201))
+
+            threads = [threading.Thread(target=sign_in) for _ in range(4)] + [
+                threading.Thread(target=write, args=(i,)) for i in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        assert results == [1] * 8 and len(one.forums.list()) == 4
+    finally:
+        for svc in (one, two):
+            svc.close()
+            svc.writer.dispose()
+            svc.engine.dispose()
+
+
+def test_token_cli_prints_a_token_that_works_as_a_bearer(file_database_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from api.cli import cli
+    from api.settings import Settings
+    from embeddings.fake import FakeEmbedder
+
+    runner = CliRunner()
+    env = {"DLDMATCH_DATABASE_URL": file_database_url, "DLDMATCH_EMBEDDER": "fake"}
+    made = runner.invoke(cli, ["token", "create", "--role", "secretariat", "--label", "checks"], env=env)
+    assert made.exit_code == 0, made.output
+    token = made.output.strip().splitlines()[-1]
+    refused = runner.invoke(cli, ["token", "create", "--role", "member", "--org", "nowhere"], env=env)
+    assert refused.exit_code == 2 and "no stakeholder with id 'nowhere'" in refused.output
+    settings = Settings(database_url=file_database_url, index_dir=tmp_path / "i", embedder="fake", seed_dir=None)
+    svc = DLDMatch(settings, FakeEmbedder())
+    svc.start()
+    try:
+        with TestClient(create_app(settings, service=svc, start="none")) as c:
+            body = {"id": "x-new", "name": "New body", "kind": "cso", "countries": ["MN"], "description": "Planting."}
+            assert c.post("/stakeholders", json=body).status_code == 401
+            assert c.post("/stakeholders", json=body, headers={"Authorization": f"Bearer {token}"}).status_code == 201
+            listed = runner.invoke(cli, ["token", "list"], env=env)
+            assert "checks" in listed.output and "active" in listed.output and token not in listed.output
+            assert runner.invoke(cli, ["token", "revoke", token[:12]], env=env).exit_code == 0
+            assert c.get("/forums", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    finally:
+        svc.close()
+        svc.writer.dispose()
+        svc.engine.dispose()
