@@ -110,6 +110,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("PUT", "/projects/{external_id}"): PROJECT_MEMBER,
     ("DELETE", "/projects/{external_id}"): PROJECT_MEMBER,
     ("POST", "/import"): SECRETARIAT,
+    # ---- API: the review queue of the public intake ------------------------------------------------
+    ("POST", "/submissions"): ANYONE,
+    **_rules("GET", ["/submissions", "/submissions/{submission_id}"], SECRETARIAT),
+    **_rules("POST", ["/submissions/{submission_id}/approve", "/submissions/{submission_id}/reject"], SECRETARIAT),
     # ---- API: forums (the secretariat's; a participant reads its own calendar) --------------------
     **_rules("GET", ["/forums", "/forums/{forum_id}", "/forums/{forum_id}/schedule",
                      "/forums/{forum_id}/agenda.csv"], SECRETARIAT),
@@ -125,8 +129,12 @@ RULES: dict[tuple[str, str], Rule] = {
                      "/p/{external_id}", "/p/{external_id}/partners", "/browse", "/overview", "/intake",
                      "/pooling-opportunities", "/s/{external_id}/pooling", "/login"], _page(ANYONE)),
     **_rules("POST", ["/login", "/logout"], _page(ANYONE)),
-    # the public intake opens again with the secretariat's review queue (issue 15, step 2)
-    **_rules("POST", ["/intake/form", "/intake/upload"], _page(SECRETARIAT)),
+    # from the public, a submission for review; from the secretariat, an import
+    **_rules("POST", ["/intake/form", "/intake/upload"], _page(ANYONE)),
+    ("GET", "/review"): _page(SECRETARIAT),
+    ("GET", "/review/{submission_id}/edit"): _page(SECRETARIAT),
+    **_rules("POST", ["/review/{submission_id}/approve", "/review/{submission_id}/reject",
+                      "/review/{submission_id}/edit"], _page(SECRETARIAT)),
     **_rules("GET", ["/planner", "/planner/{forum_id}", "/planner/{forum_id}/briefing/{n}"], _page(SECRETARIAT)),
     **_rules("POST", ["/planner", "/planner/{forum_id}/schedule", "/planner/{forum_id}/lock",
                       "/planner/{forum_id}/meetings/{what}", "/planner/{forum_id}/participants",

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.access import guard, principal_of, require_project_member
 from api.accounts import Principal, Unauthorized
-from api.errors import DomainError, InvalidInput
+from api.errors import Conflict, DomainError, InvalidInput
 from api.schemas import (
     ID_PATTERN,
     ErrorOut,
@@ -53,6 +53,9 @@ from api.schemas import (
     StakeholderPage,
     StakeholderPooling,
     StakeholderPublic,
+    SubmissionOut,
+    SubmissionReceipt,
+    RejectIn,
     ThemeOut,
 )
 from api.service import DLDMatch
@@ -72,6 +75,7 @@ _ERROR_DESCRIPTIONS: dict[int, str] = {
     403: "the route's rule (README, \"Roles\") does not let this token or account do it",
     413: "the request body is over the size limit",
     422: "invalid input: each field and why",
+    429: "too many requests of this kind lately (the review queue is full for now)",
     503: "the index is not ready yet; try again in a moment",
 }
 
@@ -255,10 +259,13 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
 
     @app.put("/stakeholders/{external_id}", response_model=StakeholderPublic, tags=["stakeholders"],
              responses=_errors(404, 409, 412, 413, 422))
-    def put_stakeholder(external_id: Id, body: StakeholderIn, svc: Svc, response: Response,
+    def put_stakeholder(external_id: Id, body: StakeholderIn, svc: Svc, who: Who, response: Response,
                         if_match: IfMatch = None) -> Any:
-        """Replace a stored stakeholder (404 if there is none); with If-Match, only that version (412)."""
+        """Replace a stored stakeholder (404 if there is none); with If-Match, only that version (412).
+        A member's own profile, as it writes it, is self-declared."""
         _same_id(external_id, body.id)
+        if not who.secretariat:
+            body = body.model_copy(update={"self_declared": True})
         return _tagged(response, svc.replace(body, if_match=_version(if_match)))
 
     @app.delete("/stakeholders/{external_id}", status_code=204, tags=["stakeholders"],
@@ -440,6 +447,55 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         return Response(template_csv(sheet), media_type="text/csv",
                         headers={"content-disposition": f'attachment; filename="dldmatch-{sheet}.csv"'})
 
+    @app.post("/submissions", response_model=SubmissionReceipt, status_code=201, tags=["review"],
+              responses=_errors(409, 413, 422, 429))
+    async def submit_file(request: Request, svc: Svc,
+                          file: UploadFile = File(description=".xlsx or .csv questionnaire")) -> SubmissionReceipt:
+        """Send a filled questionnaire for the secretariat's review (anyone): checked now, every row's
+        mistakes at once (422); neither listed nor matched before it is approved. 409 names the rows
+        that look like stored organisations (write their id to update, or yes in confirm_new)."""
+        from api.importing import read_sheets
+
+        sheets = read_sheets(file.filename or "upload", await file.read())
+        client = request.client.host if request.client else "unknown"
+        row, flagged = await run_in_threadpool(svc.review.submit, sheets, channel="upload", client=client,
+                                               filename=file.filename)
+        if row is None:
+            raise Conflict(f"{len(flagged)} row(s) look like organisations already in dldmatch; nothing was sent",
+                           errors=[{"field": f"{f.sheet} row {f.row}", "message": f"{f.name!r} looks like stored "
+                                    f"{f.similar_to.id!r} ({f.similar_to.name}); write that id to update it, or yes "
+                                    "in confirm_new"} for f in flagged])
+        assert row.id is not None
+        return SubmissionReceipt(id=row.id, status="pending", message="received: the secretariat reviews it "
+                                                                      "before it is listed")
+
+    SubmissionId = Annotated[int, PathParam(ge=1, le=2**62)]
+    Reviewer = Annotated[Principal, Depends(principal_of)]
+
+    @app.get("/submissions", response_model=list[SubmissionOut], tags=["review"], responses=_errors(422))
+    def list_submissions(svc: Svc, status: Literal["pending", "approved", "rejected"] | None = "pending",
+                         limit: Annotated[int, Query(ge=1, le=500)] = 200) -> list[SubmissionOut]:
+        """The review queue (the secretariat): pending by default; ``status`` for decided ones."""
+        return [_submission(r) for r in svc.review.list(status, limit)]
+
+    @app.get("/submissions/{submission_id}", response_model=SubmissionOut, tags=["review"],
+             responses=_errors(404, 422))
+    def get_submission(submission_id: SubmissionId, svc: Svc) -> SubmissionOut:
+        return _submission(svc.review.get(submission_id))
+
+    @app.post("/submissions/{submission_id}/approve", response_model=IntakeReport, tags=["review"],
+              responses=_errors(404, 409, 422))
+    def approve_submission(submission_id: SubmissionId, svc: Svc, who: Reviewer,
+                           confirm_new: bool = False) -> IntakeReport:
+        """Import it as self-declared profiles; rows that look like stored organisations come back
+        flagged and it stays pending, unless ``confirm_new``. 409 if decided meanwhile."""
+        return svc.review.approve(submission_id, reviewer=who.name, confirm_new=confirm_new)
+
+    @app.post("/submissions/{submission_id}/reject", response_model=SubmissionOut, tags=["review"],
+              responses=_errors(404, 409, 413, 422))
+    def reject_submission(submission_id: SubmissionId, body: RejectIn, svc: Svc, who: Reviewer) -> SubmissionOut:
+        return _submission(svc.review.reject(submission_id, reviewer=who.name, reason=body.reason))
+
     @app.post("/import", response_model=IntakeReport, tags=["intake"], responses=_errors(409, 413, 422))
     async def import_file(svc: Svc, file: UploadFile = File(description=".xlsx or .csv questionnaire, or .jsonl"),
                           dry_run: bool = False) -> IntakeReport:
@@ -448,6 +504,12 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         return await run_in_threadpool(svc.import_upload, file.filename or "upload", data, dry_run=dry_run)
 
     return app
+
+
+def _submission(row: Any) -> SubmissionOut:
+    return SubmissionOut(id=row.id, status=row.status, channel=row.channel, filename=row.filename, summary=row.summary,
+                         rows=row.sheets, submitted_at=row.submitted_at, reviewed_at=row.reviewed_at,
+                         reviewed_by=row.reviewed_by, reason=row.reason, imported=row.imported)
 
 
 def _tagged(response: Response, out: Any) -> Any:

@@ -88,23 +88,17 @@ class Importer(Part):
             stakeholders, projects = self.parse_lines(lines)
             imported = None if dry_run else self.writer.write(stakeholders, projects, progress)
             return IntakeReport(rows=len(stakeholders) + len(projects), dry_run=dry_run, imported=imported, flagged=[])
-        try:
-            if suffix == ".xlsx":
-                sheets = intake.read_xlsx(data)
-            elif suffix == ".csv":
-                sheets = intake.read_csv(_decode(data))
-            else:
-                raise InvalidInput("unsupported file", errors=[{"field": "file", "message":
-                                   f"{filename!r}: expected a .jsonl, .xlsx or .csv file"}])
-        except ValueError as exc:
-            raise InvalidInput("unreadable file", errors=[{"field": "file", "message": str(exc)}]) from exc
-        return self.import_sheets(sheets, dry_run=dry_run, progress=progress)
+        if suffix not in (".xlsx", ".csv"):
+            raise InvalidInput("unsupported file", errors=[{"field": "file", "message":
+                               f"{filename!r}: expected a .jsonl, .xlsx or .csv file"}])
+        return self.import_sheets(read_sheets(filename, data), dry_run=dry_run, progress=progress)
 
     def import_sheets(self, sheets: dict[str, list[dict[str, Any]]], *, dry_run: bool = False,
-                      progress: Progress = no_progress) -> IntakeReport:
+                      progress: Progress = no_progress, self_declared: bool = False) -> IntakeReport:
         """Validate every questionnaire row, flag probable duplicates, then import the rest at once.
 
         A file with any bad row imports nothing; the error names each row, column and reason.
+        ``self_declared``: the organisations sent these facts themselves (an approved submission).
         """
         rows = intake.rows_to_records(sheets)
         errors = [e for r in rows for e in r.errors]
@@ -112,14 +106,15 @@ class Importer(Part):
         projects: list[tuple[intake.Row, ProjectIn]] = []
         seen: dict[tuple[str, str], int] = {}
         for r in rows:
-            if r.errors:
-                continue
             model = StakeholderIn if r.sheet == "stakeholders" else ProjectIn
             try:
                 record = model.model_validate(r.record)
-            except ValidationError as exc:
-                errors.extend(intake.RowError(r.sheet, r.row, intake.column_for(r.sheet, e["loc"]), e["msg"])
-                              for e in exc.errors())
+            except ValidationError as exc:  # every field's mistake, beside those of its cells read above
+                noted = {e.column for e in r.errors}
+                errors.extend(intake.RowError(r.sheet, r.row, column, e["msg"]) for e in exc.errors()
+                              if (column := intake.column_for(r.sheet, e["loc"])) not in noted)
+                continue
+            if r.errors:
                 continue
             errors.extend(intake.RowError(r.sheet, r.row, "themes", e["message"]) for e in self.themes.check(record))
             if (r.sheet, record.id) in seen:
@@ -128,7 +123,7 @@ class Importer(Part):
                 continue
             seen[(r.sheet, record.id)] = r.row
             if isinstance(record, StakeholderIn):
-                stakeholders.append((r, record))
+                stakeholders.append((r, record.model_copy(update={"self_declared": True}) if self_declared else record))
             else:
                 projects.append((r, record))  # type: ignore[arg-type]
 
@@ -180,6 +175,20 @@ class Importer(Part):
                                                      kind=by_key[d.existing].kind),
                            reason=d.reason, similarity=d.similarity)  # type: ignore[arg-type]
                 for d in dupes]
+
+
+def read_sheets(filename: str, data: bytes) -> dict[str, list[dict[str, Any]]]:
+    """The rows of a questionnaire, .xlsx or .csv (422 for any other file, or one that cannot be read)."""
+    suffix = Path(filename).suffix.lower()
+    try:
+        if suffix == ".xlsx":
+            return intake.read_xlsx(data)
+        if suffix == ".csv":
+            return intake.read_csv(_decode(data))
+    except ValueError as exc:
+        raise InvalidInput("unreadable file", errors=[{"field": "file", "message": str(exc)}]) from exc
+    raise InvalidInput("unsupported file", errors=[{"field": "file", "message":
+                       f"{filename!r}: expected a .xlsx or .csv questionnaire"}])
 
 
 def _decode(data: bytes) -> str:

@@ -19,7 +19,7 @@ import json
 import re
 import zipfile
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from matcher.vocab import COUNTRIES, PROJECT_STATUSES, RESOURCE_KINDS, ROLES, STAKEHOLDER_KINDS
 
@@ -334,14 +334,25 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "item"
 
 
+def _safely(row: Row, convert: Callable[[], Any], fallback: Any) -> Any:
+    """A cell's value, or its mistake noted on the row (and a neutral value), so that every mistake
+    of a row is reported at once, not one per upload."""
+    try:
+        return convert()
+    except _CellError as exc:
+        row.errors.append(RowError(row.sheet, row.row, exc.column, exc.message))
+        return fallback
+
+
 def _stakeholder(cells: dict[str, Any], row: Row) -> None:
     name = _text(cells, "name")
+    kind = _text(cells, "kind")
     record: dict[str, Any] = {"type": "stakeholder", "id": _text(cells, "id"), "name": name,
-                              "kind": _code(_text(cells, "kind"), STAKEHOLDER_KINDS, "kind")
-                              if _text(cells, "kind") else "",
-                              "aliases": _items(cells, "aliases"), "countries": _countries(cells),
+                              "kind": _safely(row, lambda: _code(kind, STAKEHOLDER_KINDS, "kind"), "") if kind else "",
+                              "aliases": _items(cells, "aliases"), "countries": _safely(row, lambda: _countries(cells), []),
                               "places": _items(cells, "places"), "description": _text(cells, "description"),
-                              "offers": _resources(cells, "offers"), "needs": _resources(cells, "needs"),
+                              "offers": _safely(row, lambda: _resources(cells, "offers"), []),
+                              "needs": _safely(row, lambda: _resources(cells, "needs"), []),
                               "themes": _items(cells, "themes"), "languages": _items(cells, "languages")}
     if _text(cells, "original_name"):
         record["original_name"] = _text(cells, "original_name")
@@ -360,27 +371,32 @@ def _stakeholder(cells: dict[str, Any], row: Row) -> None:
 def _project(cells: dict[str, Any], row: Row) -> None:
     title = _text(cells, "title")
     record: dict[str, Any] = {"type": "project", "id": _text(cells, "id"), "title": title,
-                              "description": _text(cells, "description"), "countries": _countries(cells),
+                              "description": _text(cells, "description"),
+                              "countries": _safely(row, lambda: _countries(cells), []),
                               "places": _items(cells, "places"), "themes": _items(cells, "themes"),
-                              "seeks": _resources(cells, "seeks")}
+                              "seeks": _safely(row, lambda: _resources(cells, "seeks"), [])}
     if _text(cells, "status"):
-        record["status"] = _code(_text(cells, "status"), PROJECT_STATUSES, "status")
+        status = _safely(row, lambda: _code(_text(cells, "status"), PROJECT_STATUSES, "status"), None)
+        if status:
+            record["status"] = status
     for column in ("start_year", "end_year"):
-        value = _number(cells, column, integer=True)
+        value = _safely(row, lambda column=column: _number(cells, column, integer=True), None)  # type: ignore[misc]
         if value is not None:
             record[column] = value
     for money in ("budget", "funding_sought"):
-        amount = _number(cells, f"{money}_amount")
+        amount = _safely(row, lambda money=money: _number(cells, f"{money}_amount"), None)  # type: ignore[misc]
         currency = _text(cells, f"{money}_currency").upper()
         if amount is not None or currency:
             if amount is None:
-                raise _CellError(f"{money}_amount", "a currency is given but no amount")
+                if not any(e.column == f"{money}_amount" for e in row.errors):
+                    row.errors.append(RowError(row.sheet, row.row, f"{money}_amount", "a currency is given but no amount"))
+                continue
             record[money] = {"amount": amount, "currency": currency or "USD"}
     participants = []
     for item in _items(cells, "participants"):
         stakeholder, _, role = item.partition(":")
-        participants.append({"stakeholder": stakeholder.strip(),
-                             "role": _code(role, ROLES, "participants") if role.strip() else "other"})
+        code = _safely(row, lambda role=role: _code(role, ROLES, "participants"), "other") if role.strip() else "other"  # type: ignore[misc]
+        participants.append({"stakeholder": stakeholder.strip(), "role": code})
     record["participants"] = participants
     if not record["id"] and title:
         record["id"] = slug(title)

@@ -126,6 +126,7 @@ def render(session: Session, vocabulary: dict[str, Theme], matches: list[Match],
             **facts.get(m.key[2:], {}), fit=fit, band=band,  # type: ignore[arg-type]
             type=entity_type, id=m.key[2:], name=c.name, kind=c.kind, countries=list(c.countries),  # type: ignore[arg-type]
             original_name=partners[m.key[2:]].original_name if m.key in shown and m.key[2:] in partners else None,
+            self_declared=bool(partners[m.key[2:]].self_declared) if m.key in shown and m.key[2:] in partners else False,
             score=m.score, components=m.components, parts={k: round(v, 4) for k, v in m.values.items()},
             explanation=ExplanationOut(
                 shared_themes=[SharedThemeOut(

@@ -152,6 +152,9 @@ class StakeholderIn(_WithCountries):
     contact: Contact | None = None
     sources: list[Source] = Field(default_factory=list)
     outside_seed: bool = False
+    self_declared: bool = Field(default=False, description="its facts were sent by the organisation itself "
+                                                            "(a member's edits always are), not checked against "
+                                                            "documents")
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -246,6 +249,7 @@ class StakeholderPublic(BaseModel):
     website: str | None
     sources: list[Source]
     outside_seed: bool
+    self_declared: bool = False
     projects: list[ProjectRef]
     created_at: datetime
     updated_at: datetime
@@ -354,6 +358,8 @@ class MatchOut(BaseModel):
     end_year: int | None = None
     lead: list[StakeholderRef] = Field(default_factory=list, description="projects: who leads it (role lead) or, "
                                                                         "where no one is said to, implements it")
+    self_declared: bool = Field(default=False, description="stakeholders: its facts were sent by the organisation "
+                                                            "itself, not checked against documents")
 
 
 class MatchList(BaseModel):
@@ -438,6 +444,32 @@ class IntakeReport(BaseModel):
     dry_run: bool
     imported: ImportReport | None
     flagged: list[FlaggedRow]
+
+
+class SubmissionOut(BaseModel):
+    """A profile sent through the public intake, as the secretariat reviews it (contacts included)."""
+
+    id: int
+    status: Literal["pending", "approving", "rejecting", "approved", "rejected"]
+    channel: Literal["form", "upload"]
+    filename: str | None
+    summary: str = Field(description="the organisations' and projects' names")
+    rows: dict[str, list[dict[str, Any]]] = Field(description="the rows as sent, by sheet")
+    submitted_at: datetime
+    reviewed_at: datetime | None
+    reviewed_by: str | None
+    reason: str | None = Field(description="why it was rejected")
+    imported: list[str] = Field(description="the ids it was imported as, once approved")
+
+
+class SubmissionReceipt(BaseModel):
+    id: int
+    status: Literal["pending"]
+    message: str
+
+
+class RejectIn(_Strict):
+    reason: str = Field(min_length=1, max_length=1000, description="why, in a sentence the sender can act on")
 
 
 class PoolEvidence(BaseModel):

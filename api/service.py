@@ -25,6 +25,7 @@ from api.importing import Importer
 from api.indexing import Indexer, Snapshot
 from api.overview import Overview
 from api.pooling import Pooling
+from api.review import Review
 from api.schemas import Health
 from api.search import Search
 from api.settings import Settings
@@ -90,6 +91,7 @@ class DLDMatch:
         self.overview_of = Overview(core)
         self.forums = Forums(core)
         self.accounts = Accounts(core.engine, core.writer)
+        self.review = Review(core.engine, core.writer, self.importing)
         self.start_error: str | None = None
         self.start_report: dict[str, Any] = {}
 

@@ -232,30 +232,58 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
     def intake_page(request: Request) -> HTMLResponse:
         return page(request, "intake.html", form={}, field_errors={}, outcome=None)
 
-    @router.post("/intake/form", response_class=HTMLResponse)
-    def intake_form(request: Request, name: str = Form(""), kind: str = Form(""),
-                    countries: list[str] = Form([]), places: str = Form(""), description: str = Form(""),
-                    offers: list[str] = Form([]), needs: list[str] = Form([]), website: str = Form(""),
-                    contact_name: str = Form(""), contact_email: str = Form(""),
-                    confirm_new: str = Form("")) -> HTMLResponse:
-        svc = svc_of(request)
+    def intake_row(name: str, kind: str, countries: list[str], places: str, description: str, offers: list[str],
+                   needs: list[str], website: str, contact_name: str, contact_email: str,
+                   confirm_new: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The form as filled (to show again) and as a questionnaire row."""
         form = {"name": name, "kind": kind, "countries": countries, "places": places, "description": description,
                 "offers": offers, "needs": needs, "website": website, "contact_name": contact_name,
                 "contact_email": contact_email}
         row = {"__row__": 2, **{k: v for k, v in form.items() if not isinstance(v, list)},
                "countries": "; ".join(countries), "offers": "; ".join(offers), "needs": "; ".join(needs),
                "confirm_new": confirm_new}
+        return form, row
+
+    def form_errors(request: Request, exc: DomainError, form: dict[str, Any], **context: Any) -> HTMLResponse:
+        """The form again with every mistake named at its field and listed above it."""
+        field_errors = {e.get("column") or e.get("field"): e["message"] for e in exc.errors}
+        outcome = {"ok": False, "heading": "Please check the form" if exc.errors else "Not sent",
+                   "message": "Nothing was added." if exc.errors else exc.message[:1].upper() + exc.message[1:] + ".",
+                   "errors": [{"column": e.get("column"), "message": e["message"]} for e in exc.errors]}
+        return page(request, "intake.html", status_code=exc.status, form=form, field_errors=field_errors,
+                    outcome=outcome, **context)
+
+    def client_of(request: Request) -> str:
+        return request.client.host if request.client else "unknown"
+
+    @router.post("/intake/form", response_class=HTMLResponse)
+    def intake_form(request: Request, name: str = Form(""), kind: str = Form(""),
+                    countries: list[str] = Form([]), places: str = Form(""), description: str = Form(""),
+                    offers: list[str] = Form([]), needs: list[str] = Form([]), website: str = Form(""),
+                    contact_name: str = Form(""), contact_email: str = Form(""),
+                    confirm_new: str = Form("")) -> HTMLResponse:
+        """From the secretariat, an import; from anyone else, a submission the secretariat reviews."""
+        svc = svc_of(request)
+        form, row = intake_row(name, kind, countries, places, description, offers, needs, website, contact_name,
+                               contact_email, confirm_new)
         try:
-            report = svc.import_sheets({"stakeholders": [row]})
+            if principal_of(request).secretariat:
+                report = svc.import_sheets({"stakeholders": [row]})
+                flagged = report.flagged
+            else:
+                submission, flagged = svc.review.submit({"stakeholders": [row]}, channel="form",
+                                                        client=client_of(request))
         except DomainError as exc:
-            field_errors = {e.get("column") or e.get("field"): e["message"] for e in exc.errors}
-            outcome = {"ok": False, "heading": "Please check the form", "message": "Nothing was added.",
-                       "errors": [{"column": e.get("column"), "message": e["message"]} for e in exc.errors]}
-            return page(request, "intake.html", status_code=422, form=form, field_errors=field_errors,
-                        outcome=outcome)
-        if report.flagged:
-            outcome = {"ok": False, "heading": "Already in dldmatch?", "flagged": report.flagged}
+            return form_errors(request, exc, form)
+        if flagged:
+            outcome = {"ok": False, "heading": "Already in dldmatch?", "flagged": flagged}
             return page(request, "intake.html", form=form, field_errors={}, outcome=outcome)
+        if not principal_of(request).secretariat:
+            outcome = {"ok": True, "heading": f"Thank you: {name} was sent for review",
+                       "message": f"The NEAMSP secretariat reviews each new profile before it is listed and matched "
+                                  f"(reference {submission.id if submission else ''}). Your contact details stay "
+                                  "private."}
+            return page(request, "intake.html", form={}, field_errors={}, outcome=outcome)
         new_id = report.imported and svc.find_stakeholder_id(name)
         outcome = {"ok": True, "heading": f"{name} was added", "message": "Its themes were read from the description.",
                    "links": [(f"/s/{new_id}", "Open its page"),
@@ -265,14 +293,31 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
     @router.post("/intake/upload", response_class=HTMLResponse)
     async def intake_upload(request: Request, file: UploadFile = File(...),
                             dry_run: bool = Form(False)) -> HTMLResponse:
+        from api.importing import read_sheets
+
         svc = svc_of(request)
         data = await file.read()
+        secretariat = principal_of(request).secretariat
         try:
-            report = await run_in_threadpool(svc.import_upload, file.filename or "upload", data, dry_run=dry_run)
+            if secretariat or dry_run:
+                report = await run_in_threadpool(svc.import_upload, file.filename or "upload", data,
+                                                 dry_run=dry_run or not secretariat)
+            else:
+                sheets = read_sheets(file.filename or "upload", data)
+                submission, flagged = await run_in_threadpool(svc.review.submit, sheets, channel="upload",
+                                                              client=client_of(request), filename=file.filename)
         except DomainError as exc:
-            outcome = {"ok": False, "heading": "The file was not imported", "message": exc.message,
-                       "errors": exc.errors}
-            return page(request, "intake.html", status_code=422, form={}, field_errors={}, outcome=outcome)
+            outcome = {"ok": False, "heading": "The file was not imported" if secretariat else "The file was not sent",
+                       "message": exc.message, "errors": exc.errors}
+            return page(request, "intake.html", status_code=exc.status, form={}, field_errors={}, outcome=outcome)
+        if not secretariat and not dry_run:
+            if flagged:
+                return page(request, "intake.html", form={}, field_errors={},
+                            outcome={"ok": False, "heading": "Already in dldmatch?", "flagged": flagged})
+            return page(request, "intake.html", form={}, field_errors={}, outcome={
+                "ok": True, "heading": "Thank you: the file was sent for review",
+                "message": f"The NEAMSP secretariat reviews it before its profiles are listed and matched "
+                           f"(reference {submission.id if submission else ''})."})
         imported = report.imported
         if dry_run:
             message = f"All {report.rows} rows are valid. Nothing was added (check only)."
@@ -284,6 +329,70 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
         outcome = {"ok": True, "heading": "File checked" if dry_run else "File imported", "message": message,
                    "flagged": report.flagged}
         return page(request, "intake.html", form={}, field_errors={}, outcome=outcome)
+
+    # ---- the secretariat's review queue ----------------------------------------------------------
+
+    def review_page(request: Request, *, notice: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
+        review = svc_of(request).review
+        return page(request, "review.html", status_code=status_code, pending=review.list("pending"),
+                    decided=review.list(None, 30), notice=notice)
+
+    @router.get("/review", response_class=HTMLResponse)
+    def review_queue(request: Request) -> HTMLResponse:
+        return review_page(request)
+
+    @router.post("/review/{submission_id}/approve", response_class=HTMLResponse)
+    def review_approve(request: Request, submission_id: int, confirm_new: bool = Form(False)) -> Response:
+        me = principal_of(request)
+        try:
+            report = svc_of(request).review.approve(submission_id, reviewer=me.name, confirm_new=confirm_new)
+        except DomainError as exc:
+            return review_page(request, notice={"ok": False, "message": exc.message, "errors": exc.errors},
+                               status_code=exc.status)
+        if report.flagged:
+            return review_page(request, notice={"ok": False, "flagged": report.flagged, "submission": submission_id,
+                                                "message": "Not approved yet: a row looks like an organisation "
+                                                           "already in dldmatch."})
+        return RedirectResponse(f"/review?approved={submission_id}", status_code=303)
+
+    @router.post("/review/{submission_id}/reject", response_class=HTMLResponse)
+    def review_reject(request: Request, submission_id: int, reason: str = Form("")) -> Response:
+        try:
+            svc_of(request).review.reject(submission_id, reviewer=principal_of(request).name, reason=reason)
+        except DomainError as exc:
+            return review_page(request, notice={"ok": False, "message": exc.message, "errors": exc.errors,
+                                                "submission": submission_id}, status_code=exc.status)
+        return RedirectResponse(f"/review?rejected={submission_id}", status_code=303)
+
+    @router.get("/review/{submission_id}/edit", response_class=HTMLResponse)
+    def review_edit_page(request: Request, submission_id: int) -> HTMLResponse:
+        submission = svc_of(request).review.get(submission_id)
+        rows = submission.sheets.get("stakeholders") or []
+        if submission.channel != "form" or len(rows) != 1:
+            raise InvalidInput("only a submission of the form can be edited here", errors=[
+                {"field": "submission", "message": "a file's rows are edited by the sender and sent again"}])
+        row = rows[0]
+        split = lambda v: [x.strip() for x in str(v or "").split(";") if x.strip()]  # noqa: E731
+        form = {**row, "countries": split(row.get("countries")), "offers": split(row.get("offers")),
+                "needs": split(row.get("needs"))}
+        return page(request, "intake.html", form=form, field_errors={}, outcome=None,
+                    form_action=f"/review/{submission_id}/edit", editing=submission)
+
+    @router.post("/review/{submission_id}/edit", response_class=HTMLResponse)
+    def review_edit(request: Request, submission_id: int, name: str = Form(""), kind: str = Form(""),
+                    countries: list[str] = Form([]), places: str = Form(""), description: str = Form(""),
+                    offers: list[str] = Form([]), needs: list[str] = Form([]), website: str = Form(""),
+                    contact_name: str = Form(""), contact_email: str = Form(""),
+                    confirm_new: str = Form("")) -> Response:
+        form, row = intake_row(name, kind, countries, places, description, offers, needs, website, contact_name,
+                               contact_email, confirm_new)
+        svc = svc_of(request)
+        try:
+            svc.review.edit(submission_id, {"stakeholders": [row]})
+        except DomainError as exc:
+            return form_errors(request, exc, form, form_action=f"/review/{submission_id}/edit",
+                               editing=svc.review.get(submission_id))
+        return RedirectResponse(f"/review?edited={submission_id}", status_code=303)
 
     @router.get("/pooling-opportunities", response_class=HTMLResponse)
     def pooling_page(request: Request, theme: str = "", country: str = "", kind: str = "") -> HTMLResponse:

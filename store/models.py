@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Integer, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, Integer, LargeBinary, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 
@@ -25,6 +25,7 @@ def _version_column() -> Column:  # type: ignore[type-arg]
 _STAKEHOLDER_VERSION = _version_column()
 _PROJECT_VERSION = _version_column()
 _FORUM_VERSION = _version_column()
+_SUBMISSION_VERSION = _version_column()
 
 
 class Stakeholder(SQLModel, table=True):
@@ -47,6 +48,9 @@ class Stakeholder(SQLModel, table=True):
     contact: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     sources: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     outside_seed: bool = False
+    # sent by the organisation itself (the public intake, or a member's edit) and not checked against
+    # documents: shown as such wherever the profile is
+    self_declared: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
     text_hash: str = ""
     created_at: datetime
     updated_at: datetime
@@ -208,3 +212,25 @@ class LoginFailure(SQLModel, table=True):
     email: str = Field(index=True)
     client: str = Field(index=True)
     at: datetime = Field(index=True)
+
+
+class Submission(SQLModel, table=True):
+    """A profile sent through the public intake (the form or a questionnaire upload), waiting for the
+    secretariat's review: neither listed nor matched until approved, when its rows are imported as
+    self-declared. Kept after review with who decided, when and why."""
+
+    __mapper_args__ = {"version_id_col": _SUBMISSION_VERSION}
+
+    id: int | None = Field(default=None, primary_key=True)
+    status: str = Field(default="pending", index=True)  # pending, approved or rejected
+    channel: str  # "form" or "upload"
+    filename: str | None = None
+    sheets: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # the rows
+    summary: str = ""  # the organisations' names, for the queue
+    client: str = Field(default="", index=True)  # the sender's address, to bound the queue per sender
+    submitted_at: datetime
+    reviewed_at: datetime | None = None
+    reviewed_by: str | None = None
+    reason: str | None = None  # why it was rejected
+    imported: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # ids made
+    version: int = Field(default=1, sa_column=_SUBMISSION_VERSION)

@@ -45,6 +45,16 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("PUT", "/projects/{external_id}"): "own",
     ("DELETE", "/projects/{external_id}"): "own",
     ("POST", "/import"): "secretariat",
+    ("POST", "/submissions"): "anyone",
+    ("GET", "/submissions"): "secretariat",
+    ("GET", "/submissions/{submission_id}"): "secretariat",
+    ("POST", "/submissions/{submission_id}/approve"): "secretariat",
+    ("POST", "/submissions/{submission_id}/reject"): "secretariat",
+    ("GET", "/review"): "secretariat",
+    ("GET", "/review/{submission_id}/edit"): "secretariat",
+    ("POST", "/review/{submission_id}/approve"): "secretariat",
+    ("POST", "/review/{submission_id}/reject"): "secretariat",
+    ("POST", "/review/{submission_id}/edit"): "secretariat",
     ("GET", "/forums"): "secretariat",
     ("GET", "/forums/{forum_id}"): "secretariat",
     ("GET", "/forums/{forum_id}/schedule"): "secretariat",
@@ -61,8 +71,8 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/forums/{forum_id}/meetings/restore"): "secretariat",
     ("POST", "/forums/{forum_id}/roundtables"): "secretariat",
     ("GET", "/forums/{forum_id}/participants/{stakeholder_id}/calendar.ics"): "own",
-    ("POST", "/intake/form"): "secretariat",
-    ("POST", "/intake/upload"): "secretariat",
+    ("POST", "/intake/form"): "anyone",
+    ("POST", "/intake/upload"): "anyone",
     **{("GET", p): "secretariat" for p in ["/planner", "/planner/{forum_id}", "/planner/{forum_id}/briefing/{n}"]},
     **{("POST", p): "secretariat" for p in [
         "/planner", "/planner/{forum_id}/schedule", "/planner/{forum_id}/lock", "/planner/{forum_id}/meetings/{what}",
@@ -73,7 +83,8 @@ EXPECTED: dict[tuple[str, str], str] = {
 WHO = ("public", "other", "own", "secretariat")
 ALLOWED = {"anyone": set(WHO), "signed_in": {"other", "own", "secretariat"}, "own": {"own", "secretariat"},
            "secretariat": {"secretariat"}}
-PARAMS = {"forum_id": FORUM, "stakeholder_id": OWN, "sheet": "stakeholders", "n": "1", "what": "unlock"}
+PARAMS = {"forum_id": FORUM, "stakeholder_id": OWN, "sheet": "stakeholders", "n": "1", "what": "unlock",
+          "submission_id": "999"}
 
 
 def _routes(app: object) -> list[tuple[str, str]]:
@@ -146,7 +157,7 @@ def test_every_route_answers_each_kind_of_user_as_its_rule_says(
             response = c.request(method, _url(path), headers={**headers[who], "If-Match": '"999999"'},
                                  **({"data": {"csrf": "walk-csrf-token-0123456789"}} if method == "POST" and
                                     not path.startswith(("/stakeholders", "/projects", "/forums", "/match",
-                                                         "/import")) else
+                                                         "/import", "/submissions")) else
                                     {"json": {}} if method in ("POST", "PUT") else {}))
             allowed = who in ALLOWED[EXPECTED[(method, path)]]
             if _refused(response) == allowed or response.status_code >= 500:

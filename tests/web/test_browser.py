@@ -283,3 +283,36 @@ def test_sign_in_lets_the_secretariat_plan_and_keeps_a_member_out(browser: Any, 
     assert page.evaluate("document.documentElement.scrollWidth") <= 1200
     shot(page, "signed-in-planner")
     context.close()
+
+
+def test_a_profile_sent_by_the_public_is_listed_only_once_the_secretariat_approves_it(browser: Any,
+                                                                                      server: str) -> None:
+    public = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = public.new_page()
+    page.goto(server + "/intake")
+    assert "reviews each new profile" in page.locator("#review-note").inner_text()
+    page.get_by_label("Name of the organisation").fill("Browser Review Dune Keepers")
+    page.get_by_label("Kind").select_option("cso")
+    page.get_by_label("Mongolia").check()
+    page.get_by_label("What you do").fill("Volunteers who fix moving dunes with saxaul near Dalanzadgad.")
+    page.get_by_label("Contact e-mail (private)").fill("dunes@example.org")
+    page.get_by_role("button", name="Send for review").click()
+    assert "was sent for review" in page.locator("#outcome").inner_text()
+    page.goto(server + "/browse?q=Dune+Keepers")
+    assert "Browser Review Dune Keepers" not in page.locator("main").inner_text()
+    public.close()
+
+    staff = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = staff.new_page()
+    sign_in(page, server)
+    page.get_by_role("link", name="Review queue").click()
+    card = page.locator("article.submission", has_text="Browser Review Dune Keepers")
+    assert "dunes@example.org" in card.inner_text()  # the secretariat sees the contact
+    shot(page, "review-queue")
+    card.get_by_role("button", name="Approve Browser Review Dune Keepers").click()
+    decided = page.get_by_role("table", name="Decided submissions")
+    decided.get_by_role("link", name=re.compile("browser-review-dune-keepers")).click()
+    assert page.locator("#self-declared").is_visible()
+    assert "dunes@example.org" not in page.content()
+    shot(page, "self-declared-profile")
+    staff.close()
