@@ -124,6 +124,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ("PUT", "/forums/{forum_id}"): SECRETARIAT,
     **_rules("DELETE", ["/forums/{forum_id}", "/forums/{forum_id}/participants/{stakeholder_id}"], SECRETARIAT),
     ("GET", "/forums/{forum_id}/participants/{stakeholder_id}/calendar.ics"): _org("stakeholder_id"),
+    # ---- API: consent before contact, invitations (the records' own checks in api.interests) ------
+    ("POST", "/interests"): SIGNED_IN,
+    **_rules("GET", ["/interests", "/interests/{interest_id}"], SIGNED_IN),
+    ("POST", "/interests/{interest_id}/{action}"): SIGNED_IN,
+    ("POST", "/invitations"): SECRETARIAT,
     # ---- web page ---------------------------------------------------------------------------
     **_rules("GET", ["/", "/search", "/s/{external_id}", "/s/{external_id}/partners", "/s/{external_id}/projects",
                      "/p/{external_id}", "/p/{external_id}/partners", "/browse", "/overview", "/intake",
@@ -141,6 +146,14 @@ RULES: dict[tuple[str, str], Rule] = {
                       "/planner/{forum_id}/participants/remove", "/planner/{forum_id}/roundtables"],
              _page(SECRETARIAT)),
     ("GET", "/planner/{forum_id}/agenda/{stakeholder_id}"): _org("stakeholder_id", page=True),
+    ("GET", "/s/{external_id}/edit"): _org("external_id", page=True),
+    ("POST", "/s/{external_id}/edit"): _org("external_id", page=True),
+    **_rules("GET", ["/s/{external_id}/interest", "/inbox"], _page(SIGNED_IN)),
+    **_rules("POST", ["/s/{external_id}/interest", "/inbox/{interest_id}/{action}"], _page(SIGNED_IN)),
+    **_rules("GET", ["/accounts", "/outbox"], _page(SECRETARIAT)),
+    ("POST", "/accounts/invite"): _page(SECRETARIAT),
+    **_rules("GET", ["/invite/{token}"], _page(ANYONE)),
+    ("POST", "/invite/{token}"): _page(ANYONE),
 }
 
 

@@ -21,13 +21,13 @@ from typing import Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import Session, col, delete, func, select
+from sqlmodel import Session, col, delete, func, select, update
 
 from sqlalchemy.engine import Engine
 
 from api.core import utcnow as _utcnow
 from api.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyAttempts, Unauthorized, conflicts
-from store.models import Account, ApiToken, LoginFailure, LoginSession, Stakeholder
+from store.models import Account, ApiToken, Invitation, LoginFailure, LoginSession, Stakeholder
 
 Role = Literal["public", "member", "secretariat"]
 ROLES: tuple[str, ...] = ("member", "secretariat")  # the roles an account or a token can have
@@ -118,6 +118,64 @@ class Accounts:
     def accounts(self) -> list[Account]:
         with Session(self.engine) as session:
             return list(session.exec(select(Account).order_by(col(Account.id))).all())
+
+    # ---- invitations ----------------------------------------------------------------------------
+
+    INVITATION_HOURS = 72
+
+    def invite(self, email: str, role: str, *, organisation: str | None = None, name: str = "") -> tuple[Account, str]:
+        """An account without a password (made now, or one that never set its password) and a one-time
+        token to set it, valid for 72 hours; earlier unused links of the account stop working."""
+        email = self._email(email)
+        organisation = self._scope(role, organisation)
+        now = _now()
+        token = secrets.token_urlsafe(32)
+        with Session(self.writer) as session, conflicts(f"an account with email {email!r} was just made; try again"):
+            account = session.exec(select(Account).where(Account.email == email)).first()
+            if account is not None and account.password_hash is not None:
+                raise Conflict(f"{email} already has an account with a password; use `dldmatch account "
+                               "set-password` to change it")
+            if account is None:
+                account = Account(email=email, name=name.strip(), role=role, organisation=organisation, created_at=now)
+            else:
+                account.role, account.organisation, account.name = role, organisation, name.strip() or account.name
+            session.add(account)
+            session.flush()
+            assert account.id is not None
+            session.exec(delete(Invitation).where(col(Invitation.account_id) == account.id,
+                                                  col(Invitation.used_at).is_(None)))
+            session.add(Invitation(account_id=account.id, token_hash=digest(token), created_at=now,
+                                   expires_at=now + timedelta(hours=self.INVITATION_HOURS)))
+            session.commit()
+            session.refresh(account)
+        return account, token
+
+    def invitation(self, token: str) -> Account:
+        """The account a usable invitation is for (404 when unknown, used or expired)."""
+        with Session(self.engine) as session:
+            found = session.exec(select(Invitation, Account).join(Account).where(
+                Invitation.token_hash == digest(token))).first()
+        if found is None or found[0].used_at is not None or _aware(found[0].expires_at) < _now():
+            raise NotFound("this invitation link is unknown, used already or expired; ask the secretariat for "
+                           "a new one")
+        return found[1]
+
+    def accept_invitation(self, token: str, password: str, *, client: str) -> tuple[str, Principal]:
+        """Set the password once through the link, and sign in."""
+        password_hash = self._hash(password)
+        account = self.invitation(token)
+        with Session(self.writer) as session, conflicts():
+            # used once: of two requests with the same link, only one finds it unused
+            used = session.exec(update(Invitation).where(  # type: ignore[call-overload]
+                col(Invitation.token_hash) == digest(token), col(Invitation.used_at).is_(None)).values(used_at=_now()))
+            if used.rowcount != 1:
+                raise NotFound("this invitation link was used already")
+            stored = session.get(Account, account.id)
+            assert stored is not None
+            stored.password_hash = password_hash
+            session.add(stored)
+            session.commit()
+        return self.login(account.email, password, client=client)
 
     # ---- tokens -------------------------------------------------------------------------------
 

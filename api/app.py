@@ -60,6 +60,7 @@ from api.schemas import (
 )
 from api.service import DLDMatch
 from api.settings import Settings
+from api.people_api import build_people_router
 from api.web import build_router, make_templates
 from embeddings.base import Embedder
 
@@ -205,6 +206,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     templates = make_templates()
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     app.include_router(build_router(templates))
+    app.include_router(build_people_router())
     _add_error_handlers(app, templates)
 
     def get_service(request: Request) -> DLDMatch:

@@ -92,8 +92,7 @@ class Catalogue(Part):
         """
         with Session(self.engine) as session:
             for r in session.exec(select(Stakeholder).order_by(Stakeholder.external_id)).all():
-                data = r.model_dump(exclude={"id", "external_id", "text_hash", "created_at", "updated_at", "version"})
-                record = StakeholderIn.model_validate({"type": "stakeholder", "id": r.external_id, **data})
+                record = _stakeholder_in(r)
                 yield {**record.model_dump(mode="json", exclude={"created_at", "updated_at"}, exclude_none=True),
                        "created_at": iso(r.created_at), "updated_at": iso(r.updated_at)}
             rows = session.exec(select(Project).order_by(Project.external_id)).all()
@@ -109,6 +108,12 @@ class Catalogue(Part):
                                                    "participants": by_project[r.id], **data})  # type: ignore[index]
                 yield {**record.model_dump(mode="json", exclude={"created_at", "updated_at"}, exclude_none=True),
                        "created_at": iso(r.created_at), "updated_at": iso(r.updated_at)}
+
+    def stakeholder_record(self, external_id: str) -> tuple[StakeholderIn, int]:
+        """A stored stakeholder in the import format, contact included, and its version: what an edit
+        form starts from and replaces (For its owner and the secretariat only: it holds the contact.)"""
+        row = self.core.row("stakeholder", external_id)
+        return _stakeholder_in(row), row.version
 
     def past_partners(self, external_id: str) -> list[StakeholderRef]:
         """Stakeholders this one shares a project with, by name."""
@@ -136,3 +141,8 @@ def _admits(countries: list[str], themes: list[dict[str, Any]], row_kind: str | 
     if theme and theme not in {t["id"] for t in themes}:
         return False
     return not q or q.lower() in text.lower()
+
+
+def _stakeholder_in(r: Stakeholder) -> StakeholderIn:
+    data = r.model_dump(exclude={"id", "external_id", "text_hash", "created_at", "updated_at", "version"})
+    return StakeholderIn.model_validate({"type": "stakeholder", "id": r.external_id, **data})

@@ -95,6 +95,23 @@ def account_create(ctx: typer.Context, email: str = typer.Option(...), role: str
     typer.echo(f"account {account.id}: {account.email} ({account.role}{', ' + account.organisation if account.organisation else ''})")
 
 
+@account_cli.command("invite")
+def account_invite(ctx: typer.Context, email: str = typer.Option(...), role: str = typer.Option("member", help=ROLE_HELP),
+                   org: Optional[str] = typer.Option(None, "--org", help="a member's organisation (stakeholder id)"),
+                   name: str = typer.Option("", help="the person's name")) -> None:
+    """Make an account without a password and a one-time link (72 hours) to set it: mailed through the
+    outbox (or SMTP when DLDMATCH_SMTP_URL is set) and printed here."""
+    from api.outbox import Outbox, mail_invitation
+
+    accounts = _accounts(ctx)
+    try:
+        account, token = accounts.invite(email, role, organisation=org, name=name)
+    except DomainError as exc:
+        _fail(exc)
+    typer.echo(mail_invitation(Outbox(ctx.obj, accounts.engine, accounts.writer), account, token,
+                               accounts.INVITATION_HOURS))
+
+
 @account_cli.command("set-password")
 def account_set_password(ctx: typer.Context, email: str = typer.Option(...),
                          password_stdin: bool = typer.Option(False, "--password-stdin")) -> None:

@@ -472,6 +472,44 @@ class RejectIn(_Strict):
     reason: str = Field(min_length=1, max_length=1000, description="why, in a sentence the sender can act on")
 
 
+class InterestIn(_Strict):
+    to: ExternalId = Field(description="the organisation you would like to meet")
+    message: str = Field(default="", max_length=1000, description="a short note the other side reads")
+    broker: bool = Field(default=False, description="send it to the secretariat first, which forwards or "
+                                                    "declines it")
+
+
+class InterestOut(BaseModel):
+    """An interest between two organisations; ``contacts`` only while it is accepted, and only for the
+    two sides and the secretariat."""
+
+    id: int
+    from_org: StakeholderRef
+    to_org: StakeholderRef
+    message: str
+    status: Literal["brokering", "open", "accepted", "declined", "withdrawn"]
+    brokered: bool
+    created_at: datetime
+    updated_at: datetime
+    created_by: str
+    decided_by: str | None
+    contacts: dict[str, Contact] | None = None
+
+
+class InvitationIn(_Strict):
+    email: str = Field(min_length=3, max_length=320)
+    role: Literal["member", "secretariat"] = "member"
+    organisation: ExternalId | None = Field(default=None, description="a member's organisation")
+    name: str = Field(default="", max_length=200)
+
+
+class InvitationOut(BaseModel):
+    account: int
+    email: str
+    expires_at: datetime
+    message: str
+
+
 class PoolEvidence(BaseModel):
     theme: str
     label: str

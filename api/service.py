@@ -11,6 +11,7 @@ wires them and owns start-up and health.
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -18,12 +19,14 @@ from sqlmodel import Session, func, select
 
 from api.accounts import Accounts
 from api.catalogue import Catalogue
-from api.core import ENTITY_TYPES, Core, Progress, no_progress
+from api.core import ENTITY_TYPES, Core, Progress, no_progress, utcnow
 from api.errors import Conflict, conflicts
 from api.forums import Forums
 from api.importing import Importer
 from api.indexing import Indexer, Snapshot
 from api.overview import Overview
+from api.interests import Interests
+from api.outbox import Outbox, mail_invitation
 from api.pooling import Pooling
 from api.review import Review
 from api.schemas import Health
@@ -92,6 +95,8 @@ class DLDMatch:
         self.forums = Forums(core)
         self.accounts = Accounts(core.engine, core.writer)
         self.review = Review(core.engine, core.writer, self.importing)
+        self.outbox = Outbox(settings, core.engine, core.writer)
+        self.interests = Interests(core.engine, core.writer, self.outbox)
         self.start_error: str | None = None
         self.start_report: dict[str, Any] = {}
 
@@ -110,6 +115,13 @@ class DLDMatch:
         self.draft_query = self.search.draft_query
         self.pooling, self.pooling_for_stakeholder = self.pooling_groups.pooling, self.pooling_groups.pooling_for_stakeholder
         self.overview, self.themes = self.overview_of.overview, self.overview_of.theme_counts
+
+    def invite(self, email: str, role: str, *, organisation: str | None = None,
+               name: str = "") -> tuple[Any, datetime]:
+        """An account and its one-time link to set a password, mailed through the outbox."""
+        account, token = self.accounts.invite(email, role, organisation=organisation, name=name)
+        mail_invitation(self.outbox, account, token, self.accounts.INVITATION_HOURS)
+        return account, utcnow() + timedelta(hours=self.accounts.INVITATION_HOURS)
 
     @property
     def ready(self) -> bool:

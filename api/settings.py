@@ -51,3 +51,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     schedule_max_seconds: float = 60.0  # the longest a schedule request may solve, whatever time_limit it asks
+    # mail (invitations, interests): through this SMTP server when set (smtp://user:password@host:587, or
+    # smtps://... for TLS from the start; smtp:// uses STARTTLS when the server offers it); otherwise kept in
+    # the outbox, which the secretariat reads at /outbox
+    smtp_url: str | None = None
+    mail_from: str = "dldmatch@localhost"
+    public_url: str = "http://127.0.0.1:8000"  # the address links in mails point to

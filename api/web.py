@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from api.access import CSRF_COOKIE, CSRF_FIELD, SESSION_COOKIE, csrf_token, principal_of
 from api.accounts import Accounts
 from api.errors import DomainError, InvalidInput
+from api.web_people import add_people_pages
 from api.schemas import MatchRequest
 from api.service import DLDMatch
 from matcher.text import script_language
@@ -106,6 +107,8 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
         if new:
             response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request))
         return response
+
+    add_people_pages(router, page, svc_of, _secure)
 
     # ---- signing in ------------------------------------------------------------------------------
 

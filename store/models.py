@@ -26,6 +26,7 @@ _STAKEHOLDER_VERSION = _version_column()
 _PROJECT_VERSION = _version_column()
 _FORUM_VERSION = _version_column()
 _SUBMISSION_VERSION = _version_column()
+_INTEREST_VERSION = _version_column()
 
 
 class Stakeholder(SQLModel, table=True):
@@ -234,3 +235,50 @@ class Submission(SQLModel, table=True):
     reason: str | None = None  # why it was rejected
     imported: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # ids made
     version: int = Field(default=1, sa_column=_SUBMISSION_VERSION)
+
+
+class Invitation(SQLModel, table=True):
+    """A one-time link for an account to set its password: only the token's SHA-256 is kept; it works
+    once, before ``expires_at``."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True, ondelete="CASCADE")
+    token_hash: str = Field(index=True, unique=True)
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+class Outbox(SQLModel, table=True):
+    """Every mail the service sends: sent through SMTP when ``DLDMATCH_SMTP_URL`` is set, otherwise
+    kept here for the secretariat's outbox page (development)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    to: str = Field(index=True)
+    subject: str
+    body: str
+    created_at: datetime = Field(index=True)
+    sent_at: datetime | None = None
+    error: str | None = None
+
+
+class Interest(SQLModel, table=True):
+    """One organisation's interest in meeting another (consent before contact). Contacts are shown to
+    both only while it is ``accepted``. ``live_pair`` holds the unordered pair while the interest is
+    live (brokering, open or accepted) and is unique, so a pair has at most one live interest however
+    many requests race; decided interests release it (NULLs never collide)."""
+
+    __mapper_args__ = {"version_id_col": _INTEREST_VERSION}
+
+    id: int | None = Field(default=None, primary_key=True)
+    from_org: str = Field(index=True)
+    to_org: str = Field(index=True)
+    message: str = ""
+    status: str = Field(index=True)  # brokering, open, accepted, declined, withdrawn
+    brokered: bool = False
+    live_pair: str | None = Field(default=None, unique=True, index=True)
+    created_by: str = ""
+    created_at: datetime
+    updated_at: datetime
+    decided_by: str | None = None
+    version: int = Field(default=1, sa_column=_INTEREST_VERSION)

@@ -50,6 +50,22 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/submissions/{submission_id}"): "secretariat",
     ("POST", "/submissions/{submission_id}/approve"): "secretariat",
     ("POST", "/submissions/{submission_id}/reject"): "secretariat",
+    ("POST", "/interests"): "signed_in",
+    ("GET", "/interests"): "signed_in",
+    ("GET", "/interests/{interest_id}"): "signed_in",
+    ("POST", "/interests/{interest_id}/{action}"): "signed_in",
+    ("POST", "/invitations"): "secretariat",
+    ("GET", "/s/{external_id}/edit"): "own",
+    ("POST", "/s/{external_id}/edit"): "own",
+    ("GET", "/s/{external_id}/interest"): "signed_in",
+    ("POST", "/s/{external_id}/interest"): "signed_in",
+    ("GET", "/inbox"): "signed_in",
+    ("POST", "/inbox/{interest_id}/{action}"): "signed_in",
+    ("GET", "/accounts"): "secretariat",
+    ("POST", "/accounts/invite"): "secretariat",
+    ("GET", "/outbox"): "secretariat",
+    ("GET", "/invite/{token}"): "anyone",
+    ("POST", "/invite/{token}"): "anyone",
     ("GET", "/review"): "secretariat",
     ("GET", "/review/{submission_id}/edit"): "secretariat",
     ("POST", "/review/{submission_id}/approve"): "secretariat",
@@ -84,7 +100,7 @@ WHO = ("public", "other", "own", "secretariat")
 ALLOWED = {"anyone": set(WHO), "signed_in": {"other", "own", "secretariat"}, "own": {"own", "secretariat"},
            "secretariat": {"secretariat"}}
 PARAMS = {"forum_id": FORUM, "stakeholder_id": OWN, "sheet": "stakeholders", "n": "1", "what": "unlock",
-          "submission_id": "999"}
+          "submission_id": "999", "interest_id": "999", "action": "accept", "token": "no-such-token"}
 
 
 def _routes(app: object) -> list[tuple[str, str]]:
@@ -157,7 +173,8 @@ def test_every_route_answers_each_kind_of_user_as_its_rule_says(
             response = c.request(method, _url(path), headers={**headers[who], "If-Match": '"999999"'},
                                  **({"data": {"csrf": "walk-csrf-token-0123456789"}} if method == "POST" and
                                     not path.startswith(("/stakeholders", "/projects", "/forums", "/match",
-                                                         "/import", "/submissions")) else
+                                                         "/import", "/submissions", "/interests",
+                                                         "/invitations")) else
                                     {"json": {}} if method in ("POST", "PUT") else {}))
             allowed = who in ALLOWED[EXPECTED[(method, path)]]
             if _refused(response) == allowed or response.status_code >= 500:
@@ -348,3 +365,30 @@ def test_token_cli_prints_a_token_that_works_as_a_bearer(file_database_url: str,
         svc.close()
         svc.writer.dispose()
         svc.engine.dispose()
+
+
+def test_a_member_edits_its_profile_through_the_web_form(anonymous: TestClient, loaded: DLDMatch) -> None:
+    password = _account(loaded, "member@cso.example", "member", OWN)
+    _login(anonymous, "member@cso.example", password)
+    form = anonymous.get(f"/s/{OWN}/edit")
+    assert form.status_code == 200 and "Save changes" in form.text and "self-declared" in form.text
+    csrf = form.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    version = form.text.split('name="version" value="', 1)[1].split('"', 1)[0]
+    profile = anonymous.get(f"/stakeholders/{OWN}").json()
+    fields = {"csrf": csrf, "version": version, "name": profile["name"], "kind": profile["kind"],
+              "countries": profile["countries"], "description": "Herders planting saxaul; now a tree nursery too.",
+              "contact_email": "new@cso.example"}
+    bad = anonymous.post(f"/s/{OWN}/edit", data={**fields, "website": "not a site", "contact_email": "nope"})
+    assert bad.status_code == 422 and 'id="website-error"' in bad.text and 'id="contact_email-error"' in bad.text
+    saved = anonymous.post(f"/s/{OWN}/edit", data=fields, follow_redirects=False)
+    assert saved.status_code == 303
+    after = anonymous.get(f"/stakeholders/{OWN}").json()
+    assert "tree nursery" in after["description"] and after["self_declared"] is True
+    assert loaded.catalogue.stakeholder_record(OWN)[0].contact.email == "new@cso.example"  # type: ignore[union-attr]
+    # the same form sent again carries the version it read: someone changed it meanwhile (this member did)
+    stale = anonymous.post(f"/s/{OWN}/edit", data={**fields, "description": "Overwrites?"})
+    assert stale.status_code in (409, 412) and "changed this profile meanwhile" in stale.text
+    assert "Overwrites?" not in anonymous.get(f"/stakeholders/{OWN}").text
+    # another organisation's form is refused, shown or sent
+    assert anonymous.get(f"/s/{OTHER}/edit").status_code == 403
+    assert anonymous.post(f"/s/{OTHER}/edit", data={**fields, "name": "Taken"}).status_code == 403

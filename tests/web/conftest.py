@@ -22,6 +22,7 @@ CHROMIUM = os.environ.get("DLDMATCH_CHROMIUM", "/usr/bin/chromium")
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 SECRETARIAT = ("secretariat@neaspec.example", "browser secretariat pass")
 MEMBER = ("member@futureforest.example", "browser member pass")
+MEMBER2 = ("member@gef.example", "browser gef member pass")
 TOKENS: dict[str, str] = {}  # made by the server fixture
 
 
@@ -59,6 +60,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     service.accounts.create_account(SECRETARIAT[0], "secretariat", name="Secretariat Tester", password=SECRETARIAT[1])
     service.accounts.create_account(MEMBER[0], "member", organisation="future_forest", name="Forest Member",
                                     password=MEMBER[1])
+    service.accounts.create_account(MEMBER2[0], "member", organisation="gef", name="GEF Member", password=MEMBER2[1])
     TOKENS["secretariat"] = service.accounts.create_token("secretariat", label="browser tests")
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True

@@ -10,7 +10,7 @@ from typing import Any
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
-from tests.web.conftest import MEMBER, api_auth, shot, sign_in
+from tests.web.conftest import MEMBER, MEMBER2, api_auth, shot, sign_in
 
 
 def test_cso_finds_a_co_funder_from_its_page(page: Any) -> None:
@@ -316,3 +316,46 @@ def test_a_profile_sent_by_the_public_is_listed_only_once_the_secretariat_approv
     assert "dunes@example.org" not in page.content()
     shot(page, "self-declared-profile")
     staff.close()
+
+
+def test_members_edit_their_own_profile_and_share_contacts_only_when_both_accept(browser: Any, server: str) -> None:
+    """Issue 15's path in a browser: a member edits its own profile and is refused another's; it
+    expresses interest; the other side sees no contact until it accepts; then both see both."""
+    forest = browser.new_context(viewport={"width": 1200, "height": 900})
+    a = forest.new_page()
+    sign_in(a, server, MEMBER)
+    a.goto(server + "/s/future_forest")
+    a.get_by_role("link", name="Edit profile").click()
+    a.get_by_label("Contact person (private)").fill("Forest Contact")
+    a.get_by_label("Contact e-mail (private)").fill("contact@futureforest.example")
+    a.get_by_role("button", name="Save changes").click()
+    assert a.url.endswith("/s/future_forest?saved=1") and a.locator("#self-declared").is_visible()
+    assert "contact@futureforest.example" not in a.content()  # contacts stay off public pages
+    a.goto(server + "/s/gef")
+    assert a.get_by_role("link", name="Edit profile").count() == 0
+    assert a.request.get(server + "/s/gef/edit").status == 403
+    a.get_by_role("link", name="Express interest").click()
+    a.get_by_label("A short message").fill("Could GEF co-fund our Gobi shelterbelts?")
+    a.get_by_role("button", name="Send").click()
+    sent = a.locator("article.interest", has_text="Could GEF co-fund")
+    assert "open" in sent.inner_text() and a.locator(".contacts").count() == 0
+
+    gef = browser.new_context(viewport={"width": 390, "height": 844})  # the other side, on a phone
+    b = gef.new_page()
+    sign_in(b, server, MEMBER2)
+    b.get_by_role("link", name="Inbox").click()
+    received = b.locator("article.interest", has_text="Could GEF co-fund")
+    assert "contact@futureforest.example" not in b.content()
+    shot(b, "inbox-received-phone")
+    received.get_by_role("button", name=re.compile("^Accept")).click()
+    contacts = b.locator("article.interest .contacts")
+    assert "contact@futureforest.example" in contacts.inner_text()
+    assert b.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(b, "inbox-accepted-phone")
+
+    a.reload()
+    assert "contact@futureforest.example" in a.locator("article.interest .contacts").inner_text()
+    a.get_by_role("button", name=re.compile("^Withdraw")).first.click()
+    assert a.locator(".contacts").count() == 0
+    forest.close()
+    gef.close()

@@ -1,0 +1,185 @@
+"""Consent before contact (issue 15, item 5), as TerraMatch and the Enterprise Europe Network do it.
+
+A member expresses interest in another organisation with a short message; the other side accepts or
+declines; contacts are shown to both only while the interest is accepted; either side can withdraw,
+which hides them again. A member may instead ask the secretariat to broker: the interest then goes to
+the secretariat first, which forwards or declines it. The secretariat sees every interest.
+
+States: ``brokering`` -> ``open`` (forwarded) -> ``accepted`` / ``declined``; any live one ->
+``withdrawn``. Each change is checked against the row version (409 when another request changed it
+first), and a pair has at most one live interest (a unique column, so racing requests make one).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from sqlmodel import Session, col, or_, select
+
+from api.accounts import Principal
+from api.core import utcnow
+from api.errors import Conflict, Forbidden, InvalidInput, NotFound, conflicts
+from api.outbox import Outbox
+from store.models import Account, Interest, Stakeholder
+
+LIVE = ("brokering", "open", "accepted")
+Action = Literal["accept", "decline", "withdraw", "forward"]
+MAX_LIVE_PER_ORG = 200  # interests one organisation may have open at once
+
+
+def pair_key(a: str, b: str) -> str:
+    return "|".join(sorted((a, b)))
+
+
+class Interests:
+    def __init__(self, engine: Any, writer: Any, outbox: Outbox) -> None:
+        self.engine, self.writer, self.outbox = engine, writer, outbox
+
+    def express(self, who: Principal, to_org: str, message: str = "", *, broker: bool = False) -> Interest:
+        if who.role != "member" or not who.organisation:
+            raise Forbidden("interest is expressed by a member, for its own organisation")
+        if to_org == who.organisation:
+            raise InvalidInput("an organisation cannot express interest in itself", errors=[
+                {"field": "to", "message": "choose another organisation"}])
+        message = message.strip()
+        if len(message) > 1000:
+            raise InvalidInput("message too long", errors=[{"field": "message", "message": "at most 1000 characters"}])
+        names = self._names([who.organisation, to_org])
+        if to_org not in names:
+            raise NotFound(f"no stakeholder with id {to_org!r}")
+        now = utcnow()
+        row = Interest(from_org=who.organisation, to_org=to_org, message=message,
+                       status="brokering" if broker else "open", brokered=broker,
+                       live_pair=pair_key(who.organisation, to_org), created_by=who.name, created_at=now,
+                       updated_at=now)
+        with Session(self.writer) as session:
+            live = session.exec(select(Interest).where(Interest.live_pair == row.live_pair)).first()
+            if live is not None:
+                raise Conflict(_already(live, who.organisation))
+            count = len(session.exec(select(Interest.id).where(Interest.from_org == who.organisation,
+                                                               col(Interest.status).in_(LIVE))).all())
+            if count >= MAX_LIVE_PER_ORG:
+                raise Conflict(f"{who.organisation} has {count} live interests; close some first")
+            with conflicts("the two organisations already have a live interest; see the inbox"):
+                session.add(row)
+                session.commit()
+            session.refresh(row)
+        if broker:
+            self._tell(self._secretariat(), f"To broker: {names[who.organisation]} would like to meet {names[to_org]}",
+                       f"{names[who.organisation]} asks the secretariat to broker an introduction to "
+                       f"{names[to_org]}.\n\n{message}\n\nForward or decline it: {self.outbox.link('/inbox')}")
+        else:
+            self._tell_org(to_org, f"{names[who.organisation]} would like to meet you",
+                           f"{names[who.organisation]} expressed interest in {names[to_org]} on dldmatch.\n\n"
+                           f"{message}\n\nAccept or decline: {self.outbox.link('/inbox')}\nContacts are shared "
+                           "only if you accept.")
+        return row
+
+    def visible(self, who: Principal, *, limit: int = 500) -> list[Interest]:
+        """The secretariat: every interest; a member: those of its organisation; newest first."""
+        with Session(self.engine) as session:
+            query = select(Interest).order_by(col(Interest.id).desc()).limit(limit)
+            if not who.secretariat:
+                if who.role != "member":
+                    raise Forbidden("sign in as a member or the secretariat to see interests")
+                query = query.where(or_(Interest.from_org == who.organisation, Interest.to_org == who.organisation))
+            return list(session.exec(query).all())
+
+    def get(self, who: Principal, interest_id: int) -> Interest:
+        with Session(self.engine) as session:
+            row = session.get(Interest, interest_id)
+        if row is None or not (who.secretariat or who.organisation in (row.from_org, row.to_org)):
+            raise NotFound(f"no interest {interest_id}")  # another's interest is not shown to exist
+        return row
+
+    def act(self, who: Principal, interest_id: int, action: Action) -> Interest:
+        row = self.get(who, interest_id)
+        org = who.organisation if who.role == "member" else None
+        allowed: dict[str, tuple[tuple[str, ...], bool]] = {
+            # action: (from which states, whether this principal may)
+            "accept": (("open",), org == row.to_org),
+            "decline": (("open",), org == row.to_org) if row.status == "open" else (("brokering",), who.secretariat),
+            "withdraw": (LIVE, org in (row.from_org, row.to_org)),
+            "forward": (("brokering",), who.secretariat),
+        }
+        states, may = allowed[action]
+        if not may:
+            raise Forbidden({"accept": "only the organisation the interest is for may accept it",
+                             "decline": "only the organisation the interest is for (or the secretariat, while it "
+                                        "brokers) may decline it",
+                             "withdraw": "only one of the two organisations may withdraw it",
+                             "forward": "only the secretariat forwards a brokered interest"}[action])
+        if row.status not in states:
+            raise Conflict(f"the interest is {row.status}; it cannot be {_done(action)} now")
+        status = {"accept": "accepted", "decline": "declined", "withdraw": "withdrawn", "forward": "open"}[action]
+        with Session(self.writer) as session, conflicts():
+            stored = session.get(Interest, interest_id)
+            if stored is None or stored.version != row.version:
+                raise Conflict("the interest was changed by another request meanwhile; read it again")
+            stored.status, stored.updated_at, stored.decided_by = status, utcnow(), who.name
+            stored.live_pair = stored.live_pair if status in LIVE else None
+            session.add(stored)
+            session.commit()
+            session.refresh(stored)
+        names = self._names([row.from_org, row.to_org])
+        if action == "forward":
+            self._tell_org(row.to_org, f"{names[row.from_org]} would like to meet you",
+                           f"The NEAMSP secretariat forwards an interest of {names[row.from_org]} in "
+                           f"{names[row.to_org]}.\n\n{row.message}\n\nAccept or decline: {self.outbox.link('/inbox')}")
+        elif action in ("accept", "decline"):
+            self._tell_org(row.from_org, f"{names[row.to_org]} {status} your interest",
+                           f"{names[row.to_org]} {status} the interest of {names[row.from_org]}."
+                           + (f"\n\nYou can now see each other's contacts: {self.outbox.link('/inbox')}"
+                              if action == "accept" else ""))
+        return stored
+
+    def contacts(self, who: Principal, row: Interest) -> dict[str, dict[str, Any]] | None:
+        """Both sides' contacts, for the two sides and the secretariat, only while accepted."""
+        if row.status != "accepted" or not (who.secretariat or who.organisation in (row.from_org, row.to_org)):
+            return None
+        with Session(self.engine) as session:
+            rows = session.exec(select(Stakeholder).where(col(Stakeholder.external_id).in_(
+                [row.from_org, row.to_org]))).all()
+        return {s.external_id: dict(s.contact or {}) for s in rows}
+
+    # ---- helpers ------------------------------------------------------------------------------
+
+    def refs(self, ids: list[str]) -> dict[str, tuple[str, str]]:
+        """Name and kind of each of these organisations."""
+        with Session(self.engine) as session:
+            rows = session.exec(select(Stakeholder.external_id, Stakeholder.name, Stakeholder.kind).where(
+                col(Stakeholder.external_id).in_(ids))).all()
+        return {i: (name, kind) for i, name, kind in rows}
+
+    def _names(self, ids: list[str]) -> dict[str, str]:
+        return {i: name for i, (name, _) in self.refs(ids).items()}
+
+    def _secretariat(self) -> list[str]:
+        with Session(self.engine) as session:
+            return list(session.exec(select(Account.email).where(Account.role == "secretariat",
+                                                                 col(Account.disabled_at).is_(None))).all())
+
+    def _tell_org(self, org: str, subject: str, body: str) -> None:
+        """Mail the organisation's members; without any, its stored contact; without one, nobody (the
+        secretariat sees every interest)."""
+        with Session(self.engine) as session:
+            emails = list(session.exec(select(Account.email).where(Account.organisation == org,
+                                                                   col(Account.disabled_at).is_(None))).all())
+            if not emails:
+                contact = session.exec(select(Stakeholder.contact).where(Stakeholder.external_id == org)).first()
+                emails = [contact["email"]] if contact and contact.get("email") else []
+        self._tell(emails, subject, body)
+
+    def _tell(self, emails: list[str], subject: str, body: str) -> None:
+        for email in emails[:20]:
+            self.outbox.send(email, subject, body)
+
+
+def _already(live: Interest, me: str) -> str:
+    if live.to_org == me and live.status == "open":
+        return "the other organisation already expressed interest in yours: accept it in your inbox"
+    return f"the two organisations already have a live interest ({live.status}); see the inbox"
+
+
+def _done(action: str) -> str:
+    return {"accept": "accepted", "decline": "declined", "withdraw": "withdrawn", "forward": "forwarded"}[action]

@@ -1,0 +1,85 @@
+"""Mail the service sends (invitations, interests), through one table.
+
+Every mail is stored first, then sent through SMTP when ``DLDMATCH_SMTP_URL`` is set (a failure is
+kept with the mail, and the request that caused it still succeeds); without SMTP the mail waits in the
+outbox, which the secretariat reads at ``/outbox`` (development, or a deployment without mail).
+"""
+
+from __future__ import annotations
+
+import smtplib
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from sqlmodel import Session, col, select
+
+from api.core import utcnow
+from api.settings import Settings
+from store.models import Outbox as OutboxRow
+
+SMTP_TIMEOUT = 10.0  # seconds: a slow mail server never holds a request longer
+
+
+class Outbox:
+    def __init__(self, settings: Settings, engine: Any, writer: Any) -> None:
+        self.settings, self.engine, self.writer = settings, engine, writer
+
+    def send(self, to: str, subject: str, body: str) -> OutboxRow:
+        row = OutboxRow(to=to, subject=subject[:300], body=body[:20_000], created_at=utcnow())
+        with Session(self.writer) as session:
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+        if self.settings.smtp_url:
+            error = self._smtp(row)
+            with Session(self.writer) as session:
+                stored = session.get(OutboxRow, row.id)
+                if stored is not None:
+                    stored.sent_at, stored.error = (None, error) if error else (utcnow(), None)
+                    session.add(stored)
+                    session.commit()
+                    session.refresh(stored)
+                    row = stored
+        return row
+
+    def recent(self, limit: int = 200, to: str | None = None) -> list[OutboxRow]:
+        with Session(self.engine) as session:
+            query = select(OutboxRow).order_by(col(OutboxRow.id).desc()).limit(limit)
+            if to:
+                query = query.where(OutboxRow.to == to)
+            return list(session.exec(query).all())
+
+    def link(self, path: str) -> str:
+        return self.settings.public_url.rstrip("/") + path
+
+    def _smtp(self, row: OutboxRow) -> str | None:
+        """Send one mail; the error in words, or None."""
+        url = urlsplit(self.settings.smtp_url or "")
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = self.settings.mail_from, row.to, row.subject
+        message.set_content(row.body)
+        try:
+            make = smtplib.SMTP_SSL if url.scheme == "smtps" else smtplib.SMTP
+            with make(url.hostname or "localhost", url.port or (465 if url.scheme == "smtps" else 25),
+                      timeout=SMTP_TIMEOUT) as smtp:
+                if url.scheme == "smtp":
+                    smtp.ehlo()
+                    if smtp.has_extn("starttls"):
+                        smtp.starttls()
+                if url.username:
+                    smtp.login(unquote(url.username), unquote(url.password or ""))
+                smtp.send_message(message)
+        except (OSError, smtplib.SMTPException) as exc:
+            return f"{type(exc).__name__}: {exc}"[:500]
+        return None
+
+
+def mail_invitation(outbox: Outbox, account: Any, token: str, hours: int) -> str:
+    """Mail an invitation's one-time link to its account; the link."""
+    link = outbox.link(f"/invite/{token}")
+    whom = f"a member of {account.organisation}" if account.organisation else "the NEAMSP secretariat"
+    outbox.send(account.email, "Your dldmatch account",
+                f"You are invited to dldmatch, the partner matching of the NEAMSP, as {whom}.\n\n"
+                f"Set your password within {hours} hours (the link works once):\n{link}\n")
+    return link

@@ -1,0 +1,79 @@
+"""The API of people and their consent: interests between organisations (contacts only when both
+accept) and invitations to set a password. Rules are in ``api.access``; the capability modules
+(``api.interests``, ``api.accounts``) check who may do what to which record."""
+
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from fastapi import Path as PathParam
+
+from api.access import principal_of
+from api.accounts import Principal
+from api.schemas import ErrorOut, InterestIn, InterestOut, InvitationIn, InvitationOut, StakeholderRef
+from api.service import DLDMatch
+
+_DESCRIPTIONS = {401: "no valid token or session", 403: "not for this token or account", 404: "no such record",
+                 409: "the pair already has a live interest, or the interest changed meanwhile",
+                 413: "the request body is over the size limit", 422: "invalid input: each field and why"}
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {s: {"model": ErrorOut, "description": _DESCRIPTIONS[s]} for s in sorted({401, 403, *statuses})}
+
+
+def interest_out(svc: DLDMatch, who: Principal, row: Any) -> InterestOut:
+    refs = svc.interests.refs([row.from_org, row.to_org])
+
+    def ref(org: str) -> StakeholderRef:  # an organisation deleted since keeps its id
+        name, kind = refs.get(org, (org, ""))
+        return StakeholderRef(id=org, name=name, kind=kind)
+
+    return InterestOut(id=row.id, from_org=ref(row.from_org), to_org=ref(row.to_org), message=row.message,
+                       status=row.status, brokered=row.brokered, created_at=row.created_at, updated_at=row.updated_at,
+                       created_by=row.created_by, decided_by=row.decided_by,
+                       contacts=svc.interests.contacts(who, row))
+
+
+def build_people_router() -> APIRouter:
+    router = APIRouter(tags=["contact"])
+
+    def get_service(request: Request) -> DLDMatch:
+        return request.app.state.service  # type: ignore[no-any-return]
+
+    Svc = Annotated[DLDMatch, Depends(get_service)]
+    Who = Annotated[Principal, Depends(principal_of)]
+    InterestId = Annotated[int, PathParam(ge=1, le=2**62)]
+
+    @router.post("/interests", response_model=InterestOut, status_code=201, responses=_errors(404, 409, 413, 422))
+    def express_interest(body: InterestIn, svc: Svc, who: Who) -> InterestOut:
+        """A member expresses interest in another organisation (its members are told through the
+        outbox); with ``broker``, the secretariat gets it first. Contacts are shared only on acceptance."""
+        return interest_out(svc, who, svc.interests.express(who, body.to, body.message, broker=body.broker))
+
+    @router.get("/interests", response_model=list[InterestOut], responses=_errors())
+    def list_interests(svc: Svc, who: Who) -> list[InterestOut]:
+        """A member's organisation's interests, sent and received; the secretariat sees all."""
+        return [interest_out(svc, who, r) for r in svc.interests.visible(who)]
+
+    @router.get("/interests/{interest_id}", response_model=InterestOut, responses=_errors(404, 422))
+    def get_interest(interest_id: InterestId, svc: Svc, who: Who) -> InterestOut:
+        return interest_out(svc, who, svc.interests.get(who, interest_id))
+
+    @router.post("/interests/{interest_id}/{action}", response_model=InterestOut, responses=_errors(404, 409, 422))
+    def act_on_interest(interest_id: InterestId, action: Literal["accept", "decline", "withdraw", "forward"],
+                        svc: Svc, who: Who) -> InterestOut:
+        """accept or decline (the organisation it is for), withdraw (either side), forward or decline a
+        brokered one (the secretariat)."""
+        return interest_out(svc, who, svc.interests.act(who, interest_id, action))
+
+    @router.post("/invitations", response_model=InvitationOut, status_code=201, responses=_errors(409, 413, 422))
+    def invite(body: InvitationIn, svc: Svc) -> InvitationOut:
+        """An account for a person (a member of an organisation, or the secretariat) and a one-time link,
+        valid 72 hours, mailed to them to set a password. The link is never in this answer."""
+        account, expires = svc.invite(body.email, body.role, organisation=body.organisation, name=body.name)
+        assert account.id is not None
+        return InvitationOut(account=account.id, email=account.email, expires_at=expires,
+                             message=f"a link to set the password was mailed to {account.email}")
+
+    return router

@@ -1,0 +1,178 @@
+"""The web pages of people: expressing interest, the inbox (consent before contact), invitations,
+accounts and the outbox. Rules are in ``api.access``; records are checked by the capabilities."""
+
+
+from typing import Any, Callable, Literal
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api.access import CSRF_COOKIE, SESSION_COOKIE, principal_of
+from api.accounts import Accounts
+from api.errors import DomainError
+from api.people_api import interest_out
+
+
+def add_people_pages(router: APIRouter, page: Callable[..., HTMLResponse], svc_of: Callable[[Request], Any],
+                     secure: Callable[[Request], bool]) -> None:
+
+    @router.get("/s/{external_id}/interest", response_class=HTMLResponse)
+    def interest_form(request: Request, external_id: str) -> HTMLResponse:
+        svc = svc_of(request)
+        return page(request, "interest.html", s=svc.get_stakeholder(external_id), error=None, message="")
+
+    @router.post("/s/{external_id}/interest", response_class=HTMLResponse)
+    def interest_send(request: Request, external_id: str, message: str = Form(""),
+                      broker: bool = Form(False)) -> Response:
+        svc = svc_of(request)
+        try:
+            svc.interests.express(principal_of(request), external_id, message, broker=broker)
+        except DomainError as exc:
+            return page(request, "interest.html", status_code=exc.status, s=svc.get_stakeholder(external_id),
+                        error={"message": exc.message, "errors": exc.errors}, message=message)
+        return RedirectResponse("/inbox?sent=1", status_code=303)
+
+    def inbox_page(request: Request, *, error: DomainError | None = None, status_code: int = 200) -> HTMLResponse:
+        svc = svc_of(request)
+        me = principal_of(request)
+        items = [interest_out(svc, me, r) for r in svc.interests.visible(me)]
+        mine = me.organisation
+        return page(request, "inbox.html", status_code=status_code,
+                    brokering=[i for i in items if i.status == "brokering" and me.secretariat],
+                    received=[i for i in items if i.to_org.id == mine and i.status == "open"],
+                    sent=[i for i in items if i.from_org.id == mine and i.status in ("open", "brokering")],
+                    accepted=[i for i in items if i.status == "accepted"],
+                    others=[i for i in items if me.secretariat and i.status == "open"],
+                    closed=[i for i in items if i.status in ("declined", "withdrawn")][:30],
+                    error={"message": error.message, "errors": error.errors} if error else None)
+
+    @router.get("/inbox", response_class=HTMLResponse)
+    def inbox(request: Request) -> HTMLResponse:
+        return inbox_page(request)
+
+    @router.post("/inbox/{interest_id}/{action}", response_class=HTMLResponse)
+    def inbox_act(request: Request, interest_id: int,
+                  action: Literal["accept", "decline", "withdraw", "forward"]) -> Response:
+        try:
+            svc_of(request).interests.act(principal_of(request), interest_id, action)
+        except DomainError as exc:
+            return inbox_page(request, error=exc, status_code=exc.status)
+        return RedirectResponse("/inbox", status_code=303)
+
+    # ---- a member edits its own organisation's profile --------------------------------------------
+
+    def profile_form(request: Request, external_id: str, form: dict[str, Any] | None = None, *,
+                     version: int | None = None, field_errors: dict[str, str] | None = None,
+                     outcome: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
+        svc = svc_of(request)
+        record, stored_version = svc.catalogue.stakeholder_record(external_id)
+        if form is None:
+            contact = record.contact
+            form = {"name": record.name, "kind": record.kind, "countries": record.countries,
+                    "places": "; ".join(p.name for p in record.places), "description": record.description,
+                    "offers": [o.kind for o in record.offers], "needs": [n.kind for n in record.needs],
+                    "website": record.website or "", "contact_name": contact.name if contact else "",
+                    "contact_email": contact.email if contact else ""}
+        return page(request, "intake.html", status_code=status_code, form=form, field_errors=field_errors or {},
+                    outcome=outcome, form_action=f"/s/{external_id}/edit", profile=record,
+                    version=version if version is not None else stored_version)
+
+    @router.get("/s/{external_id}/edit", response_class=HTMLResponse)
+    def profile_edit_page(request: Request, external_id: str) -> HTMLResponse:
+        return profile_form(request, external_id)
+
+    @router.post("/s/{external_id}/edit", response_class=HTMLResponse)
+    def profile_edit(request: Request, external_id: str, version: int = Form(...), name: str = Form(""),
+                     kind: str = Form(""), countries: list[str] = Form([]), places: str = Form(""),
+                     description: str = Form(""), offers: list[str] = Form([]), needs: list[str] = Form([]),
+                     website: str = Form(""), contact_name: str = Form(""), contact_email: str = Form("")) -> Response:
+        from pydantic import ValidationError
+
+        from api.schemas import StakeholderIn
+
+        svc = svc_of(request)
+        me = principal_of(request)
+        form = {"name": name, "kind": kind, "countries": countries, "places": places, "description": description,
+                "offers": offers, "needs": needs, "website": website, "contact_name": contact_name,
+                "contact_email": contact_email}
+        current, _ = svc.catalogue.stakeholder_record(external_id)
+        kept_places = {p.name: p for p in current.places}  # a place kept keeps its coordinates
+        details = {r.kind: r.detail for r in current.offers + current.needs}
+        contact = {**(current.contact.model_dump(exclude_none=True) if current.contact else {}),
+                   "name": contact_name.strip() or None, "email": contact_email.strip() or None}
+        try:
+            body = StakeholderIn.model_validate({
+                **current.model_dump(exclude={"created_at", "updated_at"}), "name": name, "kind": kind,
+                "countries": countries, "description": description, "website": website.strip() or None,
+                "places": [kept_places.get(p.strip(), p.strip()) for p in places.split(";") if p.strip()],
+                "offers": [{"kind": k, "detail": details.get(k, "")} for k in offers],
+                "needs": [{"kind": k, "detail": details.get(k, "")} for k in needs],
+                "contact": {k: v for k, v in contact.items() if v} or None,
+                "self_declared": True if not me.secretariat else current.self_declared})
+            svc.replace(body, if_match=version)
+        except ValidationError as exc:
+            errors = {(".".join(str(p) for p in e["loc"][:1]) if e["loc"][0] != "contact" else
+                       f"contact_{e['loc'][1]}" if len(e["loc"]) > 1 else "contact"): e["msg"] for e in exc.errors()}
+            return profile_form(request, external_id, form, version=version, field_errors=errors, status_code=422,
+                                outcome={"ok": False, "heading": "Please check the form", "message": "Nothing was saved.",
+                                         "errors": [{"column": k, "message": v} for k, v in errors.items()]})
+        except DomainError as exc:
+            message = ("Someone else changed this profile meanwhile: reload the page to see their changes, then "
+                       "edit again." if exc.status in (409, 412) else exc.message)
+            return profile_form(request, external_id, form, version=version, status_code=exc.status,
+                                outcome={"ok": False, "heading": "Not saved", "message": message,
+                                         "errors": exc.errors})
+        return RedirectResponse(f"/s/{external_id}?saved=1", status_code=303)
+
+    # ---- accounts (the secretariat) and invitations ---------------------------------------------
+
+    def accounts_page(request: Request, *, notice: dict[str, Any] | None = None, form: dict[str, Any] | None = None,
+                      status_code: int = 200) -> HTMLResponse:
+        svc = svc_of(request)
+        return page(request, "accounts.html", status_code=status_code, accounts=svc.accounts.accounts(),
+                    stakeholders=svc.list_stakeholders(limit=200).items, notice=notice, form=form or {})
+
+    @router.get("/accounts", response_class=HTMLResponse)
+    def accounts(request: Request) -> HTMLResponse:
+        return accounts_page(request)
+
+    @router.post("/accounts/invite", response_class=HTMLResponse)
+    def accounts_invite(request: Request, email: str = Form(""), role: str = Form("member"),
+                        organisation: str = Form(""), name: str = Form("")) -> HTMLResponse:
+        form = {"email": email, "role": role, "organisation": organisation, "name": name}
+        try:
+            account, _ = svc_of(request).invite(email, role, organisation=organisation or None, name=name)
+        except DomainError as exc:
+            return accounts_page(request, notice={"ok": False, "message": exc.message, "errors": exc.errors},
+                                 form=form, status_code=exc.status)
+        return accounts_page(request, notice={"ok": True, "message": f"Invitation mailed to {account.email} "
+                                                                     "(see the outbox)."})
+
+    @router.get("/invite/{token}", response_class=HTMLResponse)
+    def invitation(request: Request, token: str) -> HTMLResponse:
+        account = svc_of(request).accounts.invitation(token)
+        return page(request, "invite.html", account=account, token=token, error=None)
+
+    @router.post("/invite/{token}", response_class=HTMLResponse)
+    def invitation_accept(request: Request, token: str, password: str = Form(""),
+                          again: str = Form("")) -> Response:
+        svc = svc_of(request)
+        account = svc.accounts.invitation(token)
+        try:
+            if password != again:
+                raise DomainError("the two passwords differ; type the same one twice")
+            key, _ = svc.accounts.accept_invitation(token, password, client=request.client.host if request.client
+                                                    else "unknown")
+        except DomainError as exc:
+            return page(request, "invite.html", status_code=422 if exc.status == 400 else exc.status,
+                        account=account, token=token, error=exc.message)
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(SESSION_COOKIE, key, httponly=True, samesite="lax", secure=secure(request),
+                            max_age=Accounts.SESSION_HOURS * 3600)
+        response.delete_cookie(CSRF_COOKIE)
+        return response
+
+    @router.get("/outbox", response_class=HTMLResponse)
+    def outbox(request: Request) -> HTMLResponse:
+        svc = svc_of(request)
+        return page(request, "outbox.html", mails=svc.outbox.recent(), smtp=bool(svc.settings.smtp_url))
