@@ -129,6 +129,8 @@ RULES: dict[tuple[str, str], Rule] = {
     **_rules("GET", ["/interests", "/interests/{interest_id}"], SIGNED_IN),
     ("POST", "/interests/{interest_id}/{action}"): SIGNED_IN,
     ("POST", "/invitations"): SECRETARIAT,
+    **_rules("GET", ["/audit", "/trash"], SECRETARIAT),
+    ("POST", "/trash/{trash_id}/restore"): SECRETARIAT,
     # ---- web page ---------------------------------------------------------------------------
     **_rules("GET", ["/", "/search", "/s/{external_id}", "/s/{external_id}/partners", "/s/{external_id}/projects",
                      "/p/{external_id}", "/p/{external_id}/partners", "/browse", "/overview", "/intake",
@@ -150,7 +152,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/s/{external_id}/edit"): _org("external_id", page=True),
     **_rules("GET", ["/s/{external_id}/interest", "/inbox"], _page(SIGNED_IN)),
     **_rules("POST", ["/s/{external_id}/interest", "/inbox/{interest_id}/{action}"], _page(SIGNED_IN)),
-    **_rules("GET", ["/accounts", "/outbox"], _page(SECRETARIAT)),
+    **_rules("GET", ["/accounts", "/outbox", "/audit-log", "/deleted"], _page(SECRETARIAT)),
+    ("POST", "/deleted/{trash_id}/restore"): _page(SECRETARIAT),
     ("POST", "/accounts/invite"): _page(SECRETARIAT),
     **_rules("GET", ["/invite/{token}"], _page(ANYONE)),
     ("POST", "/invite/{token}"): _page(ANYONE),

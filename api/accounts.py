@@ -49,6 +49,7 @@ class Principal:
     name: str = ""
     account_id: int | None = None
     via: Literal["none", "token", "session"] = "none"
+    actor: str = "public"  # as the audit log names it: an account's email, or a token's first characters
     csrf: str | None = None
 
     @property
@@ -222,7 +223,8 @@ class Accounts:
         if row is None or row.revoked_at is not None:
             raise Unauthorized("the bearer token is unknown or revoked")
         return Principal(role=row.role, organisation=row.organisation,  # type: ignore[arg-type]
-                         name=row.label or f"token {row.prefix}", via="token")
+                         name=row.label or f"token {row.prefix}", via="token",
+                         actor=f"token {row.prefix}…" + (f" ({row.label})" if row.label else ""))
 
     # ---- sessions -----------------------------------------------------------------------------
 
@@ -278,7 +280,8 @@ class Accounts:
     @staticmethod
     def _principal(account: Account, csrf: str) -> Principal:
         return Principal(role=account.role, organisation=account.organisation,  # type: ignore[arg-type]
-                         name=account.name or account.email, account_id=account.id, via="session", csrf=csrf)
+                         name=account.name or account.email, account_id=account.id, via="session", csrf=csrf,
+                         actor=account.email)
 
     def _scope(self, role: str, organisation: str | None) -> str | None:
         """The organisation a role is scoped to: one that exists for a member, none for the secretariat."""

@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.audit import AuditTrail
 from api.access import guard, principal_of, require_project_member
 from api.accounts import Principal, Unauthorized
 from api.errors import Conflict, DomainError, InvalidInput
@@ -201,6 +202,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
                   description="Partner matching for the people who fight desertification and land degradation "
                               "in North-East Asia.")
     app.state.service = svc
+    app.add_middleware(AuditTrail, writer=svc.writer)  # every write: who, what, when (api.audit)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     _mount_docs(app)
     templates = make_templates()
@@ -272,8 +274,9 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
 
     @app.delete("/stakeholders/{external_id}", status_code=204, tags=["stakeholders"],
                 responses=_errors(404, 409, 412, 422))
-    def delete_stakeholder(external_id: Id, svc: Svc, if_match: IfMatch = None) -> None:
-        svc.delete("stakeholder", external_id, if_match=_version(if_match))
+    def delete_stakeholder(external_id: Id, svc: Svc, who: Who, if_match: IfMatch = None) -> None:
+        """Delete it (the secretariat can restore it from the trash)."""
+        svc.delete("stakeholder", external_id, if_match=_version(if_match), actor=who.actor)
 
     @app.get("/stakeholders/{external_id}/partners", response_model=MatchList, tags=["matching"],
              responses=_errors(404, 422, 503))
@@ -320,8 +323,9 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         return _tagged(response, svc.replace(body, if_match=_version(if_match)))
 
     @app.delete("/projects/{external_id}", status_code=204, tags=["projects"], responses=_errors(404, 409, 412, 422))
-    def delete_project(external_id: Id, svc: Svc, if_match: IfMatch = None) -> None:
-        svc.delete("project", external_id, if_match=_version(if_match))
+    def delete_project(external_id: Id, svc: Svc, who: Who, if_match: IfMatch = None) -> None:
+        """Delete it (the secretariat can restore it from the trash)."""
+        svc.delete("project", external_id, if_match=_version(if_match), actor=who.actor)
 
     @app.get("/projects/{external_id}/partners", response_model=MatchList, tags=["matching"],
              responses=_errors(404, 422, 503))

@@ -92,7 +92,7 @@ class Catalogue(Part):
         """
         with Session(self.engine) as session:
             for r in session.exec(select(Stakeholder).order_by(Stakeholder.external_id)).all():
-                record = _stakeholder_in(r)
+                record = stakeholder_in(r)
                 yield {**record.model_dump(mode="json", exclude={"created_at", "updated_at"}, exclude_none=True),
                        "created_at": iso(r.created_at), "updated_at": iso(r.updated_at)}
             rows = session.exec(select(Project).order_by(Project.external_id)).all()
@@ -103,9 +103,7 @@ class Catalogue(Part):
                 by_project[link.project_id].append({"stakeholder": people[link.stakeholder_id].external_id,
                                                     "role": link.role})
             for r in rows:
-                data = r.model_dump(exclude={"id", "external_id", "text_hash", "created_at", "updated_at", "version"})
-                record = ProjectIn.model_validate({"type": "project", "id": r.external_id,
-                                                   "participants": by_project[r.id], **data})  # type: ignore[index]
+                record = project_in(r, by_project[r.id])  # type: ignore[index]
                 yield {**record.model_dump(mode="json", exclude={"created_at", "updated_at"}, exclude_none=True),
                        "created_at": iso(r.created_at), "updated_at": iso(r.updated_at)}
 
@@ -113,7 +111,16 @@ class Catalogue(Part):
         """A stored stakeholder in the import format, contact included, and its version: what an edit
         form starts from and replaces (For its owner and the secretariat only: it holds the contact.)"""
         row = self.core.row("stakeholder", external_id)
-        return _stakeholder_in(row), row.version
+        return stakeholder_in(row), row.version
+
+    def project_record(self, external_id: str) -> ProjectIn:
+        """A stored project in the import format, with its participants."""
+        row = self.core.row("project", external_id)
+        with Session(self.engine) as session:
+            links = repo.participations(session, project_ids=[row.id])
+            people = repo.stakeholders_by_id(session, ids={link.stakeholder_id for link in links})
+        return project_in(row, [{"stakeholder": people[link.stakeholder_id].external_id, "role": link.role}
+                                for link in sorted(links, key=lambda link: link.position)])
 
     def past_partners(self, external_id: str) -> list[StakeholderRef]:
         """Stakeholders this one shares a project with, by name."""
@@ -143,6 +150,11 @@ def _admits(countries: list[str], themes: list[dict[str, Any]], row_kind: str | 
     return not q or q.lower() in text.lower()
 
 
-def _stakeholder_in(r: Stakeholder) -> StakeholderIn:
+def stakeholder_in(r: Stakeholder) -> StakeholderIn:
     data = r.model_dump(exclude={"id", "external_id", "text_hash", "created_at", "updated_at", "version"})
     return StakeholderIn.model_validate({"type": "stakeholder", "id": r.external_id, **data})
+
+
+def project_in(r: Project, participants: list[dict[str, str]]) -> ProjectIn:
+    data = r.model_dump(exclude={"id", "external_id", "text_hash", "created_at", "updated_at", "version"})
+    return ProjectIn.model_validate({"type": "project", "id": r.external_id, "participants": participants, **data})

@@ -150,6 +150,9 @@ def import_(ctx: typer.Context, files: list[Path] = typer.Argument(..., exists=T
         _fail(exc)
     finally:
         bars.close()
+    from api.audit import record
+
+    record(service.writer, actor="cli", role="secretariat", action="import", target=", ".join(f.name for f in files))
 
 
 @cli.command()

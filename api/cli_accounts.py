@@ -28,6 +28,13 @@ def _accounts(ctx: typer.Context) -> Accounts:
     return Accounts(engines.read, engines.write)
 
 
+def _audit(accounts: Accounts, action: str, target: str = "") -> None:
+    """The CLI's writes in the audit log, as ``cli`` (whoever can run it holds the database)."""
+    from api.audit import record
+
+    record(accounts.writer, actor="cli", role="secretariat", action=action, target=target)
+
+
 def _fail(exc: DomainError) -> None:
     typer.echo(f"error: {exc.message}", err=True)
     for e in exc.errors:
@@ -41,10 +48,12 @@ def token_create(ctx: typer.Context, role: str = typer.Option(..., help=ROLE_HEL
                  label: str = typer.Option("", help="what the token is for, shown in `token list`")) -> None:
     """Print a new token (only its hash is stored: keep it; it is not shown again). Use it as
     ``Authorization: Bearer <token>``."""
+    accounts = _accounts(ctx)
     try:
-        token = _accounts(ctx).create_token(role, organisation=org, label=label)
+        token = accounts.create_token(role, organisation=org, label=label)
     except DomainError as exc:
         _fail(exc)
+    _audit(accounts, "token create", f"{token[:12]}…, role={role}" + (f", org={org}" if org else ""))
     typer.echo(token)
 
 
@@ -66,10 +75,12 @@ def token_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")
 def token_revoke(ctx: typer.Context, which: str = typer.Argument(..., help="the token's id, its first "
                                                                           "characters as listed, or the token")) -> None:
     """Revoke a token: requests with it are refused (401) from then on, by every worker."""
+    accounts = _accounts(ctx)
     try:
-        info = _accounts(ctx).revoke_token(which)
+        info = accounts.revoke_token(which)
     except DomainError as exc:
         _fail(exc)
+    _audit(accounts, "token revoke", f"{info.prefix}…")
     typer.echo(f"revoked token {info.id} ({info.prefix}…, {info.role})")
 
 
@@ -87,11 +98,12 @@ def account_create(ctx: typer.Context, email: str = typer.Option(...), role: str
                                                        help="read the password from the first line of stdin "
                                                             "instead of asking")) -> None:
     """Make an account that signs in to the web page (asks for its password)."""
+    accounts = _accounts(ctx)
     try:
-        account = _accounts(ctx).create_account(email, role, organisation=org, name=name,
-                                                password=_password(password_stdin))
+        account = accounts.create_account(email, role, organisation=org, name=name, password=_password(password_stdin))
     except DomainError as exc:
         _fail(exc)
+    _audit(accounts, "account create", account.email)
     typer.echo(f"account {account.id}: {account.email} ({account.role}{', ' + account.organisation if account.organisation else ''})")
 
 
@@ -108,6 +120,7 @@ def account_invite(ctx: typer.Context, email: str = typer.Option(...), role: str
         account, token = accounts.invite(email, role, organisation=org, name=name)
     except DomainError as exc:
         _fail(exc)
+    _audit(accounts, "account invite", account.email)
     typer.echo(mail_invitation(Outbox(ctx.obj, accounts.engine, accounts.writer), account, token,
                                accounts.INVITATION_HOURS))
 
@@ -116,10 +129,12 @@ def account_invite(ctx: typer.Context, email: str = typer.Option(...), role: str
 def account_set_password(ctx: typer.Context, email: str = typer.Option(...),
                          password_stdin: bool = typer.Option(False, "--password-stdin")) -> None:
     """Set an account's password; its open sessions are signed out."""
+    accounts = _accounts(ctx)
     try:
-        _accounts(ctx).set_password(email, _password(password_stdin))
+        accounts.set_password(email, _password(password_stdin))
     except DomainError as exc:
         _fail(exc)
+    _audit(accounts, "account set-password", email)
     typer.echo(f"password set for {email}")
 
 

@@ -10,7 +10,10 @@ from fastapi import Path as PathParam
 
 from api.access import principal_of
 from api.accounts import Principal
-from api.schemas import ErrorOut, InterestIn, InterestOut, InvitationIn, InvitationOut, StakeholderRef
+from fastapi import Query
+
+from api.schemas import (AuditOut, ErrorOut, InterestIn, InterestOut, InvitationIn, InvitationOut, StakeholderRef,
+                         TrashOut)
 from api.service import DLDMatch
 
 _DESCRIPTIONS = {401: "no valid token or session", 403: "not for this token or account", 404: "no such record",
@@ -33,6 +36,13 @@ def interest_out(svc: DLDMatch, who: Principal, row: Any) -> InterestOut:
                        status=row.status, brokered=row.brokered, created_at=row.created_at, updated_at=row.updated_at,
                        created_by=row.created_by, decided_by=row.decided_by,
                        contacts=svc.interests.contacts(who, row))
+
+
+def trash_out(row: Any) -> TrashOut:
+    record = row.record.get("record", {})
+    return TrashOut(id=row.id, entity_type=row.entity_type, external_id=row.external_id,
+                    name=record.get("name") or record.get("title") or row.external_id, deleted_at=row.deleted_at,
+                    deleted_by=row.deleted_by, restored_at=row.restored_at, restored_by=row.restored_by)
 
 
 def build_people_router() -> APIRouter:
@@ -75,5 +85,28 @@ def build_people_router() -> APIRouter:
         assert account.id is not None
         return InvitationOut(account=account.id, email=account.email, expires_at=expires,
                              message=f"a link to set the password was mailed to {account.email}")
+
+    # ---- the secretariat's records: the audit log and the trash ----------------------------------
+
+    @router.get("/audit", response_model=list[AuditOut], tags=["audit"], responses=_errors(422))
+    def audit_log(svc: Svc, actor: str | None = None, target: str | None = None,
+                  offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+                  limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[AuditOut]:
+        """Every write, newest first: who, what, when; ``actor`` and ``target`` filter by a part of them."""
+        from api.audit import entries
+
+        return [AuditOut.model_validate(e, from_attributes=True)
+                for e in entries(svc.engine, actor=actor, target=target, limit=limit, offset=offset)]
+
+    @router.get("/trash", response_model=list[TrashOut], tags=["audit"], responses=_errors(422))
+    def trash(svc: Svc, restored: bool = False) -> list[TrashOut]:
+        """Deleted stakeholders and projects (``restored=true``: those restored since)."""
+        return [trash_out(r) for r in svc.trash.list(restored=restored)]
+
+    @router.post("/trash/{trash_id}/restore", response_model=TrashOut, tags=["audit"], responses=_errors(404, 409, 422))
+    def restore(trash_id: Annotated[int, PathParam(ge=1, le=2**62)], svc: Svc, who: Who) -> TrashOut:
+        """Create the record again as it was deleted (a stakeholder rejoins its projects that still
+        exist); 409 when its id was taken meanwhile or it was restored already."""
+        return trash_out(svc.trash.restore(trash_id, actor=who.actor))
 
     return router

@@ -510,6 +510,28 @@ class InvitationOut(BaseModel):
     message: str
 
 
+class AuditOut(BaseModel):
+    id: int
+    at: datetime
+    actor: str = Field(description="an account's email, a token's first characters and label, cli or public")
+    role: str
+    organisation: str | None
+    action: str = Field(description="the method and the route, e.g. PUT /stakeholders/{external_id}")
+    target: str = Field(description="the route's ids")
+    status: int
+
+
+class TrashOut(BaseModel):
+    id: int
+    entity_type: Literal["stakeholder", "project"]
+    external_id: str
+    name: str
+    deleted_at: datetime
+    deleted_by: str
+    restored_at: datetime | None
+    restored_by: str | None
+
+
 class PoolEvidence(BaseModel):
     theme: str
     label: str

@@ -33,6 +33,7 @@ from api.schemas import Health
 from api.search import Search
 from api.settings import Settings
 from api.themes import ThemeAssigner, load_vocabulary
+from api.trash import Trash
 from api.writing import Writer
 from embeddings.base import Embedder
 from embeddings.index import VectorIndex
@@ -97,6 +98,7 @@ class DLDMatch:
         self.review = Review(core.engine, core.writer, self.importing)
         self.outbox = Outbox(settings, core.engine, core.writer)
         self.interests = Interests(core.engine, core.writer, self.outbox)
+        self.trash = Trash(core.engine, core.writer, self.writing, self.catalogue)
         self.start_error: str | None = None
         self.start_report: dict[str, Any] = {}
 

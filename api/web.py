@@ -122,7 +122,7 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
         accounts: Accounts = svc_of(request).accounts
         client = request.client.host if request.client else "unknown"
         try:
-            key, _ = accounts.login(email, password, client=client)
+            key, request.state.principal = accounts.login(email, password, client=client)  # the audit names them
         except DomainError as exc:
             return page(request, "login.html", status_code=exc.status, next=_safe_next(next), email=email,
                         error=exc.message)

@@ -161,8 +161,8 @@ def add_people_pages(router: APIRouter, page: Callable[..., HTMLResponse], svc_o
         try:
             if password != again:
                 raise DomainError("the two passwords differ; type the same one twice")
-            key, _ = svc.accounts.accept_invitation(token, password, client=request.client.host if request.client
-                                                    else "unknown")
+            key, request.state.principal = svc.accounts.accept_invitation(
+                token, password, client=request.client.host if request.client else "unknown")
         except DomainError as exc:
             return page(request, "invite.html", status_code=422 if exc.status == 400 else exc.status,
                         account=account, token=token, error=exc.message)
@@ -171,6 +171,34 @@ def add_people_pages(router: APIRouter, page: Callable[..., HTMLResponse], svc_o
                             max_age=Accounts.SESSION_HOURS * 3600)
         response.delete_cookie(CSRF_COOKIE)
         return response
+
+    @router.get("/audit-log", response_class=HTMLResponse)
+    def audit_page(request: Request, actor: str = "", target: str = "", offset: int = 0) -> HTMLResponse:
+        from api.audit import entries
+
+        offset = max(0, min(offset, 10**9))
+        rows = entries(svc_of(request).engine, actor=actor or None, target=target or None, limit=100, offset=offset)
+        return page(request, "audit.html", rows=rows, filters={"actor": actor, "target": target}, offset=offset)
+
+    def deleted_page(request: Request, *, notice: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
+        from api.people_api import trash_out
+
+        trash = svc_of(request).trash
+        return page(request, "deleted.html", status_code=status_code, notice=notice,
+                    deleted=[trash_out(r) for r in trash.list()], restored=[trash_out(r) for r in trash.list(restored=True)][:30])
+
+    @router.get("/deleted", response_class=HTMLResponse)
+    def deleted(request: Request) -> HTMLResponse:
+        return deleted_page(request)
+
+    @router.post("/deleted/{trash_id}/restore", response_class=HTMLResponse)
+    def deleted_restore(request: Request, trash_id: int) -> Response:
+        try:
+            row = svc_of(request).trash.restore(trash_id, actor=principal_of(request).actor)
+        except DomainError as exc:
+            return deleted_page(request, notice={"ok": False, "message": exc.message}, status_code=exc.status)
+        return RedirectResponse(f"/{'s' if row.entity_type == 'stakeholder' else 'p'}/{row.external_id}",
+                                status_code=303)
 
     @router.get("/outbox", response_class=HTMLResponse)
     def outbox(request: Request) -> HTMLResponse:

@@ -19,7 +19,7 @@ from api.schemas import ImportReport, ProjectIn, ProjectPublic, StakeholderIn, S
 from embeddings.base import Embedder
 from embeddings.texts import project_text, stakeholder_text, text_hash
 from store import repo
-from store.models import Project, Stakeholder
+from store.models import Project, Stakeholder, Trash
 
 if TYPE_CHECKING:
     from api.catalogue import Catalogue
@@ -159,14 +159,17 @@ class Writer(Part):
             self.write([], [record], mode=mode, if_match=if_match, written=written)
         return written[0]
 
-    def delete(self, entity_type: str, external_id: str, *, if_match: int | None = None) -> None:
+    def delete(self, entity_type: str, external_id: str, *, if_match: int | None = None, actor: str = "") -> None:
         """Delete a record with its links and vector, in one transaction; with ``if_match``, only the
-        version the client read. A concurrent change of the same record makes one of the two a 409."""
+        version the client read. A concurrent change of the same record makes one of the two a 409.
+        The same transaction copies the record, its contact and participations, to the trash."""
         with self.core.lock, conflicts(), Session(self.core.writer) as session:
             finder = repo.stakeholders_by_external_id if entity_type == "stakeholder" else repo.projects_by_external_id
             row = finder(session, external_ids=[external_id], lock=True).get(external_id)
             _expect("replace", if_match, entity_type, [external_id], {external_id: row} if row else {})
             links = repo.participations(session, **{f"{entity_type}_ids": [row.id]})  # type: ignore[arg-type]
+            session.add(Trash(entity_type=entity_type, external_id=external_id, deleted_at=utcnow(), deleted_by=actor,
+                              record=trashed(session, entity_type, row, links)))
             co_members: set[int] = set()  # their partner lists lose this stakeholder (the search follows)
             if entity_type == "stakeholder":
                 co_members = {link.stakeholder_id for link in repo.participations(
@@ -349,3 +352,18 @@ class Writer(Part):
             if stale:
                 embedded += self._embed_and_store(session, entity_type, stale, progress, ahead)
         return embedded
+
+
+def trashed(session: Session, entity_type: str, row: Any, links: list[Any]) -> dict[str, Any]:
+    """A record as the trash keeps it: the import format, contact included, with its participations
+    (a stakeholder's as ``[project id, role]`` pairs, to be added back to the projects on restore)."""
+    from api.catalogue import project_in, stakeholder_in
+
+    if entity_type == "stakeholder":
+        projects = repo.projects_by_id(session, ids={link.project_id for link in links})
+        return {"record": stakeholder_in(row).model_dump(mode="json", exclude_none=True),
+                "participations": [[projects[link.project_id].external_id, link.role] for link in links]}
+    people = repo.stakeholders_by_id(session, ids={link.stakeholder_id for link in links})
+    participants = [{"stakeholder": people[link.stakeholder_id].external_id, "role": link.role}
+                    for link in sorted(links, key=lambda link: link.position)]
+    return {"record": project_in(row, participants).model_dump(mode="json", exclude_none=True), "participations": []}

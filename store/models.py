@@ -282,3 +282,32 @@ class Interest(SQLModel, table=True):
     updated_at: datetime
     decided_by: str | None = None
     version: int = Field(default=1, sa_column=_INTEREST_VERSION)
+
+
+class Audit(SQLModel, table=True):
+    """One write: who (account or token, role, organisation), what (method, route, its ids, the
+    answer's status) and when. Written for every request that changed something, and by the CLI's
+    writing commands."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(index=True)
+    actor: str = Field(index=True)  # an account's email, a token's label, "cli", or "public"
+    role: str  # public, member or secretariat
+    organisation: str | None = None
+    action: str  # e.g. "PUT /stakeholders/{external_id}"
+    target: str = Field(default="", index=True)  # the route's ids, e.g. "external_id=elion"
+    status: int
+
+
+class Trash(SQLModel, table=True):
+    """A deleted stakeholder or project, in the import format with its contact and participations,
+    copied in the same transaction as the deletion, so the secretariat can restore it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    entity_type: str
+    external_id: str = Field(index=True)
+    record: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    deleted_at: datetime
+    deleted_by: str = ""
+    restored_at: datetime | None = None
+    restored_by: str | None = None

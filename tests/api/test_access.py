@@ -66,6 +66,12 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/outbox"): "secretariat",
     ("GET", "/invite/{token}"): "anyone",
     ("POST", "/invite/{token}"): "anyone",
+    ("GET", "/audit"): "secretariat",
+    ("GET", "/trash"): "secretariat",
+    ("POST", "/trash/{trash_id}/restore"): "secretariat",
+    ("GET", "/audit-log"): "secretariat",
+    ("GET", "/deleted"): "secretariat",
+    ("POST", "/deleted/{trash_id}/restore"): "secretariat",
     ("GET", "/review"): "secretariat",
     ("GET", "/review/{submission_id}/edit"): "secretariat",
     ("POST", "/review/{submission_id}/approve"): "secretariat",
@@ -100,7 +106,8 @@ WHO = ("public", "other", "own", "secretariat")
 ALLOWED = {"anyone": set(WHO), "signed_in": {"other", "own", "secretariat"}, "own": {"own", "secretariat"},
            "secretariat": {"secretariat"}}
 PARAMS = {"forum_id": FORUM, "stakeholder_id": OWN, "sheet": "stakeholders", "n": "1", "what": "unlock",
-          "submission_id": "999", "interest_id": "999", "action": "accept", "token": "no-such-token"}
+          "submission_id": "999", "interest_id": "999", "action": "accept", "token": "no-such-token",
+          "trash_id": "999"}
 
 
 def _routes(app: object) -> list[tuple[str, str]]:
@@ -174,7 +181,7 @@ def test_every_route_answers_each_kind_of_user_as_its_rule_says(
                                  **({"data": {"csrf": "walk-csrf-token-0123456789"}} if method == "POST" and
                                     not path.startswith(("/stakeholders", "/projects", "/forums", "/match",
                                                          "/import", "/submissions", "/interests",
-                                                         "/invitations")) else
+                                                         "/invitations", "/trash")) else
                                     {"json": {}} if method in ("POST", "PUT") else {}))
             allowed = who in ALLOWED[EXPECTED[(method, path)]]
             if _refused(response) == allowed or response.status_code >= 500:
@@ -392,3 +399,43 @@ def test_a_member_edits_its_profile_through_the_web_form(anonymous: TestClient, 
     # another organisation's form is refused, shown or sent
     assert anonymous.get(f"/s/{OTHER}/edit").status_code == 403
     assert anonymous.post(f"/s/{OTHER}/edit", data={**fields, "name": "Taken"}).status_code == 403
+
+
+def test_every_write_is_in_the_audit_log_and_a_deletion_can_be_undone(client: TestClient, anonymous: TestClient,
+                                                                      loaded: DLDMatch) -> None:
+    own = {"Authorization": f"Bearer {loaded.accounts.create_token('member', organisation=OWN, label='cso script')}"}
+    profile = anonymous.get(f"/stakeholders/{OWN}").json()
+    body = {k: profile[k] for k in ("id", "name", "kind", "countries", "description")}
+    assert anonymous.put(f"/stakeholders/{OWN}", json=body, headers=own).status_code == 200
+    assert anonymous.delete(f"/stakeholders/{OTHER}").status_code == 401  # refused: changes nothing, not logged
+    assert client.delete(f"/stakeholders/{OTHER}").status_code == 204
+    log = client.get("/audit").json()
+    assert [(e["action"], e["target"], e["role"]) for e in log[:2]] == [
+        ("DELETE /stakeholders/{external_id}", f"external_id={OTHER}", "secretariat"),
+        ("PUT /stakeholders/{external_id}", f"external_id={OWN}", "member")]
+    assert "(cso script)" in log[1]["actor"] and log[1]["organisation"] == OWN
+    assert [e["target"] for e in client.get("/audit", params={"actor": "cso script"}).json()] == [f"external_id={OWN}"]
+    # the deleted firm is in the trash with its project, and comes back with it
+    assert anonymous.get(f"/stakeholders/{OTHER}").status_code == 404
+    [gone] = client.get("/trash").json()
+    assert gone["external_id"] == OTHER and gone["deleted_by"].startswith("token")
+    restored = client.post(f"/trash/{gone['id']}/restore")
+    assert restored.status_code == 200 and restored.json()["restored_at"]
+    assert [p["id"] for p in anonymous.get(f"/stakeholders/{OTHER}").json()["projects"]] == ["t-kubuqi"]
+    assert client.post(f"/trash/{gone['id']}/restore").status_code == 409
+    assert client.get("/audit").json()[0]["action"] == "POST /trash/{trash_id}/restore"
+
+
+def test_cli_writes_are_in_the_audit_log(file_database_url: str) -> None:
+    from typer.testing import CliRunner
+
+    from api.audit import entries
+    from api.cli import cli
+    from store.db import make_engine
+
+    env = {"DLDMATCH_DATABASE_URL": file_database_url, "DLDMATCH_EMBEDDER": "fake"}
+    assert CliRunner().invoke(cli, ["token", "create", "--role", "secretariat"], env=env).exit_code == 0
+    engine = make_engine(file_database_url)
+    [entry] = entries(engine)
+    assert (entry.actor, entry.action) == ("cli", "token create") and "role=secretariat" in entry.target
+    engine.dispose()

@@ -282,6 +282,14 @@ def test_sign_in_lets_the_secretariat_plan_and_keeps_a_member_out(browser: Any, 
     assert page.get_by_role("heading", level=1).first.inner_text() == "Forum planner"
     assert page.evaluate("document.documentElement.scrollWidth") <= 1200
     shot(page, "signed-in-planner")
+    # a profile deleted through the API is in the audit log and comes back from the Deleted page
+    assert page.request.delete(server + "/stakeholders/afoco", headers=api_auth()).status == 204
+    page.get_by_role("link", name="Audit").click()
+    assert "DELETE /stakeholders/{external_id}" in page.get_by_role("table", name="Audit log").inner_text()
+    shot(page, "audit-log")
+    page.get_by_role("link", name="Deleted").click()
+    page.get_by_role("button", name=re.compile("^Restore Asian Forestry")).click()
+    assert page.url.endswith("/s/afoco") and "Asian Forestry" in page.locator("h1").inner_text()
     context.close()
 
 
