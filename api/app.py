@@ -475,7 +475,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         return SubmissionReceipt(id=row.id, status="pending", message="received: the secretariat reviews it "
                                                                       "before it is listed")
 
-    SubmissionId = Annotated[int, PathParam(ge=1, le=2**62)]
+    SubmissionId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
     Reviewer = Annotated[Principal, Depends(principal_of)]
 
     @app.get("/submissions", response_model=list[SubmissionOut], tags=["review"], responses=_errors(422))

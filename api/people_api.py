@@ -53,7 +53,8 @@ def build_people_router() -> APIRouter:
 
     Svc = Annotated[DLDMatch, Depends(get_service)]
     Who = Annotated[Principal, Depends(principal_of)]
-    InterestId = Annotated[int, PathParam(ge=1, le=2**62)]
+    InterestId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]  # a PostgreSQL integer
+    Part = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$", description="a part of it")]
 
     @router.post("/interests", response_model=InterestOut, status_code=201, responses=_errors(404, 409, 413, 422))
     def express_interest(body: InterestIn, svc: Svc, who: Who) -> InterestOut:
@@ -89,7 +90,7 @@ def build_people_router() -> APIRouter:
     # ---- the secretariat's records: the audit log and the trash ----------------------------------
 
     @router.get("/audit", response_model=list[AuditOut], tags=["audit"], responses=_errors(422))
-    def audit_log(svc: Svc, actor: str | None = None, target: str | None = None,
+    def audit_log(svc: Svc, actor: Part = None, target: Part = None,
                   offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
                   limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[AuditOut]:
         """Every write, newest first: who, what, when; ``actor`` and ``target`` filter by a part of them."""
@@ -104,7 +105,7 @@ def build_people_router() -> APIRouter:
         return [trash_out(r) for r in svc.trash.list(restored=restored)]
 
     @router.post("/trash/{trash_id}/restore", response_model=TrashOut, tags=["audit"], responses=_errors(404, 409, 422))
-    def restore(trash_id: Annotated[int, PathParam(ge=1, le=2**62)], svc: Svc, who: Who) -> TrashOut:
+    def restore(trash_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)], svc: Svc, who: Who) -> TrashOut:
         """Create the record again as it was deleted (a stakeholder rejoins its projects that still
         exist); 409 when its id was taken meanwhile or it was restored already."""
         return trash_out(svc.trash.restore(trash_id, actor=who.actor))

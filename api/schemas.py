@@ -48,6 +48,9 @@ def _storable(value: Any) -> Any:
     return value
 
 
+RowId = Annotated[int, Field(ge=1, le=2**31 - 1, description="a stored row's number (a PostgreSQL integer)")]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

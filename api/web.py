@@ -22,7 +22,7 @@ from api.access import CSRF_COOKIE, CSRF_FIELD, SESSION_COOKIE, csrf_token, prin
 from api.accounts import Accounts
 from api.errors import DomainError, InvalidInput
 from api.web_people import add_people_pages
-from api.schemas import MatchRequest
+from api.schemas import MatchRequest, RowId
 from api.service import DLDMatch
 from matcher.text import script_language
 from matcher.vocab import COUNTRIES, RESOURCE_KINDS, ROLES, STAKEHOLDER_KINDS
@@ -33,6 +33,7 @@ COMPONENT_LABELS = {"consortium": "track record and text (learned)", "past_proje
                     "semantic": "text similarity", "themes": "shared themes", "complementarity": "needs met",
                     "geography": "same places", "kinds": "complementary kinds", "network": "common partners",
                     "intent": "offers what you seek"}
+
 
 
 def _highlight(sentence: str, keywords: list[str]) -> Markup:
@@ -345,7 +346,7 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
         return review_page(request)
 
     @router.post("/review/{submission_id}/approve", response_class=HTMLResponse)
-    def review_approve(request: Request, submission_id: int, confirm_new: bool = Form(False)) -> Response:
+    def review_approve(request: Request, submission_id: RowId, confirm_new: bool = Form(False)) -> Response:
         me = principal_of(request)
         try:
             report = svc_of(request).review.approve(submission_id, reviewer=me.name, confirm_new=confirm_new)
@@ -359,7 +360,7 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
         return RedirectResponse(f"/review?approved={submission_id}", status_code=303)
 
     @router.post("/review/{submission_id}/reject", response_class=HTMLResponse)
-    def review_reject(request: Request, submission_id: int, reason: str = Form("")) -> Response:
+    def review_reject(request: Request, submission_id: RowId, reason: str = Form("")) -> Response:
         try:
             svc_of(request).review.reject(submission_id, reviewer=principal_of(request).name, reason=reason)
         except DomainError as exc:
@@ -368,7 +369,7 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
         return RedirectResponse(f"/review?rejected={submission_id}", status_code=303)
 
     @router.get("/review/{submission_id}/edit", response_class=HTMLResponse)
-    def review_edit_page(request: Request, submission_id: int) -> HTMLResponse:
+    def review_edit_page(request: Request, submission_id: RowId) -> HTMLResponse:
         submission = svc_of(request).review.get(submission_id)
         rows = submission.sheets.get("stakeholders") or []
         if submission.channel != "form" or len(rows) != 1:
@@ -382,7 +383,7 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
                     form_action=f"/review/{submission_id}/edit", editing=submission)
 
     @router.post("/review/{submission_id}/edit", response_class=HTMLResponse)
-    def review_edit(request: Request, submission_id: int, name: str = Form(""), kind: str = Form(""),
+    def review_edit(request: Request, submission_id: RowId, name: str = Form(""), kind: str = Form(""),
                     countries: list[str] = Form([]), places: str = Form(""), description: str = Form(""),
                     offers: list[str] = Form([]), needs: list[str] = Form([]), website: str = Form(""),
                     contact_name: str = Form(""), contact_email: str = Form(""),

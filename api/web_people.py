@@ -11,6 +11,8 @@ from api.access import CSRF_COOKIE, SESSION_COOKIE, principal_of
 from api.accounts import Accounts
 from api.errors import DomainError
 from api.people_api import interest_out
+from api.schemas import RowId
+
 
 
 def add_people_pages(router: APIRouter, page: Callable[..., HTMLResponse], svc_of: Callable[[Request], Any],
@@ -51,7 +53,7 @@ def add_people_pages(router: APIRouter, page: Callable[..., HTMLResponse], svc_o
         return inbox_page(request)
 
     @router.post("/inbox/{interest_id}/{action}", response_class=HTMLResponse)
-    def inbox_act(request: Request, interest_id: int,
+    def inbox_act(request: Request, interest_id: RowId,
                   action: Literal["accept", "decline", "withdraw", "forward"]) -> Response:
         try:
             svc_of(request).interests.act(principal_of(request), interest_id, action)
@@ -177,6 +179,7 @@ def add_people_pages(router: APIRouter, page: Callable[..., HTMLResponse], svc_o
         from api.audit import entries
 
         offset = max(0, min(offset, 10**9))
+        actor, target = actor.replace("\x00", "")[:200], target.replace("\x00", "")[:200]  # PostgreSQL refuses NUL
         rows = entries(svc_of(request).engine, actor=actor or None, target=target or None, limit=100, offset=offset)
         return page(request, "audit.html", rows=rows, filters={"actor": actor, "target": target}, offset=offset)
 
@@ -192,7 +195,7 @@ def add_people_pages(router: APIRouter, page: Callable[..., HTMLResponse], svc_o
         return deleted_page(request)
 
     @router.post("/deleted/{trash_id}/restore", response_class=HTMLResponse)
-    def deleted_restore(request: Request, trash_id: int) -> Response:
+    def deleted_restore(request: Request, trash_id: RowId) -> Response:
         try:
             row = svc_of(request).trash.restore(trash_id, actor=principal_of(request).actor)
         except DomainError as exc:

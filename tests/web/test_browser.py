@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
@@ -367,3 +368,30 @@ def test_members_edit_their_own_profile_and_share_contacts_only_when_both_accept
     assert a.locator(".contacts").count() == 0
     forest.close()
     gef.close()
+
+
+PAGES = ["/", "/search?text=saxaul+planting+in+the+Gobi+needs+co-funding&intent=co_funding", "/browse",
+         "/browse?show=projects", "/s/future_forest", "/s/future_forest/partners?intent=co_funding",
+         "/s/elion/projects", "/p/three_north_shelterbelt", "/p/three_north_shelterbelt/partners", "/overview",
+         "/pooling-opportunities", "/s/future_forest/pooling", "/intake", "/login", "/planner", "/review",
+         "/accounts", "/outbox", "/audit-log", "/deleted", "/inbox", "/s/future_forest/edit", "/docs"]
+
+
+@pytest.mark.parametrize("width", [360, 414])
+def test_no_page_is_wider_than_a_phone(browser: Any, server: str, width: int) -> None:
+    """Every page of the web page, as the secretariat sees it (the most links and forms), fits a
+    phone of 360 and 414 px without scrolling sideways (issue 17, item 6)."""
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    page = context.new_page()
+    sign_in(page, server)
+    wide = []
+    for path in PAGES:
+        response = page.goto(server + path)
+        assert response is not None and response.status == 200, path
+        page.wait_for_load_state("networkidle")
+        scroll = page.evaluate("document.documentElement.scrollWidth")
+        if scroll > width:
+            wide.append(f"{path}: {scroll} px")
+            shot(page, f"too-wide-{width}-{path.strip('/').replace('/', '-').split('?')[0] or 'home'}")
+    context.close()
+    assert wide == []
