@@ -76,10 +76,26 @@ def _project_member(p: Principal, r: Request, svc: "DLDMatch") -> bool:
     return any(x.id == p.organisation for x in project.participants)
 
 
+def _project_lead(p: Principal, r: Request, svc: "DLDMatch") -> bool:
+    """The secretariat, or a member of the organisation leading the stored project."""
+    if p.secretariat:
+        return True
+    if p.role != "member":
+        return False
+    from api.errors import NotFound
+
+    try:
+        project = svc.get_project(r.path_params.get("external_id", ""))
+    except NotFound:
+        return True
+    return any(x.id == p.organisation and x.role == "lead" for x in project.participants)
+
+
 ANYONE = Rule("anyone", _anyone)
 SECRETARIAT = Rule("the secretariat", _secretariat)
 SIGNED_IN = Rule("a member (for its own organisation) or the secretariat", _signed_in)
 PROJECT_MEMBER = Rule("a member of a participating organisation, or the secretariat", _project_member)
+PROJECT_LEAD = Rule("a member of the leading organisation, or the secretariat", _project_lead)
 
 
 def _org(param: str, page: bool = False) -> Rule:
@@ -108,7 +124,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/stakeholders/{external_id}"): SECRETARIAT,
     ("POST", "/projects"): SIGNED_IN,
     ("PUT", "/projects/{external_id}"): PROJECT_MEMBER,
-    ("DELETE", "/projects/{external_id}"): PROJECT_MEMBER,
+    ("DELETE", "/projects/{external_id}"): PROJECT_LEAD,
     ("POST", "/import"): SECRETARIAT,
     # ---- API: the review queue of the public intake ------------------------------------------------
     ("POST", "/submissions"): ANYONE,
@@ -148,6 +164,10 @@ RULES: dict[tuple[str, str], Rule] = {
                       "/planner/{forum_id}/participants/remove", "/planner/{forum_id}/roundtables"],
              _page(SECRETARIAT)),
     ("GET", "/planner/{forum_id}/agenda/{stakeholder_id}"): _org("stakeholder_id", page=True),
+    **_rules("GET", ["/p/new"], _page(SIGNED_IN)),
+    ("POST", "/p/new"): _page(SIGNED_IN),
+    ("GET", "/p/{external_id}/edit"): _page(PROJECT_MEMBER),
+    ("POST", "/p/{external_id}/edit"): _page(PROJECT_MEMBER),
     ("GET", "/s/{external_id}/edit"): _org("external_id", page=True),
     ("POST", "/s/{external_id}/edit"): _org("external_id", page=True),
     **_rules("GET", ["/s/{external_id}/interest", "/inbox"], _page(SIGNED_IN)),
@@ -201,8 +221,8 @@ async def guard(request: Request, _token: HTTPAuthorizationCredentials | None = 
     # CSRF: a browser sends cookies to any site's forms by itself, never an Authorization header
     if request.method not in SAFE_METHODS and principal.via != "token" and (rule.page or principal.via == "session"):
         await _check_csrf(request, principal)
-    allowed = rule.allows(principal, request, svc) if rule.allows is not _project_member else \
-        await run_in_threadpool(rule.allows, principal, request, svc)
+    allowed = rule.allows(principal, request, svc) if rule.allows not in (_project_member, _project_lead) else \
+        await run_in_threadpool(rule.allows, principal, request, svc)  # these read the database
     if not allowed:
         if principal.via == "none":
             raise Unauthorized(f"sign in first: this is for {rule.who}")
@@ -237,14 +257,26 @@ def principal_of(request: Request) -> Principal:
     return getattr(request.state, "principal", PUBLIC)  # type: ignore[no-any-return]
 
 
-def require_project_member(principal: Principal, participants: Iterable[str]) -> None:
-    """A member may write a project only with its own organisation among the participants (so it
-    cannot hand a project to others, nor make one in another's name)."""
+def require_project_member(principal: Principal, participants: Iterable[tuple[str, str]],
+                           stored: Iterable[tuple[str, str]] | None = None) -> None:
+    """What a member may write of a project's participants: its own organisation must take part (so it
+    cannot make a project in another's name, nor hand one away), and it may add or change only its own
+    participation: a new project lists it alone, an edit keeps the others' as stored (others join
+    themselves, or through the secretariat). ``participants`` and ``stored`` are (organisation, role)."""
     if principal.secretariat:
         return
-    if principal.role != "member" or principal.organisation not in set(participants):
-        raise Forbidden(f"a member may write only projects its own organisation ({principal.organisation}) "
-                        "takes part in: add it to participants")
+    mine = principal.organisation
+    wanted = set(participants)
+    if principal.role != "member" or mine not in {org for org, _ in wanted}:
+        raise Forbidden(f"a member may write only projects its own organisation ({mine}) takes part in: add it "
+                        "to participants")
+    others = {(org, role) for org, role in wanted if org != mine}
+    before = {(org, role) for org, role in (stored or ()) if org != mine}
+    if others != before:
+        raise Forbidden("a member adds or changes only its own organisation's participation; other "
+                        "organisations join themselves, or through the secretariat"
+                        + (f" (as stored: {', '.join(f'{o}:{r}' for o, r in sorted(before)) or 'none'})"
+                           if stored is not None else ""))
 
 
 def routes_table() -> str:

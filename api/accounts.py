@@ -96,7 +96,7 @@ class Accounts:
                        password: str | None = None) -> Account:
         email = self._email(email)
         organisation = self._scope(role, organisation)
-        account = Account(email=email, name=name.strip(), role=role, organisation=organisation,
+        account = Account(email=email, name=name.replace("\x00", "").strip()[:200], role=role, organisation=organisation,
                           password_hash=self._hash(password) if password is not None else None,
                           created_at=_now())
         with Session(self.writer) as session, conflicts(f"an account with email {email!r} exists"):
@@ -137,7 +137,8 @@ class Accounts:
                 raise Conflict(f"{email} already has an account with a password; use `dldmatch account "
                                "set-password` to change it")
             if account is None:
-                account = Account(email=email, name=name.strip(), role=role, organisation=organisation, created_at=now)
+                account = Account(email=email, name=name.replace("\x00", "").strip()[:200], role=role,
+                                  organisation=organisation, created_at=now)
             else:
                 account.role, account.organisation, account.name = role, organisation, name.strip() or account.name
             session.add(account)
@@ -232,6 +233,8 @@ class Accounts:
         """A new session key (for the cookie) and who it signs in; 401 when the email or password is
         wrong, 429 when too many sign-ins failed lately for this email or this client."""
         email = email.strip().lower()[:320]
+        if "\x00" in email or "\x00" in password:  # no account has one, and PostgreSQL refuses it in a query
+            raise Unauthorized("the email or the password is wrong")
         now = _now()
         since = now - self.FAILURE_WINDOW
         with Session(self.engine) as session:
@@ -293,7 +296,7 @@ class Accounts:
                 raise InvalidInput("the secretariat has no organisation", errors=[
                     {"field": "organisation", "message": "leave it out for the secretariat"}])
             return None
-        if not organisation:
+        if not organisation or "\x00" in organisation:
             raise InvalidInput("a member belongs to an organisation", errors=[
                 {"field": "organisation", "message": "give the id of the member's organisation"}])
         with Session(self.engine) as session:
@@ -306,7 +309,7 @@ class Accounts:
     @staticmethod
     def _email(email: str) -> str:
         email = email.strip().lower()
-        if not EMAIL.fullmatch(email) or len(email) > 320:
+        if not EMAIL.fullmatch(email) or len(email) > 320 or "\x00" in email:
             raise InvalidInput("invalid email", errors=[{"field": "email", "message":
                                f"expected an address such as name@example.org; got {email[:80]!r}"}])
         return email
@@ -316,9 +319,9 @@ class Accounts:
         if len(password) < MIN_PASSWORD:
             raise InvalidInput("password too short", errors=[{"field": "password", "message":
                                f"use at least {MIN_PASSWORD} characters"}])
-        if len(password) > 1024:
+        if len(password) > 1024 or "\x00" in password:
             raise InvalidInput("password too long", errors=[{"field": "password", "message":
-                               "use at most 1024 characters"}])
+                               "use at most 1024 characters, and no NUL character"}])
         return _HASHER.hash(password)
 
     @staticmethod

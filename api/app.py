@@ -305,7 +305,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
               responses=_errors(409, 413, 422))
     def create_project(body: ProjectIn, svc: Svc, who: Who, response: Response) -> Any:
         """Create a project; 409 when its id is taken. A member's own organisation must take part."""
-        require_project_member(who, [p.stakeholder for p in body.participants])
+        require_project_member(who, [(p.stakeholder, p.role) for p in body.participants], stored=[])
         return _tagged(response, svc.create(body))
 
     @app.get("/projects/{external_id}", response_model=ProjectPublic, tags=["projects"], responses=_errors(404, 422))
@@ -319,7 +319,8 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         """Replace a stored project (404 if there is none); with If-Match, only that version (412).
         A member's own organisation must still take part."""
         _same_id(external_id, body.id)
-        require_project_member(who, [p.stakeholder for p in body.participants])
+        require_project_member(who, [(p.stakeholder, p.role) for p in body.participants],
+                               stored=_participants(svc, external_id))
         return _tagged(response, svc.replace(body, if_match=_version(if_match)))
 
     @app.delete("/projects/{external_id}", status_code=204, tags=["projects"], responses=_errors(404, 409, 412, 422))
@@ -371,8 +372,9 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         return _tagged(response, svc.forums.replace(forum_id, body, if_match=_version(if_match)))
 
     @app.delete("/forums/{forum_id}", status_code=204, tags=["forums"], responses=_errors(404, 409, 412, 422))
-    def delete_forum(forum_id: Id, svc: Svc, if_match: IfMatch = None) -> None:
-        svc.forums.delete(forum_id, if_match=_version(if_match))
+    def delete_forum(forum_id: Id, svc: Svc, who: Who, if_match: IfMatch = None) -> None:
+        """Delete it (the secretariat can restore it from the trash)."""
+        svc.forums.delete(forum_id, if_match=_version(if_match), actor=who.actor)
 
     @app.post("/forums/{forum_id}/participants", response_model=ForumOut, tags=["forums"],
               responses=_errors(404, 409, 413, 422))
@@ -469,7 +471,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         if row is None:
             raise Conflict(f"{len(flagged)} row(s) look like organisations already in dldmatch; nothing was sent",
                            errors=[{"field": f"{f.sheet} row {f.row}", "message": f"{f.name!r} looks like stored "
-                                    f"{f.similar_to.id!r} ({f.similar_to.name}); write that id to update it, or yes "
+                                    f"{f.similar_to.id!r} ({f.similar_to.name}); if it is another organisation, write yes "
                                     "in confirm_new"} for f in flagged])
         assert row.id is not None
         return SubmissionReceipt(id=row.id, status="pending", message="received: the secretariat reviews it "
@@ -510,6 +512,17 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         return await run_in_threadpool(svc.import_upload, file.filename or "upload", data, dry_run=dry_run)
 
     return app
+
+
+def _participants(svc: DLDMatch, project_id: str) -> list[tuple[str, str]]:
+    """A stored project's participants as (organisation, role); none when there is no such project (the
+    write then answers 404)."""
+    from api.errors import NotFound
+
+    try:
+        return [(p.stakeholder, p.role) for p in svc.catalogue.project_record(project_id).participants]
+    except NotFound:
+        return []
 
 
 def _submission(row: Any) -> SubmissionOut:

@@ -9,6 +9,7 @@ call :func:`record` themselves, as ``cli``.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -19,6 +20,7 @@ from api.core import utcnow
 from store.models import Audit
 
 SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+log = logging.getLogger("uvicorn.error")
 
 
 def record(writer: Any, *, actor: str, role: str, action: str, target: str = "", status: int = 200,
@@ -57,6 +59,14 @@ class AuditTrail:
         await self.app(scope, receive, watched)
 
     def _record(self, scope: Scope, status: int) -> None:
+        """Record the write; a failure to record is logged, never turned into an error for a write that
+        is already committed (the client would retry it and get a 409)."""
+        try:
+            self._write(scope, status)
+        except Exception:  # noqa: BLE001
+            log.exception("the audit log could not record %s %s", scope.get("method"), scope.get("path"))
+
+    def _write(self, scope: Scope, status: int) -> None:
         from api.accounts import PUBLIC
 
         principal = (scope.get("state") or {}).get("principal", PUBLIC)

@@ -27,7 +27,7 @@ from api.core import Core
 from api.forum_plans import Plans, forum_row, problem_of
 from matcher.schedule import Infeasible, Lock, check, pair
 from store import repo
-from store.models import Forum
+from store.models import Forum, Trash
 
 
 
@@ -172,11 +172,14 @@ class Forums:
         with Session(self.core.engine) as session:
             return [self._out(session, r) for r in session.exec(select(Forum).order_by(Forum.external_id)).all()]
 
-    def delete(self, forum_id: str, *, if_match: int | None = None) -> None:
+    def delete(self, forum_id: str, *, if_match: int | None = None, actor: str = "") -> None:
+        """Delete a forum; the same transaction keeps it whole in the trash (the secretariat restores it)."""
         with conflicts(), Session(self.core.writer) as session:
             row = self._row(session, forum_id)
             if if_match is not None and row.version != if_match:
                 raise PreconditionFailed(f"the forum {forum_id!r} is at version {row.version}, not {if_match}")
+            session.add(Trash(entity_type="forum", external_id=forum_id, deleted_at=_now(), deleted_by=actor,
+                              record={"record": row.model_dump(mode="json", exclude={"id", "version"})}))
             session.delete(row)
             session.commit()
 

@@ -94,11 +94,13 @@ class Importer(Part):
         return self.import_sheets(read_sheets(filename, data), dry_run=dry_run, progress=progress)
 
     def import_sheets(self, sheets: dict[str, list[dict[str, Any]]], *, dry_run: bool = False,
-                      progress: Progress = no_progress, self_declared: bool = False) -> IntakeReport:
+                      progress: Progress = no_progress, self_declared: bool = False,
+                      new_only: bool = False) -> IntakeReport:
         """Validate every questionnaire row, flag probable duplicates, then import the rest at once.
 
         A file with any bad row imports nothing; the error names each row, column and reason.
         ``self_declared``: the organisations sent these facts themselves (an approved submission).
+        ``new_only``: a row may only add a record, never change a stored one (what the public sends).
         """
         rows = intake.rows_to_records(sheets)
         errors = [e for r in rows for e in r.errors]
@@ -127,6 +129,8 @@ class Importer(Part):
             else:
                 projects.append((r, record))  # type: ignore[arg-type]
 
+        if new_only:
+            errors.extend(self._stored(stakeholders, projects))
         flagged = self._flag_duplicates(stakeholders)
         flagged_ids = {f.id for f in flagged}
         stakeholders = [(r, rec) for r, rec in stakeholders if rec.id not in flagged_ids]
@@ -147,6 +151,19 @@ class Importer(Part):
         imported = None if dry_run else self.writer.write([rec for _, rec in stakeholders], [rec for _, rec in projects],
                                                      progress)
         return IntakeReport(rows=len(rows), dry_run=dry_run, imported=imported, flagged=flagged)
+
+    def _stored(self, stakeholders: list[tuple[intake.Row, StakeholderIn]],
+                projects: list[tuple[intake.Row, ProjectIn]]) -> list[intake.RowError]:
+        """Rows whose id is a stored record: from the public, a change of someone else's record."""
+        with Session(self.engine) as session:
+            taken_s = set(repo.stakeholders_by_external_id(session, external_ids=[r.id for _, r in stakeholders]))
+            taken_p = set(repo.projects_by_external_id(session, external_ids=[r.id for _, r in projects]))
+        why = ("is already in dldmatch: only its members or the secretariat change it (sign in, or write to the "
+               "secretariat); a new {} needs another name or id")
+        return ([intake.RowError(r.sheet, r.row, "id" if not r.generated_id else "name", f"{rec.id!r} " +
+                                 why.format("organisation")) for r, rec in stakeholders if rec.id in taken_s] +
+                [intake.RowError(r.sheet, r.row, "id" if not r.generated_id else "title", f"{rec.id!r} " +
+                                 why.format("project")) for r, rec in projects if rec.id in taken_p])
 
     def _flag_duplicates(self, submitted: list[tuple[intake.Row, StakeholderIn]]) -> list[FlaggedRow]:
         """New organisations (ids not stored yet, not confirmed as new) that are probably stored ones."""

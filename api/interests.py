@@ -12,6 +12,7 @@ first), and a pair has at most one live interest (a unique column, so racing req
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from sqlmodel import Session, col, or_, select
@@ -20,6 +21,7 @@ from api.accounts import Principal
 from api.core import utcnow
 from api.errors import Conflict, Forbidden, InvalidInput, NotFound, conflicts
 from api.outbox import Outbox
+from api.schemas import ID_PATTERN
 from store.models import Account, Interest, Stakeholder
 
 LIVE = ("brokering", "open", "accepted")
@@ -41,7 +43,9 @@ class Interests:
         if to_org == who.organisation:
             raise InvalidInput("an organisation cannot express interest in itself", errors=[
                 {"field": "to", "message": "choose another organisation"}])
-        message = message.strip()
+        message = message.replace("\x00", "").strip()
+        if not re.fullmatch(ID_PATTERN, to_org):
+            raise NotFound(f"no stakeholder with id {to_org[:80]!r}")
         if len(message) > 1000:
             raise InvalidInput("message too long", errors=[{"field": "message", "message": "at most 1000 characters"}])
         names = self._names([who.organisation, to_org])
@@ -83,12 +87,12 @@ class Interests:
                 if who.role != "member":
                     raise Forbidden("sign in as a member or the secretariat to see interests")
                 query = query.where(or_(Interest.from_org == who.organisation, Interest.to_org == who.organisation))
-            return list(session.exec(query).all())
+            return [r for r in session.exec(query).all() if _shown_to(who, r)]
 
     def get(self, who: Principal, interest_id: int) -> Interest:
         with Session(self.engine) as session:
             row = session.get(Interest, interest_id)
-        if row is None or not (who.secretariat or who.organisation in (row.from_org, row.to_org)):
+        if row is None or not _shown_to(who, row):
             raise NotFound(f"no interest {interest_id}")  # another's interest is not shown to exist
         return row
 
@@ -99,7 +103,7 @@ class Interests:
             # action: (from which states, whether this principal may)
             "accept": (("open",), org == row.to_org),
             "decline": (("open",), org == row.to_org) if row.status == "open" else (("brokering",), who.secretariat),
-            "withdraw": (LIVE, org in (row.from_org, row.to_org)),
+            "withdraw": (LIVE, org == row.from_org or (org == row.to_org and row.status != "brokering")),
             "forward": (("brokering",), who.secretariat),
         }
         states, may = allowed[action]
@@ -117,11 +121,14 @@ class Interests:
             if stored is None or stored.version != row.version:
                 raise Conflict("the interest was changed by another request meanwhile; read it again")
             stored.status, stored.updated_at, stored.decided_by = status, utcnow(), who.name
+            if action == "forward":
+                stored.forwarded_at = stored.updated_at
             stored.live_pair = stored.live_pair if status in LIVE else None
             session.add(stored)
             session.commit()
             session.refresh(stored)
         names = self._names([row.from_org, row.to_org])
+        names = {o: names.get(o, o) for o in (row.from_org, row.to_org)}  # an organisation deleted since keeps its id
         if action == "forward":
             self._tell_org(row.to_org, f"{names[row.from_org]} would like to meet you",
                            f"The NEAMSP secretariat forwards an interest of {names[row.from_org]} in "
@@ -175,10 +182,23 @@ class Interests:
             self.outbox.send(email, subject, body)
 
 
+def _shown_to(who: Principal, row: Interest) -> bool:
+    """The secretariat sees every interest; its sender sees it; the organisation it is for sees it
+    unless it was brokered and never forwarded to it."""
+    if who.secretariat:
+        return True
+    if who.role != "member":
+        return False
+    return who.organisation == row.from_org or (
+        who.organisation == row.to_org and (not row.brokered or row.forwarded_at is not None))
+
+
 def _already(live: Interest, me: str) -> str:
     if live.to_org == me and live.status == "open":
         return "the other organisation already expressed interest in yours: accept it in your inbox"
-    return f"the two organisations already have a live interest ({live.status}); see the inbox"
+    if live.from_org == me:
+        return f"your organisation already has an interest in progress with it ({live.status}); see your inbox"
+    return "an introduction between the two organisations is already in progress; ask the secretariat"
 
 
 def _done(action: str) -> str:

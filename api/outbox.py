@@ -25,8 +25,12 @@ class Outbox:
     def __init__(self, settings: Settings, engine: Any, writer: Any) -> None:
         self.settings, self.engine, self.writer = settings, engine, writer
 
-    def send(self, to: str, subject: str, body: str) -> OutboxRow:
-        row = OutboxRow(to=to, subject=subject[:300], body=body[:20_000], created_at=utcnow())
+    def send(self, to: str, subject: str, body: str, *, secret: str | None = None) -> OutboxRow:
+        """Store and (with SMTP) send a mail. ``secret`` (a one-time link) is blanked in the stored copy
+        once the mail is sent: it then lives only in the recipient's mailbox."""
+        subject = " ".join(subject.replace("\x00", "").split())[:300]  # one line: a header cannot hold a break
+        row = OutboxRow(to=to.replace("\x00", ""), subject=subject, body=body.replace("\x00", "")[:20_000],
+                        created_at=utcnow())
         with Session(self.writer) as session:
             session.add(row)
             session.commit()
@@ -37,6 +41,8 @@ class Outbox:
                 stored = session.get(OutboxRow, row.id)
                 if stored is not None:
                     stored.sent_at, stored.error = (None, error) if error else (utcnow(), None)
+                    if secret and not error:
+                        stored.body = stored.body.replace(secret, "[a one-time link, sent by mail and not kept]")
                     session.add(stored)
                     session.commit()
                     session.refresh(stored)
@@ -56,10 +62,10 @@ class Outbox:
     def _smtp(self, row: OutboxRow) -> str | None:
         """Send one mail; the error in words, or None."""
         url = urlsplit(self.settings.smtp_url or "")
-        message = EmailMessage()
-        message["From"], message["To"], message["Subject"] = self.settings.mail_from, row.to, row.subject
-        message.set_content(row.body)
         try:
+            message = EmailMessage()
+            message["From"], message["To"], message["Subject"] = self.settings.mail_from, row.to, row.subject
+            message.set_content(row.body)
             make = smtplib.SMTP_SSL if url.scheme == "smtps" else smtplib.SMTP
             with make(url.hostname or "localhost", url.port or (465 if url.scheme == "smtps" else 25),
                       timeout=SMTP_TIMEOUT) as smtp:
@@ -70,7 +76,7 @@ class Outbox:
                 if url.username:
                     smtp.login(unquote(url.username), unquote(url.password or ""))
                 smtp.send_message(message)
-        except (OSError, smtplib.SMTPException) as exc:
+        except (OSError, smtplib.SMTPException, ValueError) as exc:
             return f"{type(exc).__name__}: {exc}"[:500]
         return None
 
@@ -81,5 +87,5 @@ def mail_invitation(outbox: Outbox, account: Any, token: str, hours: int) -> str
     whom = f"a member of {account.organisation}" if account.organisation else "the NEAMSP secretariat"
     outbox.send(account.email, "Your dldmatch account",
                 f"You are invited to dldmatch, the partner matching of the NEAMSP, as {whom}.\n\n"
-                f"Set your password within {hours} hours (the link works once):\n{link}\n")
+                f"Set your password within {hours} hours (the link works once):\n{link}\n", secret=link)
     return link

@@ -37,7 +37,7 @@ class Review:
                client: str, filename: str | None = None) -> tuple[Submission | None, list[FlaggedRow]]:
         """Validate the rows as an import would (422 naming every row's mistakes), then keep them for
         review. Rows that look like stored organisations come back flagged, and nothing is kept."""
-        report = self.importer.import_sheets(sheets, dry_run=True)
+        report = self.importer.import_sheets(sheets, dry_run=True, new_only=True)
         if report.flagged:
             return None, list(report.flagged)
         names = [str(r.get("name") or r.get("title") or "").strip() for rows in sheets.values() for r in rows]
@@ -77,7 +77,7 @@ class Review:
             sheets = self.get(submission_id).sheets
             if confirm_new:
                 sheets = {name: [{**r, "confirm_new": "yes"} for r in rows] for name, rows in sheets.items()}
-            report = self.importer.import_sheets(sheets, self_declared=True)
+            report = self.importer.import_sheets(sheets, self_declared=True, new_only=True)
         except Exception:
             self._release(submission_id)
             raise
@@ -89,16 +89,20 @@ class Review:
         return report
 
     def reject(self, submission_id: int, *, reviewer: str, reason: str) -> Submission:
-        reason = reason.strip()
+        reason = reason.replace("\x00", "").strip()
         if not reason:
             raise InvalidInput("a rejection needs its reason", errors=[
                 {"field": "reason", "message": "say why, in a sentence the sender can act on"}])
         self._claim(submission_id, "rejecting")
-        return self._decide(submission_id, "rejected", reviewer=reviewer, reason=reason[:1000])
+        try:
+            return self._decide(submission_id, "rejected", reviewer=reviewer, reason=reason[:1000])
+        except Exception:
+            self._release(submission_id)
+            raise
 
     def edit(self, submission_id: int, sheets: dict[str, list[dict[str, Any]]]) -> Submission:
         """Replace a pending submission's rows (validated again, every mistake at once)."""
-        self.importer.import_sheets(sheets, dry_run=True)
+        self.importer.import_sheets(sheets, dry_run=True, new_only=True)
         with Session(self.writer) as session, conflicts():
             row = session.get(Submission, submission_id)
             if row is None:

@@ -526,7 +526,7 @@ class AuditOut(BaseModel):
 
 class TrashOut(BaseModel):
     id: int
-    entity_type: Literal["stakeholder", "project"]
+    entity_type: Literal["stakeholder", "project", "forum"]
     external_id: str
     name: str
     deleted_at: datetime

@@ -209,6 +209,7 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
     @router.get("/browse", response_class=HTMLResponse)
     def browse(request: Request, show: Literal["stakeholders", "projects", "all"] = "stakeholders",
                country: str = "", theme: str = "", kind: str = "", q: str = "",
+               status: Literal["", "planned", "ongoing", "completed"] = "",
                offset: int = Query(0, ge=0)) -> HTMLResponse:
         svc = svc_of(request)
         limit = 50
@@ -219,8 +220,9 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
                 q=q or None)))
         if show in ("projects", "all"):
             sections.append(("projects", "Projects", svc.list_projects(
-                offset=offset, limit=limit, country=country or None, theme=theme or None, q=q or None)))
-        filters = {"country": country, "theme": theme, "kind": kind, "q": q}
+                offset=offset, limit=limit, country=country or None, theme=theme or None, status=status or None,
+                q=q or None)))
+        filters = {"country": country, "theme": theme, "kind": kind, "q": q, "status": status}
         more = any(p.total > offset + limit for _, _, p in sections)
         next_url = str(request.url.include_query_params(offset=offset + limit)) if more else None
         return page(request, "browse.html", sections=sections, total=sum(p.total for _, _, p in sections),

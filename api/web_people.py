@@ -126,6 +126,123 @@ def add_people_pages(router: APIRouter, page: Callable[..., HTMLResponse], svc_o
                                          "errors": exc.errors})
         return RedirectResponse(f"/s/{external_id}?saved=1", status_code=303)
 
+    # ---- projects: added and edited by their members (and the secretariat) ----------------------
+
+    def project_page(request: Request, form: dict[str, Any], *, action: str, project: Any = None,
+                     version: int | None = None, errors: list[dict[str, Any]] | None = None,
+                     message: str | None = None, status_code: int = 200) -> HTMLResponse:
+        from matcher.vocab import PROJECT_STATUSES
+
+        field_errors = {e["column"]: e["message"] for e in errors or []}
+        return page(request, "project_form.html", status_code=status_code, form=form, action=action, project=project,
+                    version=version, field_errors=field_errors, errors=errors or [], message=message,
+                    statuses=PROJECT_STATUSES)
+
+    def project_row(title: str, description: str, countries: list[str], places: str, status: str, start_year: str,
+                    end_year: str, seeks: list[str], participants: str) -> dict[str, Any]:
+        return {"__row__": 2, "title": title, "description": description, "countries": "; ".join(countries),
+                "places": places, "status": status, "start_year": start_year, "end_year": end_year,
+                "seeks": "; ".join(seeks), "participants": participants}
+
+    def parsed_project(row: dict[str, Any], current: Any = None) -> Any:
+        """The form as a project: every mistake at once (InvalidInput naming the fields); an edit keeps
+        what the form does not show (sources, budget, a place's coordinates, a need's detail)."""
+        from pydantic import ValidationError
+
+        from api import intake
+        from api.errors import InvalidInput
+        from api.schemas import ProjectIn
+
+        [parsed] = intake.rows_to_records({"projects": [row]})
+        record = parsed.record
+        errors = [{"column": e.column, "message": e.message} for e in parsed.errors]
+        if current is not None:
+            kept_places = {p.name: p.model_dump() for p in current.places}
+            details = {r.kind: r.detail for r in current.seeks}
+            record = {**current.model_dump(exclude={"created_at", "updated_at"}), **record, "id": current.id,
+                      "places": [kept_places.get(p, p) for p in record.get("places", [])],
+                      "seeks": [{**r, "detail": r.get("detail") or details.get(r["kind"], "")}
+                                for r in record.get("seeks", [])]}
+            for column in ("status", "start_year", "end_year"):
+                if not str(row.get(column) or "").strip():
+                    record[column] = None
+        try:
+            project = ProjectIn.model_validate(record)
+        except ValidationError as exc:
+            noted = {e["column"] for e in errors}
+            errors += [{"column": column, "message": e["msg"]} for e in exc.errors()
+                       if (column := intake.column_for("projects", e["loc"])) not in noted]
+            project = None
+        if errors:
+            raise InvalidInput("Please check the form", errors=errors)
+        return project
+
+    def project_form_of(p: Any) -> dict[str, Any]:
+        return {"title": p.title, "description": p.description, "countries": p.countries,
+                "places": "; ".join(x.name for x in p.places), "status": p.status or "",
+                "start_year": p.start_year or "", "end_year": p.end_year or "", "seeks": [r.kind for r in p.seeks],
+                "participants": "; ".join(f"{x.stakeholder}:{x.role}" for x in p.participants)}
+
+    @router.get("/p/new", response_class=HTMLResponse)
+    def project_new_page(request: Request) -> HTMLResponse:
+        me = principal_of(request)
+        return project_page(request, {"participants": f"{me.organisation}:lead" if me.organisation else ""},
+                            action="/p/new")
+
+    @router.post("/p/new", response_class=HTMLResponse)
+    def project_new(request: Request, title: str = Form(""), description: str = Form(""),
+                    countries: list[str] = Form([]), places: str = Form(""), status: str = Form(""),
+                    start_year: str = Form(""), end_year: str = Form(""), seeks: list[str] = Form([]),
+                    participants: str = Form("")) -> Response:
+        from api.access import require_project_member
+
+        form = {"title": title, "description": description, "countries": countries, "places": places,
+                "status": status, "start_year": start_year, "end_year": end_year, "seeks": seeks,
+                "participants": participants}
+        svc = svc_of(request)
+        try:
+            project = parsed_project(project_row(title, description, countries, places, status, start_year, end_year,
+                                                 seeks, participants))
+            require_project_member(principal_of(request), [(x.stakeholder, x.role) for x in project.participants],
+                                   stored=[])
+            svc.create(project)
+        except DomainError as exc:
+            return project_page(request, form, action="/p/new", errors=exc.errors or None,
+                                message=None if exc.errors else exc.message, status_code=exc.status)
+        return RedirectResponse(f"/p/{project.id}", status_code=303)
+
+    @router.get("/p/{external_id}/edit", response_class=HTMLResponse)
+    def project_edit_page(request: Request, external_id: str) -> HTMLResponse:
+        svc = svc_of(request)
+        current = svc.catalogue.project_record(external_id)
+        return project_page(request, project_form_of(current), action=f"/p/{external_id}/edit", project=current,
+                            version=svc.get_project(external_id).version)
+
+    @router.post("/p/{external_id}/edit", response_class=HTMLResponse)
+    def project_edit(request: Request, external_id: str, version: int = Form(...), title: str = Form(""),
+                     description: str = Form(""), countries: list[str] = Form([]), places: str = Form(""),
+                     status: str = Form(""), start_year: str = Form(""), end_year: str = Form(""),
+                     seeks: list[str] = Form([]), participants: str = Form("")) -> Response:
+        from api.access import require_project_member
+
+        form = {"title": title, "description": description, "countries": countries, "places": places,
+                "status": status, "start_year": start_year, "end_year": end_year, "seeks": seeks,
+                "participants": participants}
+        svc = svc_of(request)
+        current = svc.catalogue.project_record(external_id)
+        try:
+            project = parsed_project(project_row(title, description, countries, places, status, start_year, end_year,
+                                                 seeks, participants), current)
+            require_project_member(principal_of(request), [(x.stakeholder, x.role) for x in project.participants],
+                                   stored=[(x.stakeholder, x.role) for x in current.participants])
+            svc.replace(project, if_match=version)
+        except DomainError as exc:
+            message = ("Someone else changed this project meanwhile: reload the page to see their changes, then "
+                       "edit again." if exc.status in (409, 412) else None if exc.errors else exc.message)
+            return project_page(request, form, action=f"/p/{external_id}/edit", project=current, version=version,
+                                errors=exc.errors or None, message=message, status_code=exc.status)
+        return RedirectResponse(f"/p/{external_id}?saved=1", status_code=303)
+
     # ---- accounts (the secretariat) and invitations ---------------------------------------------
 
     def accounts_page(request: Request, *, notice: dict[str, Any] | None = None, form: dict[str, Any] | None = None,
@@ -200,8 +317,8 @@ def add_people_pages(router: APIRouter, page: Callable[..., HTMLResponse], svc_o
             row = svc_of(request).trash.restore(trash_id, actor=principal_of(request).actor)
         except DomainError as exc:
             return deleted_page(request, notice={"ok": False, "message": exc.message}, status_code=exc.status)
-        return RedirectResponse(f"/{'s' if row.entity_type == 'stakeholder' else 'p'}/{row.external_id}",
-                                status_code=303)
+        where = {"stakeholder": "/s/", "project": "/p/", "forum": "/planner/"}[row.entity_type]
+        return RedirectResponse(where + row.external_id, status_code=303)
 
     @router.get("/outbox", response_class=HTMLResponse)
     def outbox(request: Request) -> HTMLResponse:

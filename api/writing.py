@@ -9,7 +9,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Iterable, Literal, Sequence
 
 import numpy as np
-from sqlmodel import Session
+from sqlmodel import Session, col, update
 
 from api.core import EMBED_BATCH, ENTITY_TYPES, Core, Part, Progress, no_progress, utc, utcnow
 from api.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, conflicts
@@ -19,7 +19,7 @@ from api.schemas import ImportReport, ProjectIn, ProjectPublic, StakeholderIn, S
 from embeddings.base import Embedder
 from embeddings.texts import project_text, stakeholder_text, text_hash
 from store import repo
-from store.models import Project, Stakeholder, Trash
+from store.models import Account, ApiToken, Project, Stakeholder, Trash
 
 if TYPE_CHECKING:
     from api.catalogue import Catalogue
@@ -170,6 +170,11 @@ class Writer(Part):
             links = repo.participations(session, **{f"{entity_type}_ids": [row.id]})  # type: ignore[arg-type]
             session.add(Trash(entity_type=entity_type, external_id=external_id, deleted_at=utcnow(), deleted_by=actor,
                               record=trashed(session, entity_type, row, links)))
+            if entity_type == "stakeholder":  # its members lose their rights with it (restored: invite again)
+                session.exec(update(Account).where(col(Account.organisation) == external_id,  # type: ignore[call-overload]
+                                                   col(Account.disabled_at).is_(None)).values(disabled_at=utcnow()))
+                session.exec(update(ApiToken).where(col(ApiToken.organisation) == external_id,  # type: ignore[call-overload]
+                                                    col(ApiToken.revoked_at).is_(None)).values(revoked_at=utcnow()))
             co_members: set[int] = set()  # their partner lists lose this stakeholder (the search follows)
             if entity_type == "stakeholder":
                 co_members = {link.stakeholder_id for link in repo.participations(

@@ -281,6 +281,7 @@ class Interest(SQLModel, table=True):
     created_at: datetime
     updated_at: datetime
     decided_by: str | None = None
+    forwarded_at: datetime | None = None  # a brokered interest reaches the other side only once forwarded
     version: int = Field(default=1, sa_column=_INTEREST_VERSION)
 
 

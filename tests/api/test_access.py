@@ -55,6 +55,10 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/interests/{interest_id}"): "signed_in",
     ("POST", "/interests/{interest_id}/{action}"): "signed_in",
     ("POST", "/invitations"): "secretariat",
+    ("GET", "/p/new"): "signed_in",
+    ("POST", "/p/new"): "signed_in",
+    ("GET", "/p/{external_id}/edit"): "own",
+    ("POST", "/p/{external_id}/edit"): "own",
     ("GET", "/s/{external_id}/edit"): "own",
     ("POST", "/s/{external_id}/edit"): "own",
     ("GET", "/s/{external_id}/interest"): "signed_in",
@@ -212,16 +216,27 @@ def test_a_member_edits_its_own_profile_and_projects_only(anonymous: TestClient,
     other_body = {**body, "id": OTHER, "name": "Taken over"}
     assert anonymous.put(f"/stakeholders/{OTHER}", json=other_body, headers=own).status_code == 403
     assert anonymous.get(f"/stakeholders/{OTHER}").json()["name"] != "Taken over"
-    # a project in another's name is refused; with its own organisation among the participants, made
+    # a project in another's name is refused; with its own organisation alone, made
     project = {"id": "p-new", "title": "Saxaul planting", "participants": [{"stakeholder": OTHER, "role": "lead"}]}
     response = anonymous.post("/projects", json=project, headers=own)
     assert response.status_code == 403 and OWN in response.json()["message"]
-    project["participants"].append({"stakeholder": OWN, "role": "implementer"})
+    project["participants"] = [{"stakeholder": OWN, "role": "lead"}]
     assert anonymous.post("/projects", json=project, headers=own).status_code == 201
-    # it may not hand the project to others by removing itself
+    # it may not attach another organisation, nor hand the project to others by removing itself
+    project["participants"].append({"stakeholder": OTHER, "role": "co_funder"})
+    attached = anonymous.put("/projects/p-new", json=project, headers=own)
+    assert attached.status_code == 403 and "join themselves" in attached.json()["message"]
     project["participants"] = [{"stakeholder": OTHER, "role": "lead"}]
     assert anonymous.put("/projects/p-new", json=project, headers=own).status_code == 403
-    assert anonymous.delete("/projects/p-new", headers=own).status_code == 204
+    # the secretariat adds the partner; the member then edits its own part and keeps the partner's
+    secretariat = {"Authorization": f"Bearer {loaded.accounts.create_token('secretariat')}"}
+    both = [{"stakeholder": OWN, "role": "lead"}, {"stakeholder": OTHER, "role": "co_funder"}]
+    assert anonymous.put("/projects/p-new", json={**project, "participants": both}, headers=secretariat).status_code == 200
+    mine = [{"stakeholder": OWN, "role": "implementer"}, {"stakeholder": OTHER, "role": "co_funder"}]
+    assert anonymous.put("/projects/p-new", json={**project, "participants": mine}, headers=own).status_code == 200
+    # only the leading organisation deletes a project (it is no longer the lead here)
+    assert anonymous.delete("/projects/p-new", headers=own).status_code == 403
+    assert anonymous.delete("/projects/p-new", headers=secretariat).status_code == 204
 
 
 def test_tokens_are_stored_hashed_and_revoked_at_once(anonymous: TestClient, loaded: DLDMatch) -> None:
@@ -439,3 +454,69 @@ def test_cli_writes_are_in_the_audit_log(file_database_url: str) -> None:
     [entry] = entries(engine)
     assert (entry.actor, entry.action) == ("cli", "token create") and "role=secretariat" in entry.target
     engine.dispose()
+
+
+def test_a_member_adds_and_edits_its_projects_through_the_web_form(anonymous: TestClient, loaded: DLDMatch) -> None:
+    password = _account(loaded, "member@cso.example", "member", OWN)
+    _login(anonymous, "member@cso.example", password)
+    form = anonymous.get("/p/new")
+    assert form.status_code == 200 and f'value="{OWN}:lead"' in form.text
+    csrf = form.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    fields = {"csrf": csrf, "title": "Saxaul belt of Dalanzadgad", "description": "Planting saxaul against sand.",
+              "countries": ["MN"], "status": "planned", "start_year": "2027", "seeks": ["funding"]}
+    bad = anonymous.post("/p/new", data={**fields, "start_year": "soon", "status": "someday",
+                                         "participants": f"{OWN}:boss"})
+    assert bad.status_code == 422
+    for column in ("start_year", "status", "participants"):
+        assert f'id="{column}-error"' in bad.text  # every mistake at once
+    theirs = anonymous.post("/p/new", data={**fields, "participants": f"{OTHER}:lead"})
+    assert theirs.status_code == 403 and OWN in theirs.text
+    attached = anonymous.post("/p/new", data={**fields, "participants": f"{OWN}:lead; {OTHER}:co_funder"})
+    assert attached.status_code == 403 and "join themselves" in attached.text
+    made = anonymous.post("/p/new", data={**fields, "participants": f"{OWN}:lead"}, follow_redirects=False)
+    assert made.status_code == 303 and made.headers["location"] == "/p/saxaul-belt-of-dalanzadgad"
+    project = anonymous.get("/projects/saxaul-belt-of-dalanzadgad").json()
+    assert project["status"] == "planned" and project["start_year"] == 2027
+    page = anonymous.get("/p/saxaul-belt-of-dalanzadgad/edit")
+    version = page.text.split('name="version" value="', 1)[1].split('"', 1)[0]
+    edited = anonymous.post("/p/saxaul-belt-of-dalanzadgad/edit", follow_redirects=False, data={
+        **fields, "version": version, "status": "ongoing", "participants": f"{OWN}:lead"})
+    assert edited.status_code == 303
+    assert anonymous.get("/projects/saxaul-belt-of-dalanzadgad").json()["status"] == "ongoing"
+    assert "Edit project" in anonymous.get("/p/saxaul-belt-of-dalanzadgad").text
+    # a project its organisation is not in cannot be opened for editing
+    other = loaded.accounts.create_token("member", organisation="t-lab")
+    refused = anonymous.get("/p/saxaul-belt-of-dalanzadgad/edit", headers={"Authorization": f"Bearer {other}"})
+    assert refused.status_code == 403
+
+
+def test_a_deleted_forum_comes_back_whole_from_the_trash(client: TestClient) -> None:
+    forum = {"id": "f-trash", "name": "Trash forum", "slot_count": 2, "first_slot": "2027-05-01T09:00:00+08:00",
+             "tables": 2, "participants": [{"stakeholder": s} for s in (OWN, OTHER, "t-fund")]}
+    assert client.post("/forums", json=forum).status_code == 201
+    meetings = client.post("/forums/f-trash/schedule", json={}).json()["meetings"]
+    assert client.delete("/forums/f-trash").status_code == 204 and client.get("/forums/f-trash").status_code == 404
+    [gone] = [t for t in client.get("/trash").json() if t["entity_type"] == "forum"]
+    assert gone["name"] == "Trash forum"
+    assert client.post(f"/trash/{gone['id']}/restore").status_code == 200
+    assert client.get("/forums/f-trash/schedule").json()["meetings"] == meetings
+
+
+def test_a_nul_byte_in_a_sign_in_is_a_wrong_password_not_an_error(anonymous: TestClient) -> None:
+    anonymous.get("/login")
+    response = anonymous.post("/login", data={"email": "a\x00@b.example", "password": "x\x00",
+                                              "csrf": anonymous.cookies.get(CSRF_COOKIE)})
+    assert response.status_code == 401 and "wrong" in response.text
+
+
+def test_deleting_an_organisation_ends_its_members_rights(client: TestClient, anonymous: TestClient,
+                                                          loaded: DLDMatch) -> None:
+    password = _account(loaded, "member@firm.example", "member", OTHER)
+    token = {"Authorization": f"Bearer {loaded.accounts.create_token('member', organisation=OTHER)}"}
+    key, _ = loaded.accounts.login("member@firm.example", password, client="test")
+    assert client.delete(f"/stakeholders/{OTHER}").status_code == 204
+    assert anonymous.get("/interests", headers=token).status_code == 401
+    assert loaded.accounts.session_principal(key) is None
+    [gone] = client.get("/trash").json()
+    client.post(f"/trash/{gone['id']}/restore")  # the organisation comes back; its old rights do not
+    assert anonymous.get("/interests", headers=token).status_code == 401

@@ -78,7 +78,10 @@ def test_the_secretariat_brokers_when_asked_and_sees_every_interest(client: Test
     iid = anonymous.post("/interests", json={"to": B, "message": "Via you, please", "broker": True},
                          headers=a).json()["id"]
     assert loaded.outbox.recent(to="ops@neaspec.example")[0].subject.startswith("To broker")
-    assert anonymous.post(f"/interests/{iid}/accept", headers=b).status_code == 409  # not forwarded yet
+    # the other side knows nothing of it until the secretariat forwards it
+    assert anonymous.get("/interests", headers=b).json() == []
+    assert anonymous.get(f"/interests/{iid}", headers=b).status_code == 404
+    assert anonymous.post(f"/interests/{iid}/accept", headers=b).status_code == 404
     assert [i["id"] for i in client.get("/interests").json()] == [iid]
     assert anonymous.post(f"/interests/{iid}/forward", headers=a).status_code == 403
     assert client.post(f"/interests/{iid}/forward").json()["status"] == "open"
@@ -149,3 +152,11 @@ def test_mail_that_cannot_be_sent_is_kept_with_its_error(loaded: DLDMatch) -> No
     loaded.outbox.settings = loaded.settings.model_copy(update={"smtp_url": "smtp://127.0.0.1:9"})  # nothing listens
     row = loaded.outbox.send("x@y.example", "Subject", "Body")
     assert row.sent_at is None and row.error and "Connection" in row.error
+
+
+def test_a_sent_invitation_link_is_not_kept_in_the_outbox(client: TestClient, loaded: DLDMatch, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    loaded.outbox.settings = loaded.settings.model_copy(update={"smtp_url": "smtp://mail.example:587"})
+    monkeypatch.setattr(loaded.outbox, "_smtp", lambda row: None)  # the server took it
+    assert client.post("/invitations", json={"email": "sent@cso.example", "organisation": A}).status_code == 201
+    [mail] = loaded.outbox.recent(to="sent@cso.example")
+    assert mail.sent_at is not None and "/invite/" not in mail.body and "not kept" in mail.body

@@ -178,3 +178,20 @@ def test_a_members_own_edits_are_self_declared(anonymous: TestClient, loaded: DL
     secretariat = {"Authorization": f"Bearer {loaded.accounts.create_token('secretariat')}"}
     checked = anonymous.put("/stakeholders/t-cso", json={**body, "self_declared": False}, headers=secretariat)
     assert checked.json()["self_declared"] is False
+
+
+def test_the_public_cannot_change_a_stored_record_through_the_queue(client: TestClient, anonymous: TestClient) -> None:
+    """A row naming a stored id (a form whose name gives a stored id, or an upload's id column) would
+    replace someone else's profile on approval: it is refused at once, naming the row."""
+    stored = anonymous.get("/stakeholders/t-cso").json()
+    book = load_workbook(io.BytesIO(anonymous.get("/templates/questionnaire.xlsx").content))
+    sheet = book["stakeholders"]
+    header = [c.value for c in sheet[1]]
+    sheet.append([{"id": "t-cso", "name": "Taken Over", "kind": "cso", "contact_email": "evil@x.example"}.get(h)
+                  for h in header])
+    data = io.BytesIO()
+    book.save(data)
+    response = anonymous.post("/submissions", files={"file": ("q.xlsx", data.getvalue())})
+    assert response.status_code == 422 and "already in dldmatch" in response.text
+    assert response.json()["errors"][0]["column"] == "id" and _pending(client) == []
+    assert anonymous.get("/stakeholders/t-cso").json()["name"] == stored["name"]
