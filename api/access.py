@@ -60,35 +60,26 @@ def _member_of(param: str) -> Callable[[Principal, Request, Any], bool]:
     return allows
 
 
-def _project_member(p: Principal, r: Request, svc: "DLDMatch") -> bool:
-    """The secretariat, or a member of an organisation taking part in the stored project (a project
-    that does not exist is let through, for the route to answer 404)."""
-    if p.secretariat:
-        return True
-    if p.role != "member":
-        return False
-    from api.errors import NotFound
+def _in_project(*, lead: bool) -> Callable[[Principal, Request, "DLDMatch"], bool]:
+    """The secretariat, or a member of an organisation taking part in (``lead``: leading) the stored
+    project of the path; a project that does not exist is let through, for the route to answer 404.
+    Reads the database: the guard runs it in a thread."""
+    def allows(p: Principal, r: Request, svc: "DLDMatch") -> bool:
+        if p.secretariat:
+            return True
+        if p.role != "member":
+            return False
+        from api.errors import NotFound
 
-    try:
-        project = svc.get_project(r.path_params.get("external_id", ""))
-    except NotFound:
-        return True
-    return any(x.id == p.organisation for x in project.participants)
+        try:
+            project = svc.get_project(r.path_params.get("external_id", ""))
+        except NotFound:
+            return True
+        return any(x.id == p.organisation and (x.role == "lead" or not lead) for x in project.participants)
+    return allows
 
 
-def _project_lead(p: Principal, r: Request, svc: "DLDMatch") -> bool:
-    """The secretariat, or a member of the organisation leading the stored project."""
-    if p.secretariat:
-        return True
-    if p.role != "member":
-        return False
-    from api.errors import NotFound
-
-    try:
-        project = svc.get_project(r.path_params.get("external_id", ""))
-    except NotFound:
-        return True
-    return any(x.id == p.organisation and x.role == "lead" for x in project.participants)
+_project_member, _project_lead = _in_project(lead=False), _in_project(lead=True)
 
 
 ANYONE = Rule("anyone", _anyone)
