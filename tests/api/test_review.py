@@ -51,6 +51,8 @@ def test_a_public_submission_waits_unseen_then_is_listed_as_self_declared(client
     profile = anonymous.get(f"/stakeholders/{new_id}").json()
     assert profile["self_declared"] is True and "contact" not in profile
     assert "Self-declared" in anonymous.get(f"/s/{new_id}").text
+    checked = anonymous.get("/s/t-fund").text  # entered by the secretariat (the test data's import)
+    assert 'id="verified"' in checked and "Self-declared" not in checked
     found = anonymous.post("/match", json={"text": FIRM["description"], "intent": "co_funding", "k": 50}).json()
     assert all(m["self_declared"] for m in found["stakeholders"] if m["id"] == new_id)
     assert client.post(f"/submissions/{sub['id']}/approve").status_code == 409  # decided already
