@@ -20,6 +20,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.access import CSRF_COOKIE, CSRF_FIELD, SESSION_COOKIE, csrf_token, principal_of
 from api.accounts import Accounts
+from api.downloads import (MATCH_HEADER, PROJECT_HEADER, STAKEHOLDER_HEADER, download, match_rows, project_rows,
+                           stakeholder_rows)
 from api.errors import DomainError, InvalidInput
 from api.web_people import add_people_pages
 from api.schemas import MatchRequest, RowId
@@ -73,6 +75,11 @@ def _safe_next(target: str) -> str:
 
 def _mark_html(request: Request) -> None:
     request.state.html = True  # errors on these routes are rendered as pages, not JSON
+
+
+def base_of(request: Request) -> str:
+    """This site's address as the request reached it (for the page links in downloads)."""
+    return str(request.base_url).rstrip("/")
 
 
 def _secure(request: Request) -> bool:
@@ -148,15 +155,18 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
 
     @router.get("/search", response_class=HTMLResponse)
     def search(request: Request, text: str = "", intent: Literal["any", "co_funding", "implementation"] = "any",
-               country: str = "", kind: str = "") -> Response:
+               country: str = "", kind: str = "", format: Literal["html", "csv", "xlsx"] = "html") -> Response:  # noqa: A002
         if not text.strip():
             return RedirectResponse("/", status_code=303)
         svc = svc_of(request)
         match = MatchRequest(text=text, intent=intent, countries=[country] if country else [],
                              kinds=[kind] if kind else [], k=10)  # type: ignore[list-item]
         result = svc.match(match)
+        if format != "html":
+            return download("dldmatch-search", MATCH_HEADER,
+                            match_rows([*result.stakeholders, *result.projects], base_of(request)), format)
         return page(request, "home.html", query={"text": text, "intent": intent, "country": country, "kind": kind},
-                    result=result)
+                    result=result, downloads=True)
 
     @router.get("/s/{external_id}", response_class=HTMLResponse)
     def stakeholder(request: Request, external_id: str) -> HTMLResponse:
@@ -167,9 +177,13 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
     @router.get("/s/{external_id}/partners", response_class=HTMLResponse)
     def stakeholder_partners(request: Request, external_id: str,
                              intent: Literal["any", "co_funding", "implementation"] = "any",
-                             k: int = Query(10, ge=1, le=50)) -> HTMLResponse:
+                             k: int = Query(10, ge=1, le=50),
+                             format: Literal["html", "csv", "xlsx"] = "html") -> Response:  # noqa: A002
         svc = svc_of(request)
         result = svc.partners_for_stakeholder(external_id, intent=intent, k=k)
+        if format != "html":
+            return download(f"{external_id}-{intent}", MATCH_HEADER, match_rows(result.results, base_of(request)),
+                            format)
         name = result.query["name"]
         heading = {"co_funding": f"Co-funders for {name}", "implementation": f"Implementing partners for {name}",
                    "any": f"Partners for {name}"}[intent]
@@ -196,8 +210,12 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
     @router.get("/p/{external_id}/partners", response_class=HTMLResponse)
     def project_partners(request: Request, external_id: str,
                          intent: Literal["any", "co_funding", "implementation"] = "co_funding",
-                         k: int = Query(10, ge=1, le=50)) -> HTMLResponse:
+                         k: int = Query(10, ge=1, le=50),
+                         format: Literal["html", "csv", "xlsx"] = "html") -> Response:  # noqa: A002
         result = svc_of(request).partners_for_project(external_id, intent=intent, k=k)
+        if format != "html":
+            return download(f"{external_id}-{intent}", MATCH_HEADER, match_rows(result.results, base_of(request)),
+                            format)
         name = result.query["name"]
         switch = [(f"/p/{external_id}/partners?intent={i}", label, i == intent)
                   for i, label in (("co_funding", "Co-funders"), ("implementation", "Implementing partners"),
@@ -210,8 +228,18 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
     def browse(request: Request, show: Literal["stakeholders", "projects", "all"] = "stakeholders",
                country: str = "", theme: str = "", kind: str = "", q: str = "",
                status: Literal["", "planned", "ongoing", "completed"] = "",
-               offset: int = Query(0, ge=0)) -> HTMLResponse:
+               offset: int = Query(0, ge=0), format: Literal["html", "csv", "xlsx"] = "html") -> Response:  # noqa: A002
         svc = svc_of(request)
+        if format != "html":  # the whole filtered list (up to 10,000), not this page of it
+            if show == "projects":
+                listed = svc.list_projects(limit=10_000, country=country or None, theme=theme or None,
+                                           status=status or None, q=q or None)
+                return download("dldmatch-projects", PROJECT_HEADER, project_rows(listed.items, base_of(request)),
+                                format)
+            listed = svc.list_stakeholders(limit=10_000, country=country or None, kind=kind or None,
+                                           theme=theme or None, q=q or None)
+            return download("dldmatch-organisations", STAKEHOLDER_HEADER,
+                            stakeholder_rows(listed.items, base_of(request)), format)
         limit = 50
         sections = []
         if show in ("stakeholders", "all"):
@@ -225,8 +253,10 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
         filters = {"country": country, "theme": theme, "kind": kind, "q": q, "status": status}
         more = any(p.total > offset + limit for _, _, p in sections)
         next_url = str(request.url.include_query_params(offset=offset + limit)) if more else None
+        downloads = {f: str(request.url.remove_query_params("offset").include_query_params(format=f))
+                     for f in ("csv", "xlsx")} if show != "all" else None
         return page(request, "browse.html", sections=sections, total=sum(p.total for _, _, p in sections),
-                    show=show, filters=filters, next_url=next_url)
+                    show=show, filters=filters, next_url=next_url, downloads=downloads)
 
     @router.get("/overview", response_class=HTMLResponse)
     def overview(request: Request) -> HTMLResponse:

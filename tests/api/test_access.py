@@ -520,3 +520,35 @@ def test_deleting_an_organisation_ends_its_members_rights(client: TestClient, an
     [gone] = client.get("/trash").json()
     client.post(f"/trash/{gone['id']}/restore")  # the organisation comes back; its old rights do not
     assert anonymous.get("/interests", headers=token).status_code == 401
+
+
+def test_lists_and_results_download_as_csv_and_xlsx_with_their_reasons(anonymous: TestClient, client: TestClient) -> None:
+    """Issue 17, item 8: the web page's lists and results as files, filters kept, reasons in words,
+    cells safe to open."""
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    profile = client.get(f"/stakeholders/{OTHER}").json()
+    body = {k: profile[k] for k in ("id", "kind", "countries", "description")}
+    assert client.put(f"/stakeholders/{OTHER}", json={**body, "name": '=HYPERLINK("http://x","y")'}).status_code == 200
+    listed = anonymous.get("/browse", params={"format": "csv", "country": "CN"})
+    assert listed.status_code == 200 and "attachment" in listed.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(listed.content.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["id", "name", "original name"] and {r[0] for r in rows[1:]} == {
+        s["id"] for s in anonymous.get("/stakeholders", params={"country": "CN"}).json()["items"]}
+    assert "'=HYPERLINK(\"http://x\",\"y\")" in [r[1] for r in rows]  # quoted: shown, never run
+    projects = load_workbook(io.BytesIO(anonymous.get("/browse", params={"show": "projects", "format": "xlsx"}).content))
+    header = [c.value for c in projects.active[1]]
+    assert header[:3] == ["id", "title", "status"] and projects.active.max_row == 3  # t-belt and t-kubuqi
+    results = anonymous.get(f"/s/{OWN}/partners", params={"intent": "co_funding", "format": "csv"})
+    table = list(csv.DictReader(io.StringIO(results.content.decode("utf-8-sig"))))
+    api = client.get(f"/stakeholders/{OWN}/partners", params={"intent": "co_funding"}).json()
+    assert [r["id"] for r in table] == [m["id"] for m in api["results"]]  # the same ranking as the page's
+    assert all(r["shared themes"] or r["needs it meets"] or r["shared places"] or r["track record"] or
+               r["close in meaning"] or r["shared partners"] or r["shared countries"] for r in table)
+    assert "Download these results" in anonymous.get(f"/s/{OWN}/partners").text
+    found = anonymous.get("/search", params={"text": "saxaul shelterbelts in the Gobi", "format": "csv"})
+    searched = list(csv.DictReader(io.StringIO(found.content.decode("utf-8-sig"))))
+    assert searched and {r["type"] for r in searched} <= {"stakeholder", "project"}
