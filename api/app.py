@@ -27,8 +27,8 @@ from api.access import guard, principal_of, require_project_member
 from api.accounts import Principal, Unauthorized
 from api.errors import Conflict, DomainError, InvalidInput
 from api.schemas import (
+    error_responses,
     ID_PATTERN,
-    ErrorOut,
     Health,
     Intent,
     IntakeReport,
@@ -69,23 +69,7 @@ log = logging.getLogger("uvicorn.error")  # shown with the server's own start-up
 
 StartMode = Literal["background", "sync", "none"]
 
-_ERROR_DESCRIPTIONS: dict[int, str] = {
-    404: "no such record",
-    409: "the id is taken, or another request changed the same records meanwhile",
-    412: "If-Match names a version that is no longer the stored one",
-    401: "no valid token or session: sign in, or send 'Authorization: Bearer <token>'",
-    403: "the route's rule (README, \"Roles\") does not let this token or account do it",
-    413: "the request body is over the size limit",
-    422: "invalid input: each field and why",
-    429: "too many requests of this kind lately (the review queue is full for now)",
-    503: "the index is not ready yet; try again in a moment",
-}
-
-
-def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The error responses a route can give, each with the one error body (README, "Errors")."""
-    return {status: {"model": ErrorOut, "description": _ERROR_DESCRIPTIONS[status]}
-            for status in sorted({401, 403, *statuses})}
+_errors = error_responses  # the error responses a route can give (README, "Errors")
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

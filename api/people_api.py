@@ -12,17 +12,11 @@ from api.access import principal_of
 from api.accounts import Principal
 from fastapi import Query
 
-from api.schemas import (AuditOut, ErrorOut, InterestIn, InterestOut, InvitationIn, InvitationOut, StakeholderRef,
-                         TrashOut)
+from api.schemas import (AuditOut, InterestIn, InterestOut, InvitationIn, InvitationOut, StakeholderRef, TrashOut,
+                         error_responses)
 from api.service import DLDMatch
 
-_DESCRIPTIONS = {401: "no valid token or session", 403: "not for this token or account", 404: "no such record",
-                 409: "the pair already has a live interest, or the interest changed meanwhile",
-                 413: "the request body is over the size limit", 422: "invalid input: each field and why"}
-
-
-def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {s: {"model": ErrorOut, "description": _DESCRIPTIONS[s]} for s in sorted({401, 403, *statuses})}
+_errors = error_responses
 
 
 def interest_out(svc: DLDMatch, who: Principal, row: Any) -> InterestOut:

@@ -783,3 +783,24 @@ class RoundTablesOut(BaseModel):
     forum: str
     size: int
     tables: list[RoundTableOut]
+
+
+ERROR_DESCRIPTIONS: dict[int, str] = {
+    404: "no such record",
+    409: "the id is taken, or another request changed the same records meanwhile (or decided them: a pair's "
+         "live interest, a submission)",
+    412: "If-Match names a version that is no longer the stored one",
+    401: "no valid token or session: sign in, or send 'Authorization: Bearer <token>'",
+    403: "the route's rule (README, \"Roles\") does not let this token or account do it",
+    413: "the request body is over the size limit",
+    422: "invalid input: each field and why",
+    429: "too many requests of this kind lately (the review queue is full for now)",
+    503: "the index is not ready yet; try again in a moment",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The error responses a route can give (always 401 and 403: every route has an access rule), each
+    with the one error body (README, "Errors"), for the OpenAPI schema."""
+    return {status: {"model": ErrorOut, "description": ERROR_DESCRIPTIONS[status]}
+            for status in sorted({401, 403, *statuses})}
