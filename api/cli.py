@@ -410,20 +410,25 @@ def evaluate_embedding_languages_command(
     cache: Path = typer.Option(Path("data/eval"), help="seed databases per model, reused between runs"),
     report: Path = typer.Option(Path("bench-results/languages.json")),
 ) -> None:
-    """Cross-lingual identification (top-1) and ranking stability (overlap@10) on the seed translations."""
+    """Cross-lingual identification (top-1) and ranking stability (overlap@10) on the seed translations;
+    themes found in translations against the English keyword themes, on them and on held-out
+    translations of the seed projects."""
     from evaluation.crosslingual import evaluate_languages
 
     bars = _Bars()
-    result = evaluate_languages(_eval_embedder(ctx), cache=cache, progress=bars, log=lambda m: typer.echo(m, err=True))
+    embedder = _eval_embedder(ctx)
+    result = evaluate_languages(embedder, settings=_seed_settings(ctx, embedder, cache), progress=bars,
+                                log=lambda m: typer.echo(m, err=True))
     bars.close()
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(json.dumps(result, indent=2))
     typer.echo(f"model: {result['model']}")
-    typer.echo(f"{'language':>8} {'top-1':>6} {'overlap@10':>10} {'left out':>9} {'themes F1':>9}")
+    typer.echo(f"{'language':>8} {'top-1':>6} {'overlap@10':>10} {'left out':>9} {'themes F1':>9} {'held out':>9}")
     for lang, top1 in result["identification_top1"].items():
         typer.echo(f"{lang:>8} {top1:>6.3f} {result['overlap_at_10'][lang]:>10.3f}"
                    f" {result['overlap_at_10_left_out'][lang]:>9.3f}"
-                   f" {result['themes_vs_english_keywords'][lang]['f1']:>9.3f}")
+                   f" {result['themes_vs_english_keywords'][lang]['f1']:>9.3f}"
+                   f" {result['held_out_project_themes_vs_english_keywords'][lang]['f1']:>9.3f}")
     typer.echo(f"mean overlap@10 {result['overlap_at_10_mean']:.3f} "
                f"(organisation left out: {result['overlap_at_10_left_out_mean']:.3f}); report: {report}")
 
@@ -626,13 +631,15 @@ def _asking(settings: Settings, embedder: Any) -> Iterator[Callable[[str, str, d
 
 def _seed_settings(ctx: typer.Context, embedder: Any, cache: Path) -> Settings:
     """Settings for a database of the seed profiles in ``cache``, one per model and per content of the
-    seed files (a changed seed file gets a new database, never a stale one)."""
+    seed files and the theme vocabulary (a changed file gets a new database, never a stale one)."""
     from api.settings import SEED_PROFILES
 
     name = embedder.model_id.replace("/", "-").replace("@", "-")
-    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(SEED_PROFILES.glob("*.jsonl")))).hexdigest()[:10]
+    settings = _settings(ctx)
+    files = [*sorted(SEED_PROFILES.glob("*.jsonl")), settings.themes_file]
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in files)).hexdigest()[:10]
     cache.mkdir(parents=True, exist_ok=True)
-    return _settings(ctx).model_copy(update={
+    return settings.model_copy(update={
         "database_url": f"sqlite:///{cache / f'seeds-{name}-{digest}.db'}",
         "index_dir": cache / f"index-{name}-{digest}", "seed_dir": SEED_PROFILES})
 

@@ -59,6 +59,7 @@ class Overview(Part):
                 for t in themes:
                     counts[t["id"]]["project"] += 1
         return [ThemeOut(id=t.id, label=t.label, definition=t.definition, keywords=list(t.keywords), sdg=t.sdg,
+                         labels=dict(t.labels), keywords_by_language={lang: list(w) for lang, w in t.translated},
                          neaspec_areas=list(t.neaspec_areas), stakeholders=counts[t.id]["stakeholder"],
                          projects=counts[t.id]["project"]) for t in self.vocabulary.values()]
 

@@ -403,6 +403,9 @@ class ThemeOut(BaseModel):
     label: str
     definition: str
     keywords: list[str]
+    labels: dict[str, str] = Field(default_factory=dict, description="the label in zh, ja, ko, ru and mn")
+    keywords_by_language: dict[str, list[str]] = Field(
+        default_factory=dict, description="keywords in zh, ja, ko, ru and mn; a trailing * stands for any ending")
     sdg: str
     neaspec_areas: list[str]
     stakeholders: int

@@ -12,7 +12,8 @@ import numpy as np
 
 from embeddings.base import Embedder
 from matcher.text import is_latin, sentences
-from matcher.themes import Theme, ThemeAssignment, assign_themes, merge_assignments, themes_by_meaning
+from matcher.themes import (Theme, ThemeAssignment, assign_themes, assign_themes_in_any_language, merge_assignments,
+                            themes_by_meaning)
 
 EMBED_BATCH = 128
 Progress = Callable[[str, int, int], None]
@@ -26,7 +27,10 @@ def load_vocabulary(path: Path) -> dict[str, Theme]:
     raw = json.loads(path.read_text(encoding="utf-8"))
     return {
         t["id"]: Theme(id=t["id"], label=t["label"], definition=t["definition"], keywords=tuple(t["keywords"]),
-                       sdg=t.get("sdg", ""), neaspec_areas=tuple(t.get("neaspec_areas", ())))
+                       sdg=t.get("sdg", ""), neaspec_areas=tuple(t.get("neaspec_areas", ())),
+                       labels=tuple(sorted(t.get("labels", {}).items())),
+                       translated=tuple((lang, tuple(words)) for lang, words in sorted(
+                           t.get("keywords_by_language", {}).items())))
         for t in raw["themes"]
     }
 
@@ -39,19 +43,22 @@ class ThemeAssigner:
         self._by_meaning: dict[str, list[tuple[ThemeAssignment, str]]] = {}  # text in another script -> themes
         self.keyword_themes: dict[str, list[ThemeAssignment]] = {}  # found while batching, used once when written
 
-    def for_text(self, text: str, manual: list[str]) -> list[dict[str, Any]]:
+    def for_text(self, text: str, manual: list[str], *, name: str = "") -> list[dict[str, Any]]:
         """Manual themes, then themes read from keywords; a profile with neither gets the theme whose
         definition its text is nearest to, so that every profile has at least one theme. A text in
-        another script than the vocabulary's (Chinese, Korean, Russian...) gets its themes by meaning,
-        each with the sentence that shows it."""
+        another script (Chinese, Korean, Russian...) gets its themes from the vocabulary's keywords in
+        its language, or by meaning when it has none of them; each with the sentence that shows it
+        (``text`` may start with the profile's ``name``: a sentence shown is the description's own)."""
         if is_latin(text):
             auto = [(a, "") for a in self.keyword_themes.pop(text, None)
                     or assign_themes(text, list(self.vocabulary.values()))]
             if not manual and not auto:
                 auto = [(self.nearest(text), "")]
-        else:
-            auto = self.meaning(text)
-        evidence = {a.theme: sentence for a, sentence in auto if sentence}
+        else:  # its keywords in its own language; by meaning when it has none
+            auto = assign_themes_in_any_language(text, list(self.vocabulary.values())) or self.meaning(text)
+        lead = f"{name}. " if name else ""
+        evidence = {a.theme: sentence[len(lead):] if lead and sentence.startswith(lead) else sentence
+                    for a, sentence in auto if sentence}
         return [{"id": a.theme, "confidence": a.confidence, "source": a.source,
                  **({"evidence": evidence[a.theme]} if a.source == "auto" and a.theme in evidence else {})}
                 for a in merge_assignments(manual, [a for a, _ in auto])]
@@ -61,7 +68,7 @@ class ThemeAssigner:
         if row is not None and (getattr(row, "name", None) or row.title, row.description) == key and \
                 [t["id"] for t in row.themes if t["source"] == "manual"] == manual:
             return list(row.themes)
-        return self.for_text(text, manual)
+        return self.for_text(text, manual, name=key[0])
 
     def nearest(self, text: str) -> ThemeAssignment:
         if text not in self._nearest:
@@ -86,7 +93,8 @@ class ThemeAssigner:
                 continue
             text = f"{title}. {description}"
             if not is_latin(text):
-                meaning.append(text)
+                if not assign_themes_in_any_language(text, vocabulary):
+                    meaning.append(text)
             else:
                 found = self.keyword_themes[text] = assign_themes(text, vocabulary)  # used again when written
                 if not found and not any(t.source == "manual" for t in rec.themes):

@@ -84,6 +84,28 @@ def keyword_hits(text: str, keywords: tuple[str, ...] | list[str]) -> list[str]:
     return [k for k in keywords if keyword_pattern(k).search(text)]
 
 
+@lru_cache(maxsize=4096)
+def cue_pattern(word: str) -> re.Pattern[str]:
+    """A case-insensitive pattern for a word or phrase of any of the region's languages: anywhere in
+    a text for Chinese, Japanese or Korean (their words are not separated; spaces inside are
+    optional), else at word boundaries, a word ending in "*" standing for a stem with any ending
+    (Russian and Mongolian inflect). A Latin word's boundaries are other Latin letters and digits
+    only, so "LDN" is found in "实现LDN目标".
+
+    Example:
+        >>> [bool(cue_pattern(w).search(t)) for w, t in (("防护林", "建设防护林带"), ("лесополос*", "Лесополосы"),
+        ...  ("LDN", "实现LDN目标"), ("LDN", "LDNs"), ("ган", "ганц"))]
+        [True, True, True, False, False]
+    """
+    if _CJK.search(word):
+        return re.compile(r"\s*".join(re.escape(p) for p in word.split()), re.IGNORECASE)
+    parts = [re.escape(p[:-1]) + r"\w*" if p.endswith("*") else re.escape(p) for p in re.split(r"[\s-]+", word)]
+    body = r"[\s-]+".join(parts)
+    if word.replace("*", "").isascii():
+        return re.compile(r"(?<![A-Za-z0-9])" + body + r"(?![A-Za-z0-9])", re.IGNORECASE)
+    return re.compile(r"(?<!\w)" + body + r"(?!\w)", re.IGNORECASE)
+
+
 def latin_share(text: str) -> float:
     """The share of a text's letters that are Latin (1.0 for English, about 0 for Chinese, Korean,
     Japanese, Russian or Mongolian Cyrillic); 1.0 for a text without letters. A Chinese, Japanese or

@@ -9,7 +9,7 @@ from typing import Sequence
 
 import numpy as np
 
-from matcher.text import could_match, keyword_hits, keyword_last_forms, sentences, words_of
+from matcher.text import could_match, cue_pattern, keyword_hits, keyword_last_forms, sentences, words_of
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,18 @@ class Theme:
     keywords: tuple[str, ...]
     sdg: str = ""
     neaspec_areas: tuple[str, ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()  # (language, label) in the region's other languages
+    translated: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (language, keywords): see cue_pattern
+
+    def label_in(self, language: str) -> str:
+        """The theme's label in a language (a BCP 47 tag such as "zh" or "mn-MN"), English otherwise."""
+        return dict(self.labels).get(language.split("-")[0].lower(), self.label)
+
+    def other_keywords(self) -> tuple[str, ...]:
+        """The keywords a text in another script can show: those of every other language, and the
+        English ones that are acronyms or figures ("LDN", "GIS", "15.3"), which such texts keep."""
+        acronyms = tuple(k for k in self.keywords if k == k.upper() and any(c.isalnum() for c in k))
+        return tuple(dict.fromkeys(k for _, words in self.translated for k in words)) + acronyms
 
 
 @dataclass(frozen=True)
@@ -71,6 +83,41 @@ def assign_themes(text: str, vocabulary: list[Theme], *, min_confidence: float =
         if confidence >= min_confidence:
             out.append(ThemeAssignment(theme.id, confidence, "auto"))
     out.sort(key=lambda a: (-a.confidence, a.theme))
+    return out
+
+
+def assign_themes_in_any_language(text: str, vocabulary: list[Theme], *, min_confidence: float = 0.5
+                                  ) -> list[tuple[ThemeAssignment, str]]:
+    """Themes of a text in Chinese, Japanese, Korean, Russian or Mongolian from each theme's keywords
+    in those languages (:meth:`Theme.other_keywords`), each with the sentence showing most of them;
+    confidence as in :func:`assign_themes`, most confident first.
+
+    Example:
+        >>> t = Theme("trees", "Afforestation", "", ("shelterbelt",), translated=(("zh", ("防护林", "植树")),))
+        >>> [(a.theme, a.confidence, s) for a, s in assign_themes_in_any_language(
+        ...     "我们在库布其沙漠边缘植树。我们还在阿拉善建设防护林和林带。", [t])]
+        [('trees', 0.82, '我们在库布其沙漠边缘植树。')]
+    """
+    parts = sentences(text.replace("ё", "е").replace("Ё", "Е")) or [text]
+    out = []
+    for theme in vocabulary:
+        patterns = [(k, cue_pattern(k)) for k in theme.other_keywords()]
+        distinct: set[str] = set()
+        showing, best, best_hits = 0, "", 0
+        for sentence in parts:
+            hits = {k for k, pattern in patterns if pattern.search(sentence)}
+            if hits:
+                showing += 1
+                distinct |= hits
+                if len(hits) > best_hits:
+                    best, best_hits = sentence, len(hits)
+        if not distinct:
+            continue
+        strength = len(distinct) + (showing - 1)
+        confidence = round(1.0 - 0.5 * math.exp(-0.5 * (strength - 1)), 2)
+        if confidence >= min_confidence:
+            out.append((ThemeAssignment(theme.id, confidence, "auto"), best))
+    out.sort(key=lambda a: (-a[0].confidence, a[0].theme))
     return out
 
 

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from matcher.text import cue_pattern
+
 STAKEHOLDER_KINDS: dict[str, str] = {
     "government": "Government body",
     "cso": "Civil-society organisation / NGO",
@@ -246,8 +248,8 @@ def infer_offers(text: str) -> list[str]:
 
 def _up_to_need(clause: str) -> str:
     """A clause up to the first need word after its first offer word."""
-    offer = min(m.start() for w in _OTHER_OFFER_CUES if (m := _cue_pattern(w).search(clause)))
-    needs = [m.start() for w in _OTHER_NEED_CUES if (m := _cue_pattern(w).search(clause, offer + 1))]
+    offer = min(m.start() for w in _OTHER_OFFER_CUES if (m := cue_pattern(w).search(clause)))
+    needs = [m.start() for w in _OTHER_NEED_CUES if (m := cue_pattern(w).search(clause, offer + 1))]
     return clause[:min(needs)] if needs else clause
 
 
@@ -283,20 +285,10 @@ def _offer_cue(sentence: str) -> tuple[int, int] | None:
 
 _NEED_SENTENCES = re.compile(r"(?<=[.!?;])\s+|(?<=[。！？；])")
 _CLAUSES = re.compile(r"[,，、;；:：]")
-_CJK_CHAR = re.compile("[\u2e80-\u9fff\uac00-\ud7af\u3040-\u30ff\uf900-\ufaff]")
 
 
 def _any_cue(text: str, words: tuple[str, ...]) -> bool:
-    return any(_cue_pattern(w).search(text) for w in words)
-
-
-@lru_cache(maxsize=1024)
-def _cue_pattern(word: str) -> re.Pattern[str]:
-    """A pattern for a cue word: anywhere for CJK, whole words (a stem with "*") otherwise."""
-    if _CJK_CHAR.search(word):
-        return re.compile(r"\s*".join(re.escape(p) for p in word.split()))
-    parts = [re.escape(p[:-1]) + r"\w*" if p.endswith("*") else re.escape(p) for p in re.split(r"[\s-]+", word)]
-    return re.compile(r"(?<!\w)" + r"[\s-]+".join(parts) + r"(?!\w)", re.IGNORECASE)
+    return any(cue_pattern(w).search(text) for w in words)
 
 
 def _has_word(text: str, phrase: str) -> bool:

@@ -6,7 +6,8 @@ from api.settings import ROOT
 import numpy as np
 
 from matcher.text import is_latin, latin_share, normalise_place, sentences
-from matcher.themes import Theme, assign_themes, best_evidence, merge_assignments, themes_by_meaning
+from matcher.themes import (Theme, assign_themes, assign_themes_in_any_language, best_evidence, merge_assignments,
+                            themes_by_meaning)
 from matcher.vocab import infer_needs
 
 SAND = Theme("sand", "Sand fixation", "", ("sand fixation", "dune"))
@@ -96,3 +97,47 @@ def test_word_prefilter_never_changes_what_the_keywords_find() -> None:
                 assert not found or could_match(keyword, words), (keyword, text[:60])
                 checked += found
     assert checked > 100
+
+
+def _vocabulary() -> list[Theme]:
+    from api.service import load_vocabulary
+
+    return list(load_vocabulary(ROOT / "seed_profiles" / "themes.json").values())
+
+
+def test_every_theme_has_a_label_and_keywords_in_the_five_other_languages() -> None:
+    for theme in _vocabulary():
+        assert {lang for lang, _ in theme.labels} == {"zh", "ja", "ko", "ru", "mn"}, theme.id
+        assert {lang for lang, words in theme.translated if words} == {"zh", "ja", "ko", "ru", "mn"}, theme.id
+        assert all(label.strip() for _, label in theme.labels)
+        assert theme.label_in("zh-CN") == dict(theme.labels)["zh"] and theme.label_in("fr") == theme.label
+
+
+def test_themes_from_keywords_in_each_language_with_their_sentence() -> None:
+    """Sentences written for this test (not from any seed or translation file): each language finds the
+    themes its English version finds by keywords, with the sentence that shows them."""
+    vocabulary = _vocabulary()
+    english = "We plant shelterbelts and give training to local herders. We also monitor dust storms."
+    wanted = {a.theme for a in assign_themes(english, vocabulary)}
+    assert {"afforestation_shelterbelts", "capacity_building", "grassland_rangeland", "dust_sandstorms"} <= wanted
+    texts = {
+        "zh": "我们营造防护林，并为当地牧民举办培训。我们还监测沙尘暴。",
+        "ja": "私たちは防風林を造成し、地元の遊牧民に研修を行っています。黄砂の観測も行っています。",
+        "ko": "우리는 방풍림을 조성하고 지역 유목민을 위한 교육을 합니다. 황사도 관측합니다.",
+        "ru": "Мы создаём лесополосы и проводим обучение для местных скотоводов. Мы также наблюдаем пыльные бури.",
+        "mn": "Бид ойн зурвас байгуулж, нутгийн малчдад сургалт явуулдаг. Мөн шороон шуурга ажигладаг.",
+    }
+    for lang, text in texts.items():
+        got = dict((a.theme, s) for a, s in assign_themes_in_any_language(text, vocabulary))
+        assert {"afforestation_shelterbelts", "capacity_building", "grassland_rangeland",
+                "dust_sandstorms"} <= set(got), (lang, sorted(got))
+        assert got["dust_sandstorms"] in sentences(text) and got["dust_sandstorms"] != sentences(text)[0], lang
+
+
+def test_keywords_of_other_languages_keep_to_their_words() -> None:
+    vocabulary = _vocabulary()
+    found = lambda text: {a.theme for a, _ in assign_themes_in_any_language(text, vocabulary)}  # noqa: E731
+    assert "drought" not in found("Энэ ганц төсөл юм.")  # "ган" (drought) is a word, not a prefix
+    assert "drought" in found("Ган гачгийн эрсдэлийг бууруулна.")
+    assert "ldn_reporting" in found("我们支持蒙古设定LDN目标。")  # an English acronym inside Chinese
+    assert found("Привет, как дела?") == set()
