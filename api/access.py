@@ -136,6 +136,12 @@ RULES: dict[tuple[str, str], Rule] = {
     **_rules("GET", ["/interests", "/interests/{interest_id}"], SIGNED_IN),
     ("POST", "/interests/{interest_id}/{action}"): SIGNED_IN,
     ("POST", "/invitations"): SECRETARIAT,
+    # ---- API: outcomes and no thanks (the records' own checks in api.outcomes) --------------------
+    ("POST", "/interests/{interest_id}/outcome"): SIGNED_IN,
+    **_rules("GET", ["/outcomes", "/no-thanks"], SIGNED_IN),
+    ("GET", "/outcomes/funnel"): SECRETARIAT,
+    ("POST", "/no-thanks"): SIGNED_IN,
+    ("DELETE", "/no-thanks/{other}"): SIGNED_IN,
     **_rules("GET", ["/audit", "/trash"], SECRETARIAT),
     ("POST", "/trash/{trash_id}/restore"): SECRETARIAT,
     # ---- web page ---------------------------------------------------------------------------
@@ -163,6 +169,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/s/{external_id}/edit"): _org("external_id", page=True),
     **_rules("GET", ["/s/{external_id}/interest", "/inbox"], _page(SIGNED_IN)),
     **_rules("POST", ["/s/{external_id}/interest", "/inbox/{interest_id}/{action}"], _page(SIGNED_IN)),
+    **_rules("POST", ["/inbox/{interest_id}/outcome", "/s/{external_id}/no-thanks", "/hidden/{other}/restore"],
+             _page(SIGNED_IN)),
+    ("GET", "/hidden"): _page(SIGNED_IN),
+    ("GET", "/conversion"): _page(SECRETARIAT),
     **_rules("GET", ["/accounts", "/outbox", "/audit-log", "/deleted"], _page(SECRETARIAT)),
     ("POST", "/deleted/{trash_id}/restore"): _page(SECRETARIAT),
     ("POST", "/accounts/invite"): _page(SECRETARIAT),

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator, Optional
 import typer
 from pydantic import ValidationError
 
-from api.cli_accounts import account_cli, routes, token_cli
+from api.cli_accounts import account_cli, remind, routes, token_cli
 from api.errors import DomainError
 from api.schemas import MatchList, MatchOut, MatchRequest, MatchResponse
 from api.service import DLDMatch
@@ -25,6 +25,7 @@ cli = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 cli.add_typer(token_cli, name="token")
 cli.add_typer(account_cli, name="account")
 cli.command("routes")(routes)
+cli.command("remind")(remind)
 
 
 class _Bars:

@@ -123,6 +123,8 @@ class Interests:
             stored.status, stored.updated_at, stored.decided_by = status, utcnow(), who.name
             if action == "forward":
                 stored.forwarded_at = stored.updated_at
+            if action == "accept":
+                stored.accepted_at = stored.updated_at
             stored.live_pair = stored.live_pair if status in LIVE else None
             session.add(stored)
             session.commit()
@@ -136,8 +138,9 @@ class Interests:
         elif action in ("accept", "decline"):
             self._tell_org(row.from_org, f"{names[row.to_org]} {status} your interest",
                            f"{names[row.to_org]} {status} the interest of {names[row.from_org]}."
-                           + (f"\n\nYou can now see each other's contacts: {self.outbox.link('/inbox')}"
-                              if action == "accept" else ""))
+                           + (f"\n\nYou can now see each other's contacts: {self.outbox.link('/inbox')}\n"
+                              "In two weeks, and again in about six months, dldmatch will ask both of you what "
+                              "came of it." if action == "accept" else ""))
         return stored
 
     def contacts(self, who: Principal, row: Interest) -> dict[str, dict[str, Any]] | None:

@@ -369,6 +369,8 @@ class MatchList(BaseModel):
     query: dict[str, Any]
     intent: str
     results: list[MatchOut]
+    not_suggested: int = Field(default=0, description="organisations left out because the organisation "
+                                                      "asked for said no thanks to them or declined their interest")
 
 
 class MatchRequest(_WithCountries):
@@ -485,6 +487,51 @@ class InterestIn(_Strict):
                                                     "declines it")
 
 
+OutcomeResult = Literal["no_answer", "declined", "met", "cooperation_started", "agreement_reached"]
+
+
+class OutcomeIn(_Strict):
+    """One side's answer about an accepted interest."""
+
+    stage: Literal["first", "later"] = Field(default="first", description="first: the first answer; later: about "
+                                                                          "six months after acceptance")
+    result: OutcomeResult = Field(description="what came of it")
+    note: str = Field(default="", max_length=1000, description="a few words for the secretariat")
+    version: int | None = Field(default=None, ge=1, le=2**31 - 1,
+                                description="to change your organisation's answer: the version you read")
+
+
+class OutcomeOut(BaseModel):
+    interest: int
+    org: StakeholderRef = Field(description="the side that answered")
+    stage: Literal["first", "later"]
+    result: OutcomeResult
+    label: str
+    note: str
+    answered_by: str
+    answered_at: datetime
+    version: int
+
+
+class NoThanksIn(_Strict):
+    other: ExternalId = Field(description="the organisation not to suggest to yours again")
+
+
+class NoThanksOut(BaseModel):
+    org: str = Field(description="the organisation that said it")
+    other: StakeholderRef
+    said_by: str
+    said_at: datetime
+
+
+class FunnelOut(BaseModel):
+    """Interests expressed -> accepted -> met -> cooperation -> agreement, overall and by group."""
+
+    stages: list[str]
+    overall: dict[str, int]
+    by: dict[str, dict[str, dict[str, int]]] = Field(description="theme, country and kind -> value -> stage -> count")
+
+
 class InterestOut(BaseModel):
     """An interest between two organisations; ``contacts`` only while it is accepted, and only for the
     two sides and the secretariat."""
@@ -499,7 +546,9 @@ class InterestOut(BaseModel):
     updated_at: datetime
     created_by: str
     decided_by: str | None
+    accepted_at: datetime | None = None
     contacts: dict[str, Contact] | None = None
+    outcomes: list[OutcomeOut] = Field(default_factory=list, description="what each side said came of it")
 
 
 class InvitationIn(_Strict):

@@ -16,6 +16,7 @@ from api.core import Part, entity_key, external_ids, stored_evidence
 from api.corpus import Corpus, calibrate
 from api.errors import IndexNotReady, InvalidInput
 from api.indexing import Snapshot
+from api.outcomes import not_suggested
 from api.profiles import explained, project_profiles, render, stakeholder_profiles, track_records
 from api.schemas import MatchList, MatchOut, MatchRequest, MatchResponse
 from embeddings.cache import SentenceVectors
@@ -205,12 +206,14 @@ class Search(Part):
         with Session(self.engine) as session:
             vector = self._stored_vector(session, "stakeholder", row.id)
             query = self.with_second_partners(stakeholder_profiles(session, [row])[row.id], snap)
+            declined = not_suggested(self.engine, external_id)  # its no thanks, and interests it declined
             filters = Filters(countries=frozenset(countries), kinds=frozenset(kinds), themes=frozenset(themes),
-                              resources=frozenset(resources), exclude=frozenset({query.key}),
+                              resources=frozenset(resources),
+                              exclude=frozenset({query.key, *(entity_key("stakeholder", o) for o in declined)}),
                               min_shared_themes=min_shared_themes)
             results = self._run(session, snap, query, vector, "stakeholder", k=k, intent=intent, filters=filters)
         return MatchList(query={"type": "stakeholder", "id": external_id, "name": row.name}, intent=intent,
-                         results=results)
+                         results=results, not_suggested=len(declined))
 
     def projects_for_stakeholder(self, external_id: str, *, k: int = 10, countries: Sequence[str] = (),
                                  themes: Sequence[str] = (), min_shared_themes: int = 0) -> MatchList:

@@ -27,6 +27,7 @@ from api.indexing import Indexer, Snapshot
 from api.overview import Overview
 from api.interests import Interests
 from api.outbox import Outbox, mail_invitation
+from api.outcomes import Outcomes
 from api.pooling import Pooling
 from api.review import Review
 from api.schemas import Health
@@ -98,6 +99,7 @@ class DLDMatch:
         self.review = Review(core.engine, core.writer, self.importing)
         self.outbox = Outbox(settings, core.engine, core.writer)
         self.interests = Interests(core.engine, core.writer, self.outbox)
+        self.outcomes = Outcomes(core.engine, core.writer, self.outbox)
         self.trash = Trash(core.engine, core.writer, self.writing, self.catalogue)
         self.start_error: str | None = None
         self.start_report: dict[str, Any] = {}

@@ -10,7 +10,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api.access import CSRF_COOKIE, SESSION_COOKIE, principal_of
 from api.accounts import Accounts
 from api.errors import DomainError
-from api.people_api import interest_out
+from api.people_api import interests_out
+from api.core import utc, utcnow
+from api.outcomes import LATER_OPENS, RESULTS
 from api.schemas import RowId
 
 
@@ -37,7 +39,7 @@ def add_people_pages(router: APIRouter, page: Callable[..., HTMLResponse], svc_o
     def inbox_page(request: Request, *, error: DomainError | None = None, status_code: int = 200) -> HTMLResponse:
         svc = svc_of(request)
         me = principal_of(request)
-        items = [interest_out(svc, me, r) for r in svc.interests.visible(me)]
+        items = interests_out(svc, me, svc.interests.visible(me))
         mine = me.organisation
         return page(request, "inbox.html", status_code=status_code,
                     brokering=[i for i in items if i.status == "brokering" and me.secretariat],
@@ -46,11 +48,66 @@ def add_people_pages(router: APIRouter, page: Callable[..., HTMLResponse], svc_o
                     accepted=[i for i in items if i.status == "accepted"],
                     others=[i for i in items if me.secretariat and i.status == "open"],
                     closed=[i for i in items if i.status in ("declined", "withdrawn")][:30],
+                    results=RESULTS, later_open=lambda i: i.accepted_at is not None and utcnow() >= utc(
+                        i.accepted_at) + LATER_OPENS,
                     error={"message": error.message, "errors": error.errors} if error else None)
 
     @router.get("/inbox", response_class=HTMLResponse)
     def inbox(request: Request) -> HTMLResponse:
         return inbox_page(request)
+
+    @router.post("/inbox/{interest_id}/outcome", response_class=HTMLResponse)
+    def inbox_outcome(request: Request, interest_id: RowId, stage: Literal["first", "later"] = Form("first"),
+                      result: str = Form(...), note: str = Form(""), version: str = Form("")) -> Response:
+        try:
+            svc_of(request).outcomes.answer(principal_of(request), interest_id, stage, result,  # type: ignore[arg-type]
+                                            note, version=int(version) if version.isdigit() else None)
+        except DomainError as exc:
+            return inbox_page(request, error=exc, status_code=exc.status)
+        return RedirectResponse(f"/inbox?told=1#interest-{interest_id}", status_code=303)
+
+    # ---- no thanks: a member's organisation does not want an organisation suggested again ----------
+
+    @router.post("/s/{external_id}/no-thanks", response_class=HTMLResponse)
+    def no_thanks(request: Request, external_id: str, back: str = Form("")) -> Response:
+        svc = svc_of(request)
+        try:
+            svc.outcomes.no_thanks(principal_of(request), external_id)
+        except DomainError as exc:
+            return hidden_page(request, error=exc, status_code=exc.status)
+        target = back if back.startswith("/") and not back.startswith("//") else "/hidden"
+        return RedirectResponse(target, status_code=303)
+
+    def hidden_page(request: Request, *, error: DomainError | None = None, status_code: int = 200) -> HTMLResponse:
+        svc = svc_of(request)
+        me = principal_of(request)
+        rows = svc.outcomes.said(me.organisation or "")
+        refs = svc.interests.refs([r.other for r in rows])
+        declined = {o: reason for o, reason in svc.outcomes.not_suggested(me.organisation or "").items()
+                    if reason != "no thanks was said to it"}
+        return page(request, "hidden.html", status_code=status_code, rows=rows, refs=refs,
+                    declined=declined, declined_refs=svc.interests.refs(list(declined)),
+                    error={"message": error.message, "errors": error.errors} if error else None)
+
+    @router.get("/hidden", response_class=HTMLResponse)
+    def hidden(request: Request) -> HTMLResponse:
+        return hidden_page(request)
+
+    @router.post("/hidden/{other}/restore", response_class=HTMLResponse)
+    def hidden_restore(request: Request, other: str) -> Response:
+        try:
+            svc_of(request).outcomes.take_back(principal_of(request), other)
+        except DomainError as exc:
+            return hidden_page(request, error=exc, status_code=exc.status)
+        return RedirectResponse("/hidden", status_code=303)
+
+    # ---- the secretariat: what introductions became ----------------------------------------------
+
+    @router.get("/conversion", response_class=HTMLResponse)
+    def conversion(request: Request) -> HTMLResponse:
+        svc = svc_of(request)
+        return page(request, "conversion.html", funnel=svc.outcomes.funnel(), results=RESULTS,
+                    theme_names={t.id: t.label for t in svc.core.vocabulary.values()})
 
     @router.post("/inbox/{interest_id}/{action}", response_class=HTMLResponse)
     def inbox_act(request: Request, interest_id: RowId,

@@ -282,6 +282,7 @@ class Interest(SQLModel, table=True):
     updated_at: datetime
     decided_by: str | None = None
     forwarded_at: datetime | None = None  # a brokered interest reaches the other side only once forwarded
+    accepted_at: datetime | None = None  # when the other side accepted it: outcomes are asked from then on
     version: int = Field(default=1, sa_column=_INTEREST_VERSION)
 
 
@@ -312,3 +313,49 @@ class Trash(SQLModel, table=True):
     deleted_by: str = ""
     restored_at: datetime | None = None
     restored_by: str | None = None
+
+
+_OUTCOME_VERSION = _version_column()
+
+
+class Outcome(SQLModel, table=True):
+    """One side's answer to one question about an accepted interest: what came of it (see
+    ``api.outcomes``). One per interest, side and question; changed under its row version."""
+
+    __mapper_args__ = {"version_id_col": _OUTCOME_VERSION}
+    __table_args__ = (UniqueConstraint("interest_id", "org", "stage"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    interest_id: int = Field(foreign_key="interest.id", index=True, ondelete="CASCADE")
+    org: str = Field(index=True)  # the side that answers
+    stage: str  # first, later
+    result: str  # no_answer, declined, met, cooperation_started, agreement_reached
+    note: str = ""
+    answered_by: str = ""
+    answered_at: datetime
+    version: int = Field(default=1, sa_column=_OUTCOME_VERSION)
+
+
+class OutcomeQuestion(SQLModel, table=True):
+    """A question about an interest asked of one side through the outbox: unique, so it is asked once
+    however many reminder runs race."""
+
+    __table_args__ = (UniqueConstraint("interest_id", "org", "stage"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    interest_id: int = Field(foreign_key="interest.id", index=True, ondelete="CASCADE")
+    org: str
+    stage: str
+    asked_at: datetime
+
+
+class NoThanks(SQLModel, table=True):
+    """An organisation does not want another suggested as its partner again."""
+
+    __table_args__ = (UniqueConstraint("org", "other"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    org: str = Field(index=True)
+    other: str
+    said_by: str = ""
+    said_at: datetime

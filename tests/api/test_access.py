@@ -65,6 +65,17 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/s/{external_id}/interest"): "signed_in",
     ("GET", "/inbox"): "signed_in",
     ("POST", "/inbox/{interest_id}/{action}"): "signed_in",
+    ("POST", "/interests/{interest_id}/outcome"): "signed_in",
+    ("GET", "/outcomes"): "signed_in",
+    ("GET", "/outcomes/funnel"): "secretariat",
+    ("POST", "/no-thanks"): "signed_in",
+    ("GET", "/no-thanks"): "signed_in",
+    ("DELETE", "/no-thanks/{other}"): "signed_in",
+    ("POST", "/inbox/{interest_id}/outcome"): "signed_in",
+    ("POST", "/s/{external_id}/no-thanks"): "signed_in",
+    ("GET", "/hidden"): "signed_in",
+    ("POST", "/hidden/{other}/restore"): "signed_in",
+    ("GET", "/conversion"): "secretariat",
     ("GET", "/accounts"): "secretariat",
     ("POST", "/accounts/invite"): "secretariat",
     ("GET", "/outbox"): "secretariat",
@@ -111,7 +122,7 @@ ALLOWED = {"anyone": set(WHO), "signed_in": {"other", "own", "secretariat"}, "ow
            "secretariat": {"secretariat"}}
 PARAMS = {"forum_id": FORUM, "stakeholder_id": OWN, "sheet": "stakeholders", "n": "1", "what": "unlock",
           "submission_id": "999", "interest_id": "999", "action": "accept", "token": "no-such-token",
-          "trash_id": "999"}
+          "trash_id": "999", "other": "nobody"}
 
 
 def _routes(app: object) -> list[tuple[str, str]]:

@@ -370,11 +370,67 @@ def test_members_edit_their_own_profile_and_share_contacts_only_when_both_accept
     gef.close()
 
 
+def test_members_tell_what_came_of_an_introduction_and_say_no_thanks(browser: Any, server: str) -> None:
+    """Issue 16's first step in a browser: after an accepted interest each side tells what came of it
+    (on a phone), the secretariat's page counts it; a member says no thanks to a suggested partner,
+    which leaves the list (the page says so) until it is suggested again."""
+    forest = browser.new_context(viewport={"width": 1200, "height": 900})
+    a = forest.new_page()
+    sign_in(a, server, MEMBER)
+    a.goto(server + "/s/gef/interest")
+    a.get_by_label("A short message").fill("Shall we talk about Gobi grasslands?")
+    a.get_by_role("button", name="Send").click()
+    gef = browser.new_context(viewport={"width": 390, "height": 844})
+    b = gef.new_page()
+    sign_in(b, server, MEMBER2)
+    b.goto(server + "/inbox")
+    b.locator("article.interest", has_text="Gobi grasslands").get_by_role("button", name=re.compile("^Accept")).click()
+    card = b.locator("article.interest", has_text="Gobi grasslands")
+    card.get_by_label("Did you meet? What came of it?").select_option("met")
+    card.get_by_label("A few words for the secretariat (optional)").fill("Met at the forum in Ulaanbaatar")
+    card.get_by_role("button", name="Tell the secretariat").click()
+    card = b.locator("article.interest", has_text="Gobi grasslands")
+    assert "We met" in card.inner_text() and "Met at the forum in Ulaanbaatar" in card.inner_text()
+    assert b.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(b, "outcome-told-phone")
+    a.goto(server + "/inbox")
+    mine = a.locator("article.interest", has_text="Gobi grasslands")
+    assert "We met" in mine.inner_text()  # the other side sees the answer too
+    mine.get_by_label("Did you meet? What came of it?").select_option("cooperation_started")
+    mine.get_by_role("button", name="Tell the secretariat").click()
+    assert "Cooperation started" in a.locator("article.interest", has_text="Gobi grasslands").inner_text()
+
+    secretariat = browser.new_context(viewport={"width": 1200, "height": 900})
+    s = secretariat.new_page()
+    sign_in(s, server)
+    s.get_by_role("link", name="Outcomes").click()
+    overall = s.get_by_role("table", name="All interests")
+    cells = overall.locator("tbody td").all_inner_texts()
+    assert int(cells[2].split()[0]) >= 1 and int(cells[3].split()[0]) >= 1, cells  # met, cooperation
+    shot(s, "conversion")
+
+    a.goto(server + "/s/future_forest/partners")
+    first = a.locator("article.result").first
+    name = first.locator("h3 a").inner_text()
+    first.get_by_role("button", name=re.compile("^No thanks")).click()
+    assert name not in [t.strip() for t in a.locator("article.result h3 a").all_inner_texts()]
+    assert "1 organisation is not suggested" in a.content()
+    a.get_by_role("link", name="see which").click()
+    assert name in a.locator("main").inner_text()
+    a.get_by_role("button", name=f"Suggest {name} again").click()
+    a.goto(server + "/s/future_forest/partners")
+    assert name in [t.strip() for t in a.locator("article.result h3 a").all_inner_texts()]
+    forest.close()
+    gef.close()
+    secretariat.close()
+
+
 PAGES = ["/", "/search?text=saxaul+planting+in+the+Gobi+needs+co-funding&intent=co_funding", "/browse",
          "/browse?show=projects", "/s/future_forest", "/s/future_forest/partners?intent=co_funding",
          "/s/elion/projects", "/p/three_north_shelterbelt", "/p/three_north_shelterbelt/partners", "/overview",
          "/pooling-opportunities", "/s/future_forest/pooling", "/intake", "/login", "/planner", "/review",
-         "/accounts", "/outbox", "/audit-log", "/deleted", "/inbox", "/s/future_forest/edit", "/docs"]
+         "/accounts", "/outbox", "/audit-log", "/deleted", "/inbox", "/s/future_forest/edit", "/docs",
+         "/conversion", "/hidden"]
 
 
 @pytest.mark.parametrize("width", [360, 414])
