@@ -107,7 +107,7 @@ RULES: dict[tuple[str, str], Rule] = {
                      "/stakeholders/{external_id}/partners", "/stakeholders/{external_id}/projects",
                      "/projects", "/projects/{external_id}", "/projects/{external_id}/partners",
                      "/pooling", "/stakeholders/{external_id}/pooling", "/templates/questionnaire.xlsx",
-                     "/templates/{sheet}.csv", "/docs", "/openapi.json"], ANYONE),
+                     "/templates/{sheet}.csv", "/docs", "/openapi.json", "/countries/{code}"], ANYONE),
     ("POST", "/match"): ANYONE,
     # ---- API: profiles and projects -----------------------------------------------------------
     ("POST", "/stakeholders"): SECRETARIAT,
@@ -147,7 +147,8 @@ RULES: dict[tuple[str, str], Rule] = {
     # ---- web page ---------------------------------------------------------------------------
     **_rules("GET", ["/", "/search", "/s/{external_id}", "/s/{external_id}/partners", "/s/{external_id}/projects",
                      "/p/{external_id}", "/p/{external_id}/partners", "/browse", "/overview", "/intake",
-                     "/pooling-opportunities", "/s/{external_id}/pooling", "/login"], _page(ANYONE)),
+                     "/pooling-opportunities", "/s/{external_id}/pooling", "/login", "/country/{code}"],
+             _page(ANYONE)),
     **_rules("POST", ["/login", "/logout"], _page(ANYONE)),
     # from the public, a submission for review; from the secretariat, an import
     **_rules("POST", ["/intake/form", "/intake/upload"], _page(ANYONE)),

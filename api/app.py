@@ -33,6 +33,7 @@ from api.schemas import (
     Intent,
     IntakeReport,
     KindCode,
+    NationalOut,
     MatchList,
     MatchRequest,
     ForumIn,
@@ -325,6 +326,25 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     def match(body: MatchRequest, svc: Svc) -> MatchResponse:
         """Ranked stakeholders and projects for free text or a draft project."""
         return svc.match(body)
+
+    @app.get("/countries/{code}", response_model=NationalOut, tags=["national"], responses={
+        200: {"content": {"application/json": {}, "text/csv": {"schema": {"type": "string"}},
+                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                              "schema": {"type": "string", "format": "binary"}}},
+              "description": "the national view; with format=csv or xlsx, as rows: section, id, name, detail, "
+                             "source"}, **_errors(404, 422)})
+    def national_view(code: Annotated[str, PathParam(min_length=2, max_length=2, pattern="^[A-Za-z]{2}$")],
+                      svc: Svc, who: Who, format: Literal["json", "csv", "xlsx"] = "json") -> Any:  # noqa: A002
+        """A member State's actors, projects, partnerships, land degradation neutrality commitments and
+        dust-and-sandstorm role, each with its source (what introductions became, for the secretariat),
+        to help prepare a UNCCD national report."""
+        view = svc.national.view(code, with_outcomes=who.secretariat)
+        if format == "json":
+            return view
+        from api.downloads import download
+        from api.national import HEADER, rows
+
+        return download(f"national-view-{view['country']['code']}", HEADER, rows(view), format)
 
     @app.get("/pooling", response_model=PoolingList, tags=["pooling"], responses=_errors(422, 503))
     def pooling(svc: Svc, theme: str | None = None, country: str | None = None,

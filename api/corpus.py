@@ -31,7 +31,7 @@ from api import features
 from api.features import calibrate  # noqa: F401  (also read from here)
 from matcher.ltr import ConsortiumModel
 from matcher.meaning import MeaningScale, Usual, pairs_for_fit, reference_rows
-from matcher.rank import Place, Profile
+from matcher.rank import DUST_THEME, Place, Profile, dust_link
 from matcher.text import normalise_place
 
 REFERENCE_SIZE = 1_000  # stakeholders whose vectors tell a query's usual similarity (matcher.meaning)
@@ -438,6 +438,8 @@ class Corpus:
         q_countries = set(t["country"].known(query.countries))
         q_places = {normalise_place(p.name) for p in query.places}
         q_partners = {r for key in query.partners if (r := self.row_of_key(key)) is not None}
+        names = self.tables["country"].names
+        dust_topic = DUST_THEME in query.themes
         out = {}
         for r in rows:
             offers = set(self.offers[r].tolist())
@@ -452,7 +454,9 @@ class Corpus:
             out[self.key(r)] = {
                 "complementarity": (forward + backward) / 2.0,
                 "themes": shared / union if union else 0.0,
-                "geography": 0.5 * bool(q_countries & set(self.countries[r].tolist())) + 0.5 * places,
+                "geography": max(0.5 * bool(q_countries & set(self.countries[r].tolist())) + 0.5 * places,
+                                 0.5 if dust_topic and dust_link(query.themes, query.countries,
+                                                                 [names[c] for c in self.countries[r]]) else 0.0),
                 "network": min(1.0, partners / 3.0),
             }
         return out

@@ -65,7 +65,7 @@ def project_rows(items: Iterable[Any], base: str) -> list[list[Any]]:
 
 MATCH_HEADER = ("rank", "type", "id", "name", "kind", "countries", "fit (0-100)", "band", "shared themes",
                 "needs it meets", "needs you meet", "shared places", "shared countries", "shared partners",
-                "track record", "close in meaning", "page")
+                "track record", "close in meaning", "dust and sandstorms", "page")
 
 
 def match_rows(matches: Iterable[Any], base: str) -> list[list[Any]]:
@@ -78,5 +78,7 @@ def match_rows(matches: Iterable[Any], base: str) -> list[list[Any]]:
                      _join(e.shared_places), _join(e.shared_countries), _join(p.name for p in e.shared_partners),
                      _join(f"{r.title} ({r.role})" for r in e.track_record),
                      "yes" if e.close_in_meaning else "",
+                     (f"source {_join(e.dust_and_sandstorms.source)}, affected {_join(e.dust_and_sandstorms.affected)}"
+                      if e.dust_and_sandstorms else ""),
                      f"{base}/{'s' if m.type == 'stakeholder' else 'p'}/{m.id}"])
     return rows

@@ -10,7 +10,7 @@ from typing import Iterable, Sequence
 from sqlmodel import Session, col, select
 
 from api.core import entity_key, external_ids, stored_evidence, utcnow
-from api.schemas import (ClosenessOut, EvidenceOut, ExplanationOut, MatchOut, RecordOut, SharedThemeOut,
+from api.schemas import (ClosenessOut, DustLinkOut, EvidenceOut, ExplanationOut, MatchOut, RecordOut, SharedThemeOut,
                          StakeholderRef)
 from embeddings.texts import project_text, stakeholder_text
 from matcher.rank import Match, Place, Profile, Ranking, Record, project_state
@@ -143,7 +143,9 @@ def render(session: Session, vocabulary: dict[str, Theme], matches: list[Match],
                                  for key in e.shared_partners if (s := partners.get(key[2:]))],
                 worked_together=e.worked_together, intent_resources=list(e.intent_resources),
                 track_record=[RecordOut(project=r.project[2:], title=r.title, role=r.role) for r in e.track_record],
-                close_in_meaning=ClosenessOut(**asdict(e.closeness)) if e.closeness else None),
+                close_in_meaning=ClosenessOut(**asdict(e.closeness)) if e.closeness else None,
+                dust_and_sandstorms=DustLinkOut(source=list(e.dust.source), affected=list(e.dust.affected))
+                if e.dust else None),
         ))
     return out
 

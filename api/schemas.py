@@ -325,6 +325,11 @@ class ClosenessOut(BaseModel):
     similarity: float = Field(default=0.0, description="the two sentences' similarity (0: unrelated, 1: same)")
 
 
+class DustLinkOut(BaseModel):
+    source: list[str] = Field(description="source countries of dust and sandstorms, of one side")
+    affected: list[str] = Field(description="countries affected by them, of the other side")
+
+
 class ExplanationOut(BaseModel):
     shared_themes: list[SharedThemeOut]
     query_needs_met: list[str]
@@ -338,6 +343,8 @@ class ExplanationOut(BaseModel):
                                           "candidate can do what the search is for (co-funded or led projects)")
     close_in_meaning: ClosenessOut | None = Field(default=None, description="present when the candidate's text "
                                                   "stands out in meaning against the query, in any language")
+    dust_and_sandstorms: DustLinkOut | None = Field(default=None, description="for a query about dust and "
+                                                    "sandstorms: one side in a source area, the other downwind")
 
 
 class MatchOut(BaseModel):
@@ -522,6 +529,26 @@ class NoThanksOut(BaseModel):
     other: StakeholderRef
     said_by: str
     said_at: datetime
+
+
+class CountryFactOut(BaseModel):
+    kind: str | None = Field(default=None, description="voluntary_target, national_report or commitment")
+    role: str | None = Field(default=None, description="for dust and sandstorms: source or affected")
+    text: str
+    source: Source
+
+
+class NationalOut(BaseModel):
+    """A member State's actors, projects, partnerships and stated commitments, each with its sources."""
+
+    country: dict[str, str]
+    dust_and_sandstorms: CountryFactOut | None
+    ldn: list[CountryFactOut] = Field(description="land degradation neutrality (SDG target 15.3), as the "
+                                                  "documents state it")
+    actors: list[dict[str, Any]]
+    projects: list[dict[str, Any]]
+    partnerships: list[dict[str, Any]] = Field(description="pairs of organisations in one of its projects together")
+    outcomes: dict[str, int] | None = Field(description="what introductions became (the secretariat only)")
 
 
 class FunnelOut(BaseModel):

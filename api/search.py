@@ -293,6 +293,7 @@ class Search(Part):
         countries = list(request.countries) or list(dict.fromkeys(countries_in(request.text, via_places=True)))
         members = frozenset(entity_key("stakeholder", p) for p in request.participants)
         query = Profile(key="q:draft", name=title, kind="project", countries=tuple(countries),
+                        own_countries=bool(request.countries),  # named in a question: not where the asker is
                         places=tuple(places), themes=tuple(themes), needs=tuple(needs), offers=tuple(offers),
                         partners=members,
                         sentences=tuple(sentences(request.text)), evidence=stored_evidence(assigned))

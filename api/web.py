@@ -172,7 +172,13 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
     def stakeholder(request: Request, external_id: str) -> HTMLResponse:
         svc = svc_of(request)
         profile = svc.get_stakeholder(external_id)
-        return page(request, "stakeholder.html", s=profile, partners=svc.past_partners(external_id))
+        from api.national import cite, country_facts
+
+        facts = country_facts()
+        national = [(c, facts[c]) for c in profile.countries if c in facts and facts[c]] \
+            if profile.kind == "government" else []
+        return page(request, "stakeholder.html", s=profile, partners=svc.past_partners(external_id),
+                    national=national, cite=cite)
 
     @router.get("/s/{external_id}/partners", response_class=HTMLResponse)
     def stakeholder_partners(request: Request, external_id: str,
@@ -263,6 +269,17 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
         svc = svc_of(request)
         data = svc.overview()
         return page(request, "overview.html", overview={**data, "svg": network_svg(data["network"])})
+
+    @router.get("/country/{code}", response_class=HTMLResponse)
+    def country_page(request: Request, code: str, format: Literal["html", "csv", "xlsx"] = "html") -> Response:  # noqa: A002
+        from api.access import principal_of
+        from api.national import HEADER, cite, rows
+
+        svc = svc_of(request)
+        view = svc.national.view(code, with_outcomes=principal_of(request).secretariat)
+        if format != "html":
+            return download(f"national-view-{view['country']['code']}", HEADER, rows(view), format)
+        return page(request, "country.html", view=view, cite=cite)
 
     @router.get("/intake", response_class=HTMLResponse)
     def intake_page(request: Request) -> HTMLResponse:

@@ -60,6 +60,7 @@ def has_reason(result: dict[str, Any]) -> bool:
     return bool(e.get("shared_themes") or e.get("query_needs_met") or e.get("candidate_needs_met")
                 or e.get("shared_countries") or e.get("shared_places") or e.get("shared_partners")
                 or e.get("worked_together") or e.get("intent_resources") or e.get("track_record")
+                or e.get("dust_and_sandstorms")
                 or (close.get("query_sentence") and close.get("candidate_sentence")))
 
 

@@ -208,6 +208,7 @@ class Profile:
     evidence: tuple[tuple[str, str], ...] = ()  # (theme, sentence) found by meaning, for other languages
     record: tuple[Record, ...] = ()  # a stakeholder's participations (read for the funding intent)
     state: str = "unknown"  # a project's state this year (:func:`project_state`)
+    own_countries: bool = True  # whether ``countries`` are where it works (not only named in a question)
 
 
 @dataclass(frozen=True)
@@ -256,6 +257,42 @@ class SharedTheme:
     candidate_evidence: Evidence | None
 
 
+# Dust and sandstorms originate from China and Mongolia and affect Japan and the Republic of Korea (seed
+# document 000, paragraph 5; seed_profiles/countries.json holds the same facts with their source).
+DUST_THEME = "dust_sandstorms"
+DUST_SOURCES = frozenset({"CN", "MN"})
+DUST_AFFECTED = frozenset({"JP", "KR"})
+
+
+@dataclass(frozen=True)
+class DustLink:
+    """A pair that spans the source and the affected areas of dust and sandstorms."""
+
+    source: tuple[str, ...]  # the source countries (of one side)
+    affected: tuple[str, ...]  # the affected countries (of the other)
+
+
+def dust_link(query_themes: Iterable[str], query_countries: Iterable[str],
+              candidate_countries: Iterable[str]) -> DustLink | None:
+    """For a query about dust and sandstorms, whether one side works in a source country and the other
+    in an affected one (either way round): a reason to pair them of its own.
+
+    Example:
+        >>> dust_link(["dust_sandstorms"], ["KR"], ["MN", "CN"])
+        DustLink(source=('CN', 'MN'), affected=('KR',))
+        >>> dust_link(["dust_sandstorms"], ["KR"], ["JP"]), dust_link(["drought"], ["KR"], ["MN"])
+        (None, None)
+    """
+    if DUST_THEME not in set(query_themes):
+        return None
+    q, c = set(query_countries), set(candidate_countries)
+    for source_side, affected_side in ((q, c), (c, q)):
+        source, affected = source_side & DUST_SOURCES, affected_side & DUST_AFFECTED
+        if source and affected:
+            return DustLink(tuple(sorted(source)), tuple(sorted(affected)))
+    return None
+
+
 @dataclass(frozen=True)
 class Explanation:
     shared_themes: tuple[SharedTheme, ...]
@@ -269,13 +306,14 @@ class Explanation:
     partners_of_partners: int = 0  # how many of the query's partners' partners the candidate worked with
     track_record: tuple[Record, ...] = ()  # participations that show it can do what the intent is after
     closeness: Closeness | None = None  # standing out in meaning (matcher.meaning), with its sentences when shown
+    dust: DustLink | None = None  # source and affected areas of dust and sandstorms, for a query about them
 
     @property
     def reason(self) -> bool:
         """Whether something the two profiles hold explains the match (not a bare similarity)."""
         return bool(self.shared_themes or self.query_needs_met or self.candidate_needs_met or self.shared_countries
                     or self.shared_places or self.shared_partners or self.worked_together or self.intent_resources
-                    or self.track_record or self.closeness is not None)
+                    or self.track_record or self.closeness is not None or self.dust is not None)
 
 
 @dataclass(frozen=True)
@@ -459,7 +497,8 @@ def score_pair(
 
     countries = tuple(sorted(set(query.countries) & set(candidate.countries)))
     places = _shared_places(query, candidate)
-    geo_value = 0.5 * bool(countries) + 0.5 * bool(places)
+    dust = dust_link(query.themes, query.countries, candidate.countries) if query.own_countries else None
+    geo_value = max(0.5 * bool(countries) + 0.5 * bool(places), 0.5 if dust else 0.0)
 
     partners = tuple(sorted((query.partners & candidate.partners) - {query.key, candidate.key}))
     worked_together = candidate.key in query.partners or query.key in candidate.partners
@@ -514,6 +553,7 @@ def score_pair(
             partners_of_partners=second,
             track_record=track_record,
             closeness=closeness,
+            dust=dust,
         ),
     )
 

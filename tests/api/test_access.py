@@ -31,10 +31,10 @@ EXPECTED: dict[tuple[str, str], str] = {
         "/health", "/themes", "/stakeholders", "/stakeholders/{external_id}", "/stakeholders/{external_id}/partners",
         "/stakeholders/{external_id}/projects", "/projects", "/projects/{external_id}",
         "/projects/{external_id}/partners", "/pooling", "/stakeholders/{external_id}/pooling",
-        "/templates/questionnaire.xlsx", "/templates/{sheet}.csv", "/docs", "/openapi.json",
+        "/templates/questionnaire.xlsx", "/templates/{sheet}.csv", "/docs", "/openapi.json", "/countries/{code}",
         "/", "/search", "/s/{external_id}", "/s/{external_id}/partners", "/s/{external_id}/projects",
         "/p/{external_id}", "/p/{external_id}/partners", "/browse", "/overview", "/intake",
-        "/pooling-opportunities", "/s/{external_id}/pooling", "/login"]},
+        "/pooling-opportunities", "/s/{external_id}/pooling", "/login", "/country/{code}"]},
     ("POST", "/match"): "anyone",
     ("POST", "/login"): "anyone",
     ("POST", "/logout"): "anyone",
@@ -122,7 +122,7 @@ ALLOWED = {"anyone": set(WHO), "signed_in": {"other", "own", "secretariat"}, "ow
            "secretariat": {"secretariat"}}
 PARAMS = {"forum_id": FORUM, "stakeholder_id": OWN, "sheet": "stakeholders", "n": "1", "what": "unlock",
           "submission_id": "999", "interest_id": "999", "action": "accept", "token": "no-such-token",
-          "trash_id": "999", "other": "nobody"}
+          "trash_id": "999", "other": "nobody", "code": "MN"}
 
 
 def _routes(app: object) -> list[tuple[str, str]]:

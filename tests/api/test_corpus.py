@@ -122,9 +122,13 @@ def test_bounds_from_columns_prune_without_changing_any_result(seeded: DLDMatch,
 def test_upper_bounds_hold_for_every_candidate(seeded: DLDMatch) -> None:
     from matcher.rank import score_pair
 
+    from dataclasses import replace
+
     corpus = seeded.snapshot().corpus
-    for key in ("s:future_forest", "s:elion", "s:green_asia_network"):
+    for key in ("s:future_forest", "s:elion", "s:green_asia_network", "s:gov_kr"):
         query = corpus.profile(corpus.row_of_key(key))  # type: ignore[arg-type]
+        if key == "s:gov_kr":  # a question about dust and sandstorms: pairs across their path are a reason
+            query = replace(query, themes=(*query.themes, "dust_sandstorms"))
         bounds = corpus.upper_bounds(query, range(len(corpus)))
         for row in range(len(corpus)):
             m = score_pair(query, corpus.profile(row), 0.5, ranking=seeded.ranking)
@@ -200,3 +204,21 @@ def test_consortium_features_read_the_graph_and_the_fit() -> None:
     assert hub[col["country_fit"]] == 1.0 and far[col["country_fit"]] == 0.0
     assert hub[col["past_best"]] == 1.0  # hub took part in project 10, whose vector is the query's
     assert ((0 <= f) & (f <= 1)).all()
+
+
+def test_a_question_about_dust_from_downwind_finds_partners_at_the_source(seeded: DLDMatch) -> None:
+    """Through the product path on the seed profiles: a Korean body asking about dust and sandstorms is
+    shown partners in China and Mongolia with that reason in words, and the CSV says it too."""
+    from api.downloads import match_rows
+    from api.schemas import MatchRequest
+
+    answer = seeded.match(MatchRequest(text="We forecast the dust and sandstorms that reach Korea every spring and "
+                                            "look for partners working where they start.", countries=["KR"],
+                                       include_projects=False))
+    linked = [m for m in answer.stakeholders if m.explanation.dust_and_sandstorms]
+    assert linked, [m.id for m in answer.stakeholders]
+    for m in linked:
+        assert set(m.explanation.dust_and_sandstorms.source) <= {"CN", "MN"}
+        assert m.explanation.dust_and_sandstorms.affected == ["KR"]
+    row = match_rows(linked, "")[0]
+    assert "source" in row[-2] and "KR" in row[-2]

@@ -249,3 +249,20 @@ def test_the_able_to_fund_filter_reads_offers_and_the_track_record() -> None:
     assert not only.admits(Profile(key="s:e", name="E", kind="academia"))
     assert only.admits(Profile(key="p:f", name="F", kind="project"))  # projects are not asked to fund
     assert Filters().admits(Profile(key="s:e", name="E", kind="academia"))
+
+
+def test_dust_and_sandstorms_pair_their_source_and_affected_areas() -> None:
+    """For a question about dust and sandstorms, one side where they start (China, Mongolia) and the
+    other downwind (Republic of Korea, Japan) is a reason of its own, in either direction; it counts
+    as much as a shared country, and nothing else about the pair needs to be shared."""
+    korean = profile("kr", kind="government", countries=("KR",), themes=("dust_sandstorms",))
+    mongolian = profile("mn", kind="cso", countries=("MN",), themes=("trees",))
+    japanese = profile("jp", kind="cso", countries=("JP",), themes=("trees",))
+    m = score_pair(korean, mongolian, 0.2)
+    assert m.explanation.dust is not None and m.explanation.dust.source == ("MN",)
+    assert m.explanation.dust.affected == ("KR",) and m.explanation.reason and m.values["geography"] == 0.5
+    assert rank(korean, [mongolian, japanese], {"mn": 0.2, "jp": 0.2}, k=5)[0].key == "mn"
+    assert [x.key for x in rank(korean, [japanese], {"jp": 0.2}, k=5)] == []  # both downwind: no reason
+    back = score_pair(profile("q", countries=("CN",), themes=("dust_sandstorms",)), japanese, 0.2)
+    assert back.explanation.dust is not None and back.explanation.dust.source == ("CN",)
+    assert score_pair(profile("q", countries=("KR",), themes=("trees",)), mongolian, 0.2).explanation.dust is None

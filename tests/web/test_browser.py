@@ -425,12 +425,29 @@ def test_members_tell_what_came_of_an_introduction_and_say_no_thanks(browser: An
     secretariat.close()
 
 
+def test_a_national_view_from_the_overview_with_its_sources(page: Any) -> None:
+    """Issue 16, items 6 and 7: from the overview to Mongolia's national view, its commitments with their
+    sources; the government's profile carries them too; the rows download."""
+    page.goto(page.base + "/overview")
+    page.get_by_role("link", name="Mongolia").first.click()
+    assert page.url.endswith("/country/MN")
+    main = page.locator("main").inner_text()
+    assert "2.1 billion" in main and "seed document 001, paragraph 9" in main and "Source area" in main
+    shot(page, "country-MN")
+    with page.expect_download() as got:
+        page.get_by_role("link", name="XLSX").click()
+    sheet = load_workbook(io.BytesIO(Path(got.value.path()).read_bytes())).active
+    assert [c.value for c in sheet[1]] == ["section", "id", "name", "detail", "source"]
+    page.get_by_role("link", name="Government of Mongolia").first.click()
+    assert "National commitments" in page.locator("main").inner_text()
+
+
 PAGES = ["/", "/search?text=saxaul+planting+in+the+Gobi+needs+co-funding&intent=co_funding", "/browse",
          "/browse?show=projects", "/s/future_forest", "/s/future_forest/partners?intent=co_funding",
          "/s/elion/projects", "/p/three_north_shelterbelt", "/p/three_north_shelterbelt/partners", "/overview",
          "/pooling-opportunities", "/s/future_forest/pooling", "/intake", "/login", "/planner", "/review",
          "/accounts", "/outbox", "/audit-log", "/deleted", "/inbox", "/s/future_forest/edit", "/docs",
-         "/conversion", "/hidden"]
+         "/conversion", "/hidden", "/country/MN", "/s/gov_mn"]
 
 
 @pytest.mark.parametrize("width", [360, 414])
