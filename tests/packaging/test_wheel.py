@@ -55,7 +55,8 @@ def elsewhere(tmp_path: Path, site: Path) -> tuple[Path, dict[str, str]]:
 
 
 _PROBE = """
-import json, api, matcher, seed_profiles
+import json, api, evaluation, matcher, seed_profiles
+from api.national import FACTS
 from api.settings import DATA_DIR, Settings
 s = Settings()
 static = __import__("pathlib").Path(api.__file__).parent
@@ -67,6 +68,8 @@ print(json.dumps({
     "translations": sorted(p.name for p in (s.seed_dir / "translations").iterdir()),
     "static": sorted(p.name for p in (static / "static").iterdir()),
     "templates": len(list((static / "templates").glob("*.html"))),
+    "countries_file": str(FACTS),
+    "evaluation_data": sorted(p.name for p in __import__("pathlib").Path(evaluation.__file__).parent.glob("*.json*")),
 }))
 """
 
@@ -79,7 +82,8 @@ def test_the_installed_package_finds_its_data_files(site: Path, elsewhere: tuple
     found = json.loads(out.stdout)
     for module in found["modules"]:
         assert Path(module).is_relative_to(site), f"{module} is not the wheel's: the editable install was used"
-    for key in ("themes_file", "ranker_path", "seed_dir"):
+    assert found["evaluation_data"] == ["heldout_project_translations.jsonl", "judged_questions.json"]
+    for key in ("themes_file", "ranker_path", "seed_dir", "countries_file"):
         assert Path(found[key]).is_relative_to(site) and Path(found[key]).exists(), (key, found[key])
     assert found["seeds"] == ["projects.jsonl", "stakeholders.jsonl"]
     assert found["translations"] == sorted(p.name for p in (ROOT / "seed_profiles" / "translations").iterdir())
@@ -154,6 +158,8 @@ def test_the_installed_service_serves_the_seed_profiles(served: str) -> None:
     assert (health["stakeholders"], health["projects"]) == (42, 47)
     status, themes = _get(f"{served}/themes")
     assert status == 200 and len(themes) == 19
+    status, mongolia = _get(f"{served}/countries/MN")  # the countries' facts
+    assert status == 200 and mongolia["ldn"] and mongolia["dust_and_sandstorms"]["role"] == "source"
     status, page = _get(f"{served}/")  # a template
     assert status == 200 and "<html" in page.lower()
     status, css = _get(f"{served}/static/app.css")
