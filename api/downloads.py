@@ -63,6 +63,31 @@ def project_rows(items: Iterable[Any], base: str) -> list[list[Any]]:
              _join(f"{x.id}:{x.role}" for x in p.participants), f"{base}/p/{p.id}"] for p in items]
 
 
+POOL_HEADER = ("group", "group score", "shared themes", "shared countries", "shared places", "needs left uncovered",
+               "member type", "id", "name", "kind", "countries", "brings (offers another member needs)", "needs",
+               "needs met inside the group", "page")
+
+
+def pool_rows(groups: Iterable[Any], base: str) -> list[list[Any]]:
+    """One row per member of each pooling group, with the group's facts repeated (a sheet to filter)."""
+    rows = []
+    for n, g in enumerate(groups, start=1):
+        facts = [n, round(g.score, 3), _join(t.get("label", t.get("theme", "")) for t in g.shared_themes),
+                 _join(g.shared_countries), _join(g.shared_places), _join(g.uncovered)]
+        for m in g.members:
+            rows.append([*facts, m.type, m.id, m.name, m.kind, _join(m.countries), _join(m.brings), _join(m.needs),
+                         _join(m.met), f"{base}/{'s' if m.type == 'stakeholder' else 'p'}/{m.id}"])
+    return rows
+
+
+def overview_rows(overview: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """The theme × country matrix as a header and rows: organisations and projects per theme and country."""
+    from matcher.vocab import COUNTRIES
+
+    header = ["theme", *(COUNTRIES.get(c, c) for c in overview["countries"]), "total"]
+    return header, [[r["label"], *(c["count"] for c in r["cells"]), r["total"]] for r in overview["rows"]]
+
+
 MATCH_HEADER = ("rank", "type", "id", "name", "kind", "countries", "fit (0-100)", "band", "shared themes",
                 "needs it meets", "needs you meet", "shared places", "shared countries", "shared partners",
                 "track record", "close in meaning", "dust and sandstorms", "page")

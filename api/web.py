@@ -20,7 +20,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.access import CSRF_COOKIE, CSRF_FIELD, SESSION_COOKIE, csrf_token, principal_of
 from api.accounts import Accounts
-from api.downloads import (MATCH_HEADER, PROJECT_HEADER, STAKEHOLDER_HEADER, download, match_rows, project_rows,
+from api.downloads import (MATCH_HEADER, POOL_HEADER, PROJECT_HEADER, STAKEHOLDER_HEADER, download, match_rows,
+                           overview_rows, pool_rows, project_rows,
                            stakeholder_rows)
 from api.errors import DomainError, InvalidInput
 from api.web_people import add_people_pages
@@ -265,9 +266,12 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
                     show=show, filters=filters, next_url=next_url, downloads=downloads)
 
     @router.get("/overview", response_class=HTMLResponse)
-    def overview(request: Request) -> HTMLResponse:
+    def overview(request: Request, format: Literal["html", "csv", "xlsx"] = "html") -> Response:  # noqa: A002
         svc = svc_of(request)
         data = svc.overview()
+        if format != "html":
+            header, rows = overview_rows(data)
+            return download("dldmatch-overview", header, rows, format)
         return page(request, "overview.html", overview={**data, "svg": network_svg(data["network"])})
 
     @router.get("/country/{code}", response_class=HTMLResponse)
@@ -448,14 +452,21 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
         return RedirectResponse(f"/review?edited={submission_id}", status_code=303)
 
     @router.get("/pooling-opportunities", response_class=HTMLResponse)
-    def pooling_page(request: Request, theme: str = "", country: str = "", kind: str = "") -> HTMLResponse:
+    def pooling_page(request: Request, theme: str = "", country: str = "", kind: str = "",
+                     format: Literal["html", "csv", "xlsx"] = "html") -> Response:  # noqa: A002
         result = svc_of(request).pooling(theme=theme or None, country=country or None, kind=kind or None, k=30)
+        if format != "html":
+            return download("dldmatch-pooling", POOL_HEADER, pool_rows(result.groups, base_of(request)), format)
         return page(request, "pooling.html", heading="Resource-pooling opportunities",
                     filters={"theme": theme, "country": country, "kind": kind}, sections=[("", result.groups)])
 
     @router.get("/s/{external_id}/pooling", response_class=HTMLResponse)
-    def stakeholder_pooling(request: Request, external_id: str) -> HTMLResponse:
+    def stakeholder_pooling(request: Request, external_id: str,
+                            format: Literal["html", "csv", "xlsx"] = "html") -> Response:  # noqa: A002
         result = svc_of(request).pooling_for_stakeholder(external_id)
+        if format != "html":
+            return download(f"{external_id}-pooling", POOL_HEADER,
+                            pool_rows([*result.member_of, *result.could_join], base_of(request)), format)
         return page(request, "pooling.html", heading=f"Pooling groups for {result.stakeholder.name}", filters=None,
                     sections=[("Groups it is part of", result.member_of), ("Groups it could join", result.could_join)])
 
@@ -602,35 +613,74 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
     return router
 
 
+KIND_COLOURS = {"government": "#3b7dd8", "cso": "#2f9e6b", "private": "#d08a1e", "academia": "#8e5bc4",
+                "international": "#1e9bb0", "network": "#c2467a", "funder": "#a4461b"}
+
+
 def network_svg(network: dict[str, Any], size: int = 760) -> str:
-    """The partnership network as an inline SVG; positions come precomputed and scaled to [0, 1]."""
+    """The partnership network as an inline SVG: every organisation a circle coloured by its kind and
+    labelled with its short name (on the side away from the edge, so no label is cut off), sized by its
+    number of partners, linked to its page; a legend of the kinds drawn and of what lines and sizes
+    mean. Positions come precomputed and scaled to [0, 1]."""
     nodes, edges = network["nodes"], network["edges"]
     if not nodes:
         return '<svg viewBox="0 0 10 10" role="img" aria-label="No partnership recorded yet"></svg>'
-    pad = 40
+    pad, legend_h = 40, 70
     scale = size - 2 * pad
 
     def xy(n: dict[str, Any]) -> tuple[float, float]:
         return pad + n["x"] * scale, pad + n["y"] * scale
 
     where = {n["key"]: xy(n) for n in nodes}
-    parts = [f'<svg viewBox="0 0 {size} {size}" role="img" aria-label="Partnership network of {len(nodes)} '
-             f'organisations">']
+    parts = [f'<svg viewBox="0 0 {size} {size + legend_h}" role="img" aria-label="Partnership network of '
+             f'{len(nodes)} organisations, coloured by kind">']
     for a, b in edges:
         (x1, y1), (x2, y2) = where[a], where[b]
         parts.append(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="#9fb3a6" '
                      f'stroke-width="1"/>')
-    colours = {"government": "#3b7dd8", "cso": "#2f9e6b", "private": "#d08a1e", "academia": "#8e5bc4",
-               "international": "#1e9bb0", "network": "#c2467a", "funder": "#a4461b"}
-    for n in nodes:
+    for n in sorted(nodes, key=lambda n: n["degree"]):  # the best connected drawn last, on top
         x, y = where[n["key"]]
         r = 4 + 2.2 * math.sqrt(n["degree"])
         name = html.escape(n["name"])
+        left = x > size * 0.62  # labels on the right half run leftwards, inside the picture
+        tx = x - r - 3 if left else x + r + 3
         parts.append(f'<a href="/s/{html.escape(n["id"])}"><circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" '
-                     f'fill="{colours.get(n["kind"], "#777")}"><title>{name} ({n["degree"]} partners)</title></circle>')
-        if n["degree"] >= 3:
-            parts.append(f'<text x="{x + r + 2:.1f}" y="{y + 4:.1f}" font-size="11" fill="#1f2a24">'
-                         f'{html.escape(n["short"])}</text>')
-        parts.append("</a>")
+                     f'fill="{KIND_COLOURS.get(n["kind"], "#777")}" stroke="#fff" stroke-width="1">'
+                     f'<title>{name}: {STAKEHOLDER_KINDS.get(n["kind"], n["kind"])}, {n["degree"]} partners</title>'
+                     f'</circle><text x="{tx:.1f}" y="{y + 4:.1f}" font-size="11" fill="#1f2a24" '
+                     f'text-anchor="{"end" if left else "start"}" paint-order="stroke" stroke="#fff" '
+                     f'stroke-width="3">{html.escape(_short_label(n["short"]))}</text></a>')
+    kinds = [k for k in KIND_COLOURS if any(n["kind"] == k for n in nodes)]
+    y0 = size + 10
+    parts.append(f'<g class="legend" aria-label="Legend"><text x="{pad}" y="{y0 + 8}" font-size="12" '
+                 f'font-weight="600" fill="#1f2a24">Kinds</text>')
+    x = pad + 46
+    for k in kinds:
+        label = html.escape(_LEGEND_LABELS.get(k, STAKEHOLDER_KINDS.get(k, k)))
+        parts.append(f'<circle cx="{x + 6}" cy="{y0 + 4}" r="6" fill="{KIND_COLOURS[k]}"/>'
+                     f'<text x="{x + 16}" y="{y0 + 8}" font-size="12" fill="#1f2a24">{label}</text>')
+        x += 26 + 7 * len(label)
+    parts.append(f'<line x1="{pad}" y1="{y0 + 34}" x2="{pad + 30}" y2="{y0 + 34}" stroke="#9fb3a6" stroke-width="1"/>'
+                 f'<text x="{pad + 38}" y="{y0 + 38}" font-size="12" fill="#1f2a24">a project in common</text>'
+                 f'<circle cx="{pad + 220}" cy="{y0 + 34}" r="4" fill="#bbb"/><circle cx="{pad + 236}" cy="{y0 + 34}" '
+                 f'r="9" fill="#bbb"/><text x="{pad + 252}" y="{y0 + 38}" font-size="12" fill="#1f2a24">'
+                 f'more partners, larger circle</text></g>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+_LEGEND_LABELS = {"cso": "CSO", "international": "International", "government": "Government", "private": "Firm",
+                  "academia": "Academia", "network": "Network", "funder": "Funder"}
+
+
+def _short_label(short: str, most: int = 22) -> str:
+    """A node's label, cut at a word with an ellipsis when longer than ``most`` characters.
+
+    Example:
+        >>> _short_label("State Forestry Administration of China")
+        'State Forestry…'
+    """
+    if len(short) <= most:
+        return short
+    cut = short[:most].rsplit(" ", 1)[0]
+    return (cut if cut else short[:most]) + "…"

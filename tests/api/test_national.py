@@ -60,3 +60,26 @@ def test_a_government_profile_carries_its_countrys_commitments(public: TestClien
     assert "National commitments" in page and "7.5 %" in page and "seed document 001, paragraph 7" in page
     assert "National commitments" not in public.get("/s/future_forest").text  # a CSO does not speak for its State
     assert 'href="/country/MN"' in public.get("/overview").text
+
+
+def test_the_overview_and_the_pooling_groups_download(public: TestClient) -> None:
+    """Issue 17, item 8: the theme × country table and the pooling groups as CSV (and XLSX)."""
+    from openpyxl import load_workbook
+
+    table = list(csv.reader(io.StringIO(public.get("/overview", params={"format": "csv"}).text.lstrip("\ufeff"))))
+    assert table[0][:3] == ["theme", "China", "Mongolia"] and table[0][-1] == "total"
+    page = public.get("/overview").text
+    assert all(row[0] in page for row in table[1:])  # the same themes the page shows
+    groups = list(csv.reader(io.StringIO(public.get("/pooling-opportunities", params={"format": "csv"}).text
+                                         .lstrip("\ufeff"))))
+    assert groups[0][0] == "group" and len(groups) > 3 and {r[6] for r in groups[1:]} <= {"stakeholder", "project"}
+    mine = public.get("/s/future_forest/pooling", params={"format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(mine.content)).active
+    assert sheet["A1"].value == "group" and mine.headers["content-disposition"].startswith("attachment")
+
+
+def test_the_network_picture_labels_every_organisation_and_has_a_legend(public: TestClient) -> None:
+    svg = public.get("/overview").text.split('<figure class="network">', 1)[1].split("</svg>", 1)[0]
+    circles, labels = svg.count('<a href="/s/'), svg.count("<text")
+    assert circles >= 10 and labels >= circles + 3  # a label per organisation, and the legend's
+    assert "Kinds" in svg and "a project in common" in svg and "Government" in svg
