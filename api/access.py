@@ -112,6 +112,8 @@ RULES: dict[tuple[str, str], Rule] = {
     # ---- API: profiles and projects -----------------------------------------------------------
     ("POST", "/stakeholders"): SECRETARIAT,
     ("PUT", "/stakeholders/{external_id}"): _org("external_id"),
+    ("POST", "/stakeholders/{external_id}/confirm"): _org("external_id"),
+    ("GET", "/stale"): SECRETARIAT,
     ("DELETE", "/stakeholders/{external_id}"): SECRETARIAT,
     ("POST", "/projects"): SIGNED_IN,
     ("PUT", "/projects/{external_id}"): PROJECT_MEMBER,
@@ -167,6 +169,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/p/{external_id}/edit"): _page(PROJECT_MEMBER),
     ("POST", "/p/{external_id}/edit"): _page(PROJECT_MEMBER),
     ("GET", "/s/{external_id}/edit"): _org("external_id", page=True),
+    ("POST", "/s/{external_id}/confirm"): _org("external_id", page=True),
+    ("GET", "/stale-profiles"): _page(SECRETARIAT),
     ("POST", "/s/{external_id}/edit"): _org("external_id", page=True),
     **_rules("GET", ["/s/{external_id}/interest", "/inbox"], _page(SIGNED_IN)),
     **_rules("POST", ["/s/{external_id}/interest", "/inbox/{interest_id}/{action}"], _page(SIGNED_IN)),

@@ -34,6 +34,7 @@ from api.schemas import (
     IntakeReport,
     KindCode,
     NationalOut,
+    StaleOut,
     MatchList,
     MatchRequest,
     ForumIn,
@@ -326,6 +327,20 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     def match(body: MatchRequest, svc: Svc) -> MatchResponse:
         """Ranked stakeholders and projects for free text or a draft project."""
         return svc.match(body)
+
+    @app.post("/stakeholders/{external_id}/confirm", response_model=StakeholderPublic, tags=["stakeholders"],
+              responses=_errors(404, 409, 422))
+    def confirm_stakeholder(external_id: Id, svc: Svc, response: Response, if_match: IfMatch = None) -> Any:
+        """Confirm that a stakeholder's profile is current (its members or the secretariat): it is no
+        longer stale for a year. With If-Match, only the version read (409 when changed meanwhile)."""
+        svc.freshness.confirm(external_id, version=_version(if_match))
+        return _tagged(response, svc.get_stakeholder(external_id))
+
+    @app.get("/stale", response_model=list[StaleOut], tags=["stakeholders"], responses=_errors())
+    def stale_profiles(svc: Svc) -> list[StaleOut]:
+        """The profiles not confirmed for over a year, the longest first (the secretariat's list)."""
+        return [StaleOut(id=r.external_id, name=r.name, kind=r.kind, confirmed_at=r.confirmed_at)
+                for r in svc.freshness.stale()]
 
     @app.get("/countries/{code}", response_model=NationalOut, tags=["national"], responses={
         200: {"content": {"application/json": {}, "text/csv": {"schema": {"type": "string"}},

@@ -9,6 +9,7 @@ from typing import Any, Iterator, Sequence
 from sqlmodel import Session, select
 
 from api.core import Part, iso
+from api.freshness import is_stale
 from api.errors import Conflict
 from api.schemas import (ProjectIn, ProjectPage, ProjectPublic, ProjectRef, StakeholderIn, StakeholderPage,
                          StakeholderPublic, StakeholderRef)
@@ -48,7 +49,7 @@ class Catalogue(Part):
             p = projects[link.project_id]
             refs[link.stakeholder_id].append(ProjectRef(id=p.external_id, title=p.title, role=link.role))
         return [
-            StakeholderPublic(id=r.external_id, projects=refs[r.id],  # type: ignore[index]
+            StakeholderPublic(id=r.external_id, projects=refs[r.id], stale=is_stale(r.confirmed_at),  # type: ignore[index]
                               **r.model_dump(exclude={"id", "external_id", "contact", "text_hash"}))
             for r in rows
         ]
@@ -93,8 +94,10 @@ class Catalogue(Part):
         with Session(self.engine) as session:
             for r in session.exec(select(Stakeholder).order_by(Stakeholder.external_id)).all():
                 record = stakeholder_in(r)
-                yield {**record.model_dump(mode="json", exclude={"created_at", "updated_at"}, exclude_none=True),
-                       "created_at": iso(r.created_at), "updated_at": iso(r.updated_at)}
+                yield {**record.model_dump(mode="json", exclude={"created_at", "updated_at", "confirmed_at"},
+                                           exclude_none=True),
+                       "created_at": iso(r.created_at), "updated_at": iso(r.updated_at),
+                       **({"confirmed_at": iso(r.confirmed_at)} if r.confirmed_at else {})}
             rows = session.exec(select(Project).order_by(Project.external_id)).all()
             links = repo.participations(session, project_ids=[r.id for r in rows])
             people = repo.stakeholders_by_id(session, ids={link.stakeholder_id for link in links})
@@ -151,7 +154,8 @@ def _admits(countries: list[str], themes: list[dict[str, Any]], row_kind: str | 
 
 
 def stakeholder_in(r: Stakeholder) -> StakeholderIn:
-    data = r.model_dump(exclude={"id", "external_id", "text_hash", "created_at", "updated_at", "version"})
+    data = r.model_dump(exclude={"id", "external_id", "text_hash", "created_at", "updated_at", "version",
+                                 "confirmed_at"})
     return StakeholderIn.model_validate({"type": "stakeholder", "id": r.external_id, **data})
 
 

@@ -155,14 +155,19 @@ def routes() -> None:
 def remind(ctx: typer.Context, limit: int = typer.Option(500, min=1, max=10_000,
                                                           help="at most this many questions in one run")) -> None:
     """Ask each side of the accepted interests, through the outbox, the question now due about what came
-    of it: two weeks after acceptance, and about six months after. Each is asked once, however often
-    (and from however many machines) this runs: run it daily, from cron for example."""
+    of it (two weeks after acceptance, and about six months after), and remind the members of profiles
+    not confirmed for a year to confirm or update them. Each is sent once, however often (and from
+    however many machines) this runs: run it daily, from cron for example."""
+    from api.freshness import Freshness
     from api.outbox import Outbox
     from api.outcomes import Outcomes
     from store.db import make_engines
 
     engines = make_engines(ctx.obj.database_url)
-    asked = Outcomes(engines.read, engines.write, Outbox(ctx.obj, engines.read, engines.write)).remind(limit=limit)
-    if any(asked.values()):
-        _audit(_accounts(ctx), "remind", f"first={asked['first']}, later={asked['later']}")
-    typer.echo(f"asked {asked['first']} first question(s) and {asked['later']} later one(s)")
+    outbox = Outbox(ctx.obj, engines.read, engines.write)
+    asked = Outcomes(engines.read, engines.write, outbox).remind(limit=limit)
+    stale = Freshness(engines.read, engines.write, outbox).remind(limit=limit)
+    if any(asked.values()) or stale:
+        _audit(_accounts(ctx), "remind", f"first={asked['first']}, later={asked['later']}, stale={stale}")
+    typer.echo(f"asked {asked['first']} first question(s) and {asked['later']} later one(s) about introductions; "
+               f"reminded {stale} organisation(s) of a profile not confirmed for a year")

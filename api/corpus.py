@@ -18,6 +18,7 @@ FAISS index with the same content version and loaded at start when current.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
@@ -31,7 +32,7 @@ from api import features
 from api.features import calibrate  # noqa: F401  (also read from here)
 from matcher.ltr import ConsortiumModel
 from matcher.meaning import MeaningScale, Usual, pairs_for_fit, reference_rows
-from matcher.rank import DUST_THEME, Place, Profile, dust_link
+from matcher.rank import DUST_THEME, STALE_AFTER, Place, Profile, dust_link
 from matcher.text import normalise_place
 
 REFERENCE_SIZE = 1_000  # stakeholders whose vectors tell a query's usual similarity (matcher.meaning)
@@ -138,6 +139,7 @@ class ProfileRows:
     themes: Sequence[str]
     offers: Sequence[str]
     needs: Sequence[str]
+    confirmed: float = 0.0  # when last confirmed as current, in seconds since 1970 (0: never)
 
 
 @dataclass
@@ -165,6 +167,7 @@ class Corpus:
     project_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # sorted
     project_at: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # their vector rows
     changed_rows: int = 0  # rows changed or added since the last full build
+    confirmed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float64))  # see ProfileRows
     # Closeness in meaning (matcher.meaning): a fixed sample of the stakeholders' vectors, and the map from
     # standing to TF-IDF value fitted on their own texts at the full build (kept by incremental updates).
     reference: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
@@ -217,6 +220,7 @@ class Corpus:
             tables=tables,
         )
         corpus._place_keys = [normalise_place(p) for p in tables["place"].names]
+        corpus.confirmed = np.array([r.confirmed for r in rows], dtype=np.float64)
         order_p = sorted(project_rows)
         corpus.project_ids = np.array(order_p, dtype=np.int64)
         corpus.project_at = np.array([project_rows[p] for p in order_p], dtype=np.int64)
@@ -331,7 +335,13 @@ class Corpus:
             offers=tuple(names["resource"].names[c] for c in self.offers[row]),
             needs=tuple(names["resource"].names[c] for c in self.needs[row]),
             partners=frozenset(self.key(int(p)) for p in self.partners[row]),
+            stale=self.stale(row),
         )
+
+    def stale(self, row: int, now: float | None = None) -> bool:
+        """Whether the row's profile was last confirmed over :data:`api.freshness.STALE_AFTER` ago."""
+        confirmed = float(self.confirmed[row]) if row < len(self.confirmed) else 0.0
+        return (now or time.time()) - confirmed > STALE_AFTER.total_seconds()
 
     def admitted(self, *, countries: Iterable[str] = (), kinds: Iterable[str] = (), themes: Iterable[str] = (),
                  resources: Iterable[str] = (), query_themes: Iterable[str] = (), min_shared_themes: int = 0

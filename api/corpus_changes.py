@@ -89,8 +89,11 @@ def updated(corpus: Corpus, rows: Sequence[ProfileRows], removed: Iterable[int],
     projects_col = corpus.projects_of.replaced({r: v for r, v in project_lists.items() if r < n_old},
                                              [project_lists[row] for row in range(n_old, n)])
     kinds = np.concatenate([corpus.kinds, np.zeros(len(fresh), dtype=np.uint8)])
+    old_confirmed = corpus.confirmed if len(corpus.confirmed) == n_old else np.zeros(n_old, dtype=np.float64)
+    confirmed = np.concatenate([old_confirmed, np.zeros(len(fresh), dtype=np.float64)])
     for row, r in changed.items():
         kinds[row] = tables["kind"].code(r.kind)
+        confirmed[row] = r.confirmed
     width = max([corpus.external.dtype.itemsize] + [len(r.external_id.encode()) for r in fresh])
     external = np.concatenate([corpus.external.astype(f"S{width}"),
                                np.array([r.external_id.encode() for r in fresh], dtype=f"S{width}")])
@@ -106,7 +109,7 @@ def updated(corpus: Corpus, rows: Sequence[ProfileRows], removed: Iterable[int],
         popularity=(np.log1p(counts) / math.log1p(top)).astype(np.float32), tables=tables,
         lexicon=corpus.lexicon.with_rows({row: texts.get(r.id, "") for row, r in changed.items()}, dead, n),
         floor=corpus.floor, reference=corpus.reference, meaning=corpus.meaning, alive=alive, project_ids=p_ids, project_at=p_at,
-        changed_rows=corpus.changed_rows + len(changed) + len(dead))
+        changed_rows=corpus.changed_rows + len(changed) + len(dead), confirmed=confirmed)
     out._place_keys = corpus._place_keys + [normalise_place(p) for p in tables["place"].names[len(corpus._place_keys):]]
     out._set_bits()
     return out

@@ -22,6 +22,7 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import timezone
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
@@ -78,6 +79,13 @@ class Snapshot:
 
 def data_version(session: Session) -> int:
     return int(session.exec(select(DataVersion.version).where(DataVersion.id == 1)).one())
+
+
+def _seconds(when: Any) -> float:
+    """A stored time as seconds since 1970 (0 for none; a time without a zone is UTC, as stored)."""
+    if when is None:
+        return 0.0
+    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
 
 
 def record_changes(session: Session, upserted: Mapping[str, Iterable[int]],
@@ -217,14 +225,15 @@ class Indexer:
             p_ids, p_matrix = repo.vectors(session, entity_type="project", model_id=model)
             links = repo.links(session)
             columns = (Stakeholder.id, Stakeholder.external_id, Stakeholder.kind, Stakeholder.countries,
-                       Stakeholder.places, Stakeholder.themes, Stakeholder.offers, Stakeholder.needs)
+                       Stakeholder.places, Stakeholder.themes, Stakeholder.offers, Stakeholder.needs,
+                       Stakeholder.confirmed_at)
             rows = []
             total = len(with_vector)
             for r in session.execute(select(*columns).order_by(Stakeholder.id).execution_options(yield_per=20_000)):
                 if r[0] not in with_vector:
                     continue
                 rows.append(ProfileRows(r[0], r[1], r[2], r[3], [p["name"] for p in r[4]], [t["id"] for t in r[5]],
-                                        [o["kind"] for o in r[6]], [n["kind"] for n in r[7]]))
+                                        [o["kind"] for o in r[6]], [n["kind"] for n in r[7]], _seconds(r[8])))
                 if len(rows) % 100_000 == 0:
                     progress("corpus", len(rows), total)
             progress("corpus", len(rows), total)
@@ -299,9 +308,10 @@ class Indexer:
         ids = sorted(stakeholders)
         with_vector = set(repo.embedding_hashes(session, entity_type="stakeholder", model_id=model, entity_ids=ids))
         columns = (Stakeholder.id, Stakeholder.external_id, Stakeholder.kind, Stakeholder.countries,
-                   Stakeholder.places, Stakeholder.themes, Stakeholder.offers, Stakeholder.needs)
+                   Stakeholder.places, Stakeholder.themes, Stakeholder.offers, Stakeholder.needs,
+                   Stakeholder.confirmed_at)
         rows = [ProfileRows(r[0], r[1], r[2], r[3], [p["name"] for p in r[4]], [t["id"] for t in r[5]],
-                            [o["kind"] for o in r[6]], [n["kind"] for n in r[7]])
+                            [o["kind"] for o in r[6]], [n["kind"] for n in r[7]], _seconds(r[8]))
                 for r in session.execute(select(*columns).where(col(Stakeholder.id).in_(ids))) if r[0] in with_vector]
         written = [r.id for r in rows]
         own: dict[int, set[int]] = defaultdict(set)

@@ -9,6 +9,7 @@ from typing import Iterable, Sequence
 
 from sqlmodel import Session, col, select
 
+from api.freshness import is_stale
 from api.core import entity_key, external_ids, stored_evidence, utcnow
 from api.schemas import (ClosenessOut, DustLinkOut, EvidenceOut, ExplanationOut, MatchOut, RecordOut, SharedThemeOut,
                          StakeholderRef)
@@ -46,6 +47,7 @@ def stakeholder_profiles(session: Session, rows: Sequence[Stakeholder]) -> dict[
             partners=frozenset(entity_key("stakeholder", names[p]) for p in partners.get(r.id, ())),  # type: ignore[arg-type]
             sentences=tuple(dict.fromkeys(sentences(r.description) + texts[r.id])),  # type: ignore[index]
             evidence=stored_evidence(r.themes), record=tuple(record[r.id]),  # type: ignore[index]
+            stale=is_stale(r.confirmed_at),
         )
         for r in rows
     }

@@ -160,6 +160,8 @@ class StakeholderIn(_WithCountries):
                                                             "documents")
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    confirmed_at: datetime | None = Field(default=None, description="when it was last confirmed as current "
+                                          "(kept on export; a write without it confirms it now)")
 
 
 class Participant(_Strict):
@@ -256,6 +258,8 @@ class StakeholderPublic(BaseModel):
     projects: list[ProjectRef]
     created_at: datetime
     updated_at: datetime
+    confirmed_at: datetime | None = Field(default=None, description="when it was last confirmed as current")
+    stale: bool = Field(default=False, description="not confirmed for over a year: ranked lower, flagged")
     version: int = Field(description="raised by every change; send it back as If-Match to update only this version")
 
 
@@ -529,6 +533,13 @@ class NoThanksOut(BaseModel):
     other: StakeholderRef
     said_by: str
     said_at: datetime
+
+
+class StaleOut(BaseModel):
+    id: str
+    name: str
+    kind: str
+    confirmed_at: datetime | None = Field(description="when it was last confirmed as current (None: never)")
 
 
 class CountryFactOut(BaseModel):

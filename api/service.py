@@ -27,6 +27,7 @@ from api.indexing import Indexer, Snapshot
 from api.overview import Overview
 from api.interests import Interests
 from api.outbox import Outbox, mail_invitation
+from api.freshness import Freshness
 from api.national import National
 from api.outcomes import Outcomes
 from api.pooling import Pooling
@@ -102,6 +103,7 @@ class DLDMatch:
         self.interests = Interests(core.engine, core.writer, self.outbox)
         self.outcomes = Outcomes(core.engine, core.writer, self.outbox)
         self.national = National(self.catalogue, self.outcomes)
+        self.freshness = Freshness(core.engine, core.writer, self.outbox, core.published)
         self.trash = Trash(core.engine, core.writer, self.writing, self.catalogue)
         self.start_error: str | None = None
         self.start_report: dict[str, Any] = {}

@@ -35,7 +35,7 @@ COMPONENT_LABELS = {"consortium": "track record and text (learned)", "past_proje
                     "lexical": "shared words (across scripts: meaning)", "network2": "partners of partners", "popularity": "experience",
                     "semantic": "text similarity", "themes": "shared themes", "complementarity": "needs met",
                     "geography": "same places", "kinds": "complementary kinds", "network": "common partners",
-                    "intent": "offers what you seek"}
+                    "intent": "offers what you seek", "stale": "not confirmed for a year"}
 
 
 
@@ -180,6 +180,15 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
             if profile.kind == "government" else []
         return page(request, "stakeholder.html", s=profile, partners=svc.past_partners(external_id),
                     national=national, cite=cite)
+
+    @router.post("/s/{external_id}/confirm", response_class=HTMLResponse)
+    def confirm_profile(request: Request, external_id: str) -> Response:
+        svc_of(request).freshness.confirm(external_id)
+        return RedirectResponse(f"/s/{external_id}?confirmed=1", status_code=303)
+
+    @router.get("/stale-profiles", response_class=HTMLResponse)
+    def stale_profiles(request: Request) -> HTMLResponse:
+        return page(request, "stale.html", rows=svc_of(request).freshness.stale())
 
     @router.get("/s/{external_id}/partners", response_class=HTMLResponse)
     def stakeholder_partners(request: Request, external_id: str,

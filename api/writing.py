@@ -195,7 +195,8 @@ class Writer(Part):
 
     @staticmethod
     def _stakeholder_values(rec: StakeholderIn, themes: list[dict[str, Any]]) -> dict[str, Any]:
-        data = rec.model_dump(mode="json", exclude={"type", "id", "themes", "created_at", "updated_at"})
+        data = rec.model_dump(mode="json", exclude={"type", "id", "themes", "created_at", "updated_at",
+                                                    "confirmed_at"})
         data["external_id"] = rec.id
         data["themes"] = themes
         return data
@@ -279,6 +280,8 @@ class Writer(Part):
                             setattr(row, k, v)
                         row.updated_at = utc(rec.updated_at) or now
                         counts["stakeholders_updated"] += 1
+                    # whoever may write it saved it: current (an imported date kept, never a future one)
+                    row.confirmed_at = min(utc(rec.confirmed_at) or now, now)
                     session.add(row)
                     changed_s.append(row)
                 if done % 500 == 0 or done == total:

@@ -55,6 +55,8 @@ class Stakeholder(SQLModel, table=True):
     text_hash: str = ""
     created_at: datetime
     updated_at: datetime
+    # when someone who may write it last saved or confirmed it as current (api.freshness); None: never
+    confirmed_at: datetime | None = None
     version: int = Field(default=1, sa_column=_STAKEHOLDER_VERSION)
 
 
@@ -359,3 +361,15 @@ class NoThanks(SQLModel, table=True):
     other: str
     said_by: str = ""
     said_at: datetime
+
+
+class Reminder(SQLModel, table=True):
+    """A reminder sent through the outbox, once per subject (a stale profile as of its confirmation),
+    however many reminder runs race."""
+
+    __table_args__ = (UniqueConstraint("kind", "subject"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str
+    subject: str
+    sent_at: datetime

@@ -420,6 +420,13 @@ def test_members_tell_what_came_of_an_introduction_and_say_no_thanks(browser: An
     a.get_by_role("button", name=f"Suggest {name} again").click()
     a.goto(server + "/s/future_forest/partners")
     assert name in [t.strip() for t in a.locator("article.result h3 a").all_inner_texts()]
+    # issue 16, item 3: a member confirms its profile is current from its page
+    a.goto(server + "/s/future_forest")
+    assert "Last confirmed as current on" in a.locator("#freshness").inner_text()
+    a.get_by_role("button", name="This profile is current").click()
+    assert "confirmed today" in a.locator("#freshness").inner_text()
+    a.goto(server + "/s/gef")
+    assert a.get_by_role("button", name="This profile is current").count() == 0  # not its own
     forest.close()
     gef.close()
     secretariat.close()
@@ -447,7 +454,7 @@ PAGES = ["/", "/search?text=saxaul+planting+in+the+Gobi+needs+co-funding&intent=
          "/s/elion/projects", "/p/three_north_shelterbelt", "/p/three_north_shelterbelt/partners", "/overview",
          "/pooling-opportunities", "/s/future_forest/pooling", "/intake", "/login", "/planner", "/review",
          "/accounts", "/outbox", "/audit-log", "/deleted", "/inbox", "/s/future_forest/edit", "/docs",
-         "/conversion", "/hidden", "/country/MN", "/s/gov_mn"]
+         "/conversion", "/hidden", "/country/MN", "/s/gov_mn", "/stale-profiles"]
 
 
 @pytest.mark.parametrize("width", [360, 414])
