@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import timedelta
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable
@@ -209,6 +210,7 @@ class Profile:
     record: tuple[Record, ...] = ()  # a stakeholder's participations (read for the funding intent)
     state: str = "unknown"  # a project's state this year (:func:`project_state`)
     own_countries: bool = True  # whether ``countries`` are where it works (not only named in a question)
+    stale: bool = False  # not confirmed as current for over a year: its score is lowered (STALE_PENALTY)
 
 
 @dataclass(frozen=True)
@@ -256,6 +258,10 @@ class SharedTheme:
     query_evidence: Evidence | None
     candidate_evidence: Evidence | None
 
+
+# A profile not confirmed as current for a year is stale: its score is lowered by this share (api.freshness).
+STALE_AFTER = timedelta(days=365)
+STALE_PENALTY = 0.15
 
 # Dust and sandstorms originate from China and Mongolia and affect Japan and the Republic of Korea (seed
 # document 000, paragraph 5; seed_profiles/countries.json holds the same facts with their source).
@@ -525,6 +531,9 @@ def score_pair(
     }
     components = {name: round(weights.get(name, 0.0) * values[name], 6) for name in COMPONENTS}
     score = round(sum(components.values()), 6)
+    if candidate.stale:  # not confirmed for a year: lowered, as a part of its own so the parts still add up
+        components["stale"] = round(-STALE_PENALTY * score, 6)
+        score = round(score + components["stale"], 6)
 
     q_sentences, c_sentences = list(query.sentences), list(candidate.sentences)
     shared_themes = tuple(
@@ -638,5 +647,7 @@ def within_reach(similarities: dict[str, float], signals: dict[str, dict[str, fl
     ordered = sorted(lower, key=lambda key: (-lower[key], key))
     if len(ordered) <= k:
         return ordered
-    threshold = lower[ordered[k - 1]] - 1e-5  # components are rounded to 1e-6 each
+    # components are rounded to 1e-6 each; a stale candidate's score is lowered by STALE_PENALTY, which
+    # the k-th lower bound is lowered by too (the bounds do not know who is stale)
+    threshold = lower[ordered[k - 1]] * (1.0 - STALE_PENALTY) - 1e-5
     return [key for key in ordered if most[key] >= threshold]
