@@ -589,6 +589,47 @@ def evaluate_languages_command(
     typer.echo(f"below the target (first in {result['target_first']:.0%}): {below}; report: {report}")
 
 
+@cli.command("exposure")
+def exposure_command(
+    ctx: typer.Context,
+    spread: str = typer.Option("0,0.05,0.1,0.2", help="strengths of the exposure spread to compare, comma-separated"),
+    cache: Path = typer.Option(Path("data/eval"), help="seed databases per model, reused between runs"),
+    report: Path = typer.Option(Path("bench-results/exposure.json")),
+) -> None:
+    """How concentrated the CSOs' co-funder suggestions are (the share of the five most suggested funders,
+    a Gini coefficient over all organisations), and the judged questions' nDCG@10, for each strength of
+    the exposure spread (DLDMATCH_EXPOSURE_SPREAD), through the routes on the seed profiles."""
+    from evaluation.exposure import exposure_and_quality
+    from evaluation.questions import QUESTIONS, load_questions
+
+    try:
+        strengths = [float(s) for s in spread.split(",") if s.strip()]
+    except ValueError:
+        typer.echo(f"error: --spread must be numbers separated by commas, not {spread!r}", err=True)
+        raise typer.Exit(2)
+    if not strengths or any(not 0 <= s <= 1 for s in strengths):
+        typer.echo("error: --spread needs strengths between 0 and 1", err=True)
+        raise typer.Exit(2)
+    embedder = _eval_embedder(ctx)
+    judged = load_questions(QUESTIONS)
+    rows = []
+    typer.echo(f"{'spread':>6} {'queries':>7} {'top-5 share':>11} {'Gini':>6} {'distinct':>8} "
+               f"{'nDCG@10':>7} {'cso':>6} {'firm':>6} {'secr.':>6}")
+    for strength in strengths:
+        settings = _seed_settings(ctx, embedder, cache).model_copy(update={"exposure_spread": strength})
+        with _asking(settings, embedder) as ask:
+            r = exposure_and_quality(ask, judged)
+        r["spread"] = strength
+        rows.append(r)
+        e, q = r["exposure"], r["ndcg@10_by_user"]
+        typer.echo(f"{strength:>6.2f} {r['queries']:>7} {e['top_share']:>11.3f} {e['gini']:>6.3f} {e['distinct']:>8} "
+                   f"{r['ndcg@10']:>7.3f} {q.get('cso', 0):>6.3f} {q.get('firm', 0):>6.3f} "
+                   f"{q.get('secretariat', 0):>6.3f}")
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(json.dumps({"model": embedder.model_id, "runs": rows}, indent=2))
+    typer.echo(f"report: {report}")
+
+
 @cli.command("bench-schedule")
 def bench_schedule_command(
     participants: int = typer.Option(300, min=2), slots: int = typer.Option(12, min=1),

@@ -416,6 +416,7 @@ class Corpus:
         share of profiles it is closer than (``usual``: the query's, when the caller has it); with a
         consortium ``model`` (and the ``query``), also its consortium value."""
         by_project = self.project_vectors @ query_vector if len(self.project_vectors) else np.zeros(0)
+        now = time.time()
         sims: dict[str, float] = {}
         extra: dict[str, dict[str, float]] = {}
         usual = usual or self.usual(query_vector)
@@ -426,6 +427,8 @@ class Corpus:
             sims[key] = calibrate(dense.get(r, 0.0), self.floor)
             extra[key] = {"past_projects": calibrate(best, self.floor), "lexical": lexical.get(r, 0.0),
                           "popularity": float(self.popularity[r])}
+            if self.stale(r, now):  # for the pruning bound (within_reach), as the profile says it
+                extra[key]["stale"] = 1.0
             if len(usual.ordered):
                 extra[key]["standing"] = float(usual.standing(sims[key]))
                 extra[key]["closer_than"] = usual.closer_than(sims[key])

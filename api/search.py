@@ -79,14 +79,24 @@ class Search(Part):
                 rows = [r for r in rows if corpus.key(r) in sims]
             reach = within_reach(sims, signals, k=k, intent=intent, ranking=ranking,
                                  upper=corpus.upper_bounds(query, rows))
-            if known:
-                light = {key: known[key] for key in reach}
-            elif intent != "any":  # what each has done shows whether it can fund or do the work
-                light = self._with_records(session, corpus, {key: row_of[key] for key in reach})
-            else:
-                light = {key: corpus.profile(row_of[key]) for key in reach}
+
+            def profiles_of(keys: Sequence[str]) -> dict[str, Profile]:
+                if known:
+                    return {key: known[key] for key in keys}
+                if intent != "any":  # what each has done shows whether it can fund or do the work
+                    return self._with_records(session, corpus, {key: row_of[key] for key in keys})
+                return {key: corpus.profile(row_of[key]) for key in keys}
+
+            light = profiles_of(reach)
+            dropped: set[str] = set()
             top = rank(query, light.values(), sims, k=k, intent=intent, filters=filters, ranking=ranking,
-                       signals=signals)
+                       signals=signals, dropped=dropped)
+            if dropped & set(reach[:k]) and len(reach) < len(sims):
+                # The bound was the k-th best lower bound, but a candidate among those k has no reason to be
+                # shown, so the k shown may lie below it: score every candidate instead (exact, slower).
+                light = profiles_of(list(sims))
+                top = rank(query, light.values(), sims, k=k, intent=intent, filters=filters, ranking=ranking,
+                           signals=signals)
             # The k returned, read in full (names, sentences) and scored again (the same scores) to explain.
             ids = [int(corpus.ids[row_of[m.key]]) for m in top]
             by_key = explained(session, ids, light)

@@ -10,6 +10,8 @@ wires them and owns start-up and health.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import time
 from datetime import datetime, timedelta
 from typing import Any
@@ -84,6 +86,8 @@ class DLDMatch:
         vocabulary = load_vocabulary(settings.themes_file)
         ranking = (Ranking.from_file(settings.ranker_path)
                    if settings.ranker_path and settings.ranker_path.exists() else Ranking())
+        if settings.exposure_spread:
+            ranking = replace(ranking, spread=settings.exposure_spread)
         self.core = core = Core(settings=settings, embedder=embedder, engine=engines.read, writer=engines.write,
                                 vocabulary=vocabulary, ranking=ranking,
                                 indexing=Indexer(settings, embedder, engines.read),

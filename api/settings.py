@@ -7,6 +7,7 @@ import importlib.util
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent  # the source checkout, or site-packages when installed
@@ -43,6 +44,8 @@ class Settings(BaseSettings):
     exact_index_limit: int = 50_000  # above this many vectors the index is IVF (approximate), below exact
     max_body_bytes: int = 2_000_000
     follow_interval: float = 0.5  # seconds between checks of the database's data version (a server)
+    # see matcher.rank.Ranking.spread: chosen by `dldmatch exposure` and the 2017 consortia (README, "Fair exposure")
+    exposure_spread: float = Field(default=0.05, ge=0.0, le=1.0)
     write_visibility_wait: float = 2.0  # a write waits this long for its own process to search it
     corpus_incremental_above: int = 5_000  # smaller corpora are rebuilt on each catch-up (milliseconds)
     corpus_rebuild_share: float = 0.1  # the corpus is built afresh when this share of it changed since the last build

@@ -35,7 +35,8 @@ COMPONENT_LABELS = {"consortium": "track record and text (learned)", "past_proje
                     "lexical": "shared words (across scripts: meaning)", "network2": "partners of partners", "popularity": "experience",
                     "semantic": "text similarity", "themes": "shared themes", "complementarity": "needs met",
                     "geography": "same places", "kinds": "complementary kinds", "network": "common partners",
-                    "intent": "offers what you seek", "stale": "not confirmed for a year"}
+                    "intent": "offers what you seek", "stale": "not confirmed for a year",
+                    "spread": "spreading suggestions"}
 
 
 

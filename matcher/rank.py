@@ -342,6 +342,9 @@ class Ranking:
     bands: tuple[float, float] = (0.5, 0.25)  # the scores from which a match is "strong" and "good" (see fit)
     # the same for each intent of stakeholder searches and for projects ("projects"), where fitted apart
     group_bands: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # exposure spread (issue 16, item 4): a stakeholder's score is lowered by this much times its experience
+    # (the log of its number of projects, scaled to [0, 1]), so suggestions spread beyond the best known
+    spread: float = 0.0
     _for_intent: dict[str, dict[str, float]] = field(default_factory=dict, repr=False, compare=False)
 
     def for_projects(self) -> "Ranking":
@@ -531,8 +534,12 @@ def score_pair(
     }
     components = {name: round(weights.get(name, 0.0) * values[name], 6) for name in COMPONENTS}
     score = round(sum(components.values()), 6)
+    spread = (ranking or Ranking()).spread
+    if spread and values.get("popularity") and "popularity" in signals:  # stakeholders with experience only
+        components["spread"] = round(-spread * values["popularity"], 6)
+        score = round(score + components["spread"], 6)
     if candidate.stale:  # not confirmed for a year: lowered, as a part of its own so the parts still add up
-        components["stale"] = round(-STALE_PENALTY * score, 6)
+        components["stale"] = round(-STALE_PENALTY * max(score, 0.0), 6)
         score = round(score + components["stale"], 6)
 
     q_sentences, c_sentences = list(query.sentences), list(candidate.sentences)
@@ -579,6 +586,7 @@ def rank(
     vocabulary: dict[str, Theme] | None = None,
     signals: dict[str, dict[str, float]] | None = None,
     explained_only: bool = True,
+    dropped: set[str] | None = None,
 ) -> list[Match]:
     """Rank candidates for a query: best first, ties broken by key, the query itself left out; with
     ``explained_only``, a candidate nothing explains (:attr:`Explanation.reason`) is left out too:
@@ -591,6 +599,7 @@ def rank(
         k: how many matches to return at most.
         intent: ``any``, ``co_funding`` or ``implementation``.
         signals: per candidate, the caller-computed values (see :func:`score_pair`).
+        dropped: when given, receives the keys left out because nothing explains them.
     """
     signals = signals or {}
     if k < 1:
@@ -605,6 +614,8 @@ def rank(
         for key, c in admitted.items()
     ]
     if explained_only:
+        if dropped is not None:
+            dropped.update(m.key for m in scored if not m.explanation.reason)
         scored = [m for m in scored if m.explanation.reason]
     scored.sort(key=lambda m: (-m.score, m.key))
     return [
@@ -635,6 +646,7 @@ def within_reach(similarities: dict[str, float], signals: dict[str, dict[str, fl
         ['a']
     """
     weights = ranking_weights = (ranking or Ranking()).weights_for(intent)
+    spread = (ranking or Ranking()).spread
     others = [(name, w) for name, w in ranking_weights.items() if name not in SIGNALS and w > 0]
     upper = upper or {}
     lower, most = {}, {}
@@ -642,12 +654,14 @@ def within_reach(similarities: dict[str, float], signals: dict[str, dict[str, fl
         values = signals.get(key, {})
         lower[key] = weights.get("semantic", 0.0) * min(1.0, max(0.0, sim)) + sum(
             weights.get(name, 0.0) * min(1.0, max(0.0, values.get(name, 0.0))) for name in SIGNALS if name != "semantic")
+        if spread and "popularity" in values:  # the exposure spread is known from the signals: exact
+            lower[key] -= spread * min(1.0, max(0.0, values["popularity"]))
+        if values.get("stale"):  # a stale profile's score is lowered (its signals say so, as its profile does)
+            lower[key] -= STALE_PENALTY * max(lower[key], 0.0)
         bounds = upper.get(key, {})
         most[key] = lower[key] + sum(w * min(1.0, bounds.get(name, 1.0)) for name, w in others)
     ordered = sorted(lower, key=lambda key: (-lower[key], key))
     if len(ordered) <= k:
         return ordered
-    # components are rounded to 1e-6 each; a stale candidate's score is lowered by STALE_PENALTY, which
-    # the k-th lower bound is lowered by too (the bounds do not know who is stale)
-    threshold = lower[ordered[k - 1]] * (1.0 - STALE_PENALTY) - 1e-5
+    threshold = lower[ordered[k - 1]] - 1e-5  # components are rounded to 1e-6 each
     return [key for key in ordered if most[key] >= threshold]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from sqlmodel import Session, select
 
 from api.corpus import Ragged
@@ -92,8 +93,28 @@ def test_ragged_counts() -> None:
     assert r.bits().tolist() == [0b1110, 0, 0b100, 0b10000]
 
 
-def test_bounds_from_columns_prune_without_changing_any_result(seeded: DLDMatch, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("lowered", ["none", "stale and spread"])
+def test_bounds_from_columns_prune_without_changing_any_result(seeded: DLDMatch, monkeypatch, lowered: str) -> None:  # type: ignore[no-untyped-def]
+    """Pruning by bounds gives the very results of scoring every candidate, also when scores are lowered
+    for stale profiles (a third of them, aged past a year) and by the exposure spread."""
     import api.search as service_module
+
+    if lowered != "none":
+        from dataclasses import replace
+        from datetime import timedelta
+
+        from sqlmodel import Session, select
+
+        from api.core import utcnow
+        from store.models import Stakeholder
+
+        with Session(seeded.writer) as session:
+            for n, row in enumerate(session.exec(select(Stakeholder).order_by(Stakeholder.id)).all()):
+                if n % 3 == 0:
+                    row.confirmed_at = utcnow() - timedelta(days=400)
+                    session.add(row)
+            session.commit()
+        monkeypatch.setattr(seeded.search, "ranking", replace(seeded.search.ranking, spread=0.1))
 
     queries = [("future_forest", "co_funding"), ("elion", "any"), ("kfs", "implementation"), ("unccd", "any")]
 

@@ -266,3 +266,29 @@ def test_dust_and_sandstorms_pair_their_source_and_affected_areas() -> None:
     back = score_pair(profile("q", countries=("CN",), themes=("dust_sandstorms",)), japanese, 0.2)
     assert back.explanation.dust is not None and back.explanation.dust.source == ("CN",)
     assert score_pair(profile("q", countries=("KR",), themes=("trees",)), mongolian, 0.2).explanation.dust is None
+
+
+def test_the_exposure_spread_lowers_the_experienced_as_a_part_of_its_own() -> None:
+    """Ranking.spread lowers a stakeholder's score by spread × its experience (popularity), shown as a
+    negative part so the parts still add up; without the experience signal (projects) nothing changes."""
+    from dataclasses import replace as copy
+
+    seasoned = profile("old", kind="funder", themes=("trees",), offers=("funding",))
+    newcomer = profile("new", kind="funder", themes=("trees",), offers=("funding",))
+    spread = copy(Ranking(), spread=0.3)
+    old = score_pair(QUERY, seasoned, 0.5, ranking=spread, signals={"popularity": 1.0})
+    new = score_pair(QUERY, newcomer, 0.5, ranking=spread, signals={"popularity": 0.0})
+    plain = score_pair(QUERY, seasoned, 0.5, signals={"popularity": 1.0})
+    assert old.components["spread"] == -0.3 and "spread" not in new.components and "spread" not in plain.components
+    assert old.score == pytest.approx(sum(old.components.values()), abs=1e-6)
+    assert old.score == pytest.approx(plain.score - 0.3, abs=1e-6)
+    assert "spread" not in score_pair(QUERY, seasoned, 0.5, ranking=spread).components  # no signal: a project
+
+
+def test_a_stale_candidate_is_lowered_by_a_share_of_its_score() -> None:
+    fresh = profile("f", kind="funder", themes=("trees",), offers=("funding",))
+    stale = profile("s", kind="funder", themes=("trees",), offers=("funding",), stale=True)
+    a, b = score_pair(QUERY, fresh, 0.5), score_pair(QUERY, stale, 0.5)
+    assert b.score == pytest.approx(0.85 * a.score, abs=1e-5) and b.components["stale"] < 0
+    assert b.score == pytest.approx(sum(b.components.values()), abs=1e-5)
+    assert [m.key for m in rank(QUERY, [stale, fresh], {"f": 0.5, "s": 0.5}, k=2)] == ["f", "s"]
