@@ -7,9 +7,10 @@ throwaway server of its own), every test gets a fresh, empty PostgreSQL database
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 import pytest
 from fastapi.testclient import TestClient
@@ -23,6 +24,7 @@ from embeddings.fake import FakeEmbedder
 
 DATA = Path(__file__).parent / "data"
 SMALL = DATA / "small.jsonl"
+T = TypeVar("T")
 SEEDS = sorted((ROOT / "seed_profiles").glob("*.jsonl"))
 # e.g. postgresql+psycopg://dldmatch@/postgres?host=/tmp/dldmatch-pg.x: a server on which the tests may
 # create and drop databases; its own database is only used to do that.
@@ -125,6 +127,37 @@ def seeded(settings: Settings, embedder: FakeEmbedder) -> Iterator[DLDMatch]:
     """The seed profiles, as `make run` loads them, on the fake embedder."""
     svc = DLDMatch(settings.model_copy(update={"seed_dir": ROOT / "seed_profiles"}), embedder)
     svc.start()
+    yield svc
+    _close(svc)
+
+
+def at_once(call: Callable[[], T], n: int) -> list[T]:
+    """What ``call`` returns when ``n`` threads make it at the same time."""
+    results: list[T] = []
+    lock = threading.Lock()
+
+    def run() -> None:
+        got = call()
+        with lock:
+            results.append(got)
+
+    threads = [threading.Thread(target=run) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == n, "a thread failed"
+    return results
+
+
+@pytest.fixture
+def small_on_file(tmp_path: Path, file_database_url: str) -> Iterator[DLDMatch]:
+    """A started service with the small profiles on a database of its own that threads share (a SQLite
+    file, or PostgreSQL): for tests of several clients at once."""
+    settings = Settings(database_url=file_database_url, index_dir=tmp_path / "i", embedder="fake", seed_dir=None)
+    svc = DLDMatch(settings, FakeEmbedder())
+    svc.start()
+    svc.import_files([SMALL])
     yield svc
     _close(svc)
 

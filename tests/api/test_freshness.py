@@ -3,20 +3,15 @@ ranked lower (shown as a part of the score), listed for the secretariat, their m
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
-from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from api.app import create_app
 from api.core import utcnow
 from api.service import DLDMatch
-from api.settings import Settings
-from embeddings.fake import FakeEmbedder
 from store.models import Stakeholder
-from tests.conftest import SMALL
+from tests.conftest import at_once
 
 A, B = "t-cso", "t-fund"  # tests/data/small.jsonl
 
@@ -90,30 +85,10 @@ def test_members_of_a_stale_profile_are_reminded_once(loaded: DLDMatch) -> None:
     assert loaded.freshness.remind() == 1
 
 
-def test_reminder_runs_at_once_remind_once(tmp_path: Path, file_database_url: str) -> None:
-    settings = Settings(database_url=file_database_url, index_dir=tmp_path / "i", embedder="fake", seed_dir=None)
-    svc = DLDMatch(settings, FakeEmbedder())
-    svc.start()
-    try:
-        svc.import_files([SMALL])
-        svc.accounts.create_account("m@fund.example", "member", organisation=B, password="fund member pass")
-        _age(svc, B, 400)
-        got: list[int] = []
-        lock = threading.Lock()
-
-        def run() -> None:
-            n = svc.freshness.remind()
-            with lock:
-                got.append(n)
-
-        threads = [threading.Thread(target=run) for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert sum(got) == 1
-        assert len([m for m in svc.outbox.recent(to="m@fund.example") if "still current" in m.subject]) == 1
-    finally:
-        svc.close()
-        svc.writer.dispose()
-        svc.engine.dispose()
+def test_reminder_runs_at_once_remind_once(small_on_file: DLDMatch) -> None:
+    svc = small_on_file
+    svc.accounts.create_account("m@fund.example", "member", organisation=B, password="fund member pass")
+    _age(svc, B, 400)
+    got = at_once(svc.freshness.remind, 4)
+    assert sum(got) == 1
+    assert len([m for m in svc.outbox.recent(to="m@fund.example") if "still current" in m.subject]) == 1

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
 from datetime import timedelta
-from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session
@@ -15,10 +13,8 @@ from sqlmodel import Session
 from api.app import create_app
 from api.core import utcnow
 from api.service import DLDMatch
-from api.settings import Settings
-from embeddings.fake import FakeEmbedder
 from store.models import Interest
-from tests.conftest import SMALL
+from tests.conftest import at_once
 
 A, B, C = "t-cso", "t-fund", "t-firm"  # tests/data/small.jsonl
 
@@ -119,68 +115,30 @@ def test_questions_are_asked_when_due_and_only_once(anonymous: TestClient, loade
     assert loaded.outcomes.remind() == {"first": 0, "later": 0}
 
 
-def test_reminder_runs_at_once_ask_each_question_once(tmp_path: Path, file_database_url: str) -> None:
-    settings = Settings(database_url=file_database_url, index_dir=tmp_path / "i", embedder="fake", seed_dir=None)
-    svc = DLDMatch(settings, FakeEmbedder())
-    svc.start()
-    try:
-        svc.import_files([SMALL])
-        svc.accounts.create_account("m@cso.example", "member", organisation=A, password="cso member pass")
-        with TestClient(create_app(settings, service=svc, start="none")) as c:
-            iids = [_accepted(c, _bearer(svc, org=A), _bearer(svc, org=other), to=other) for other in (B, C)]
-        for iid in iids:
-            _age(svc, iid, 20)
-        results: list[dict[str, int]] = []
-        lock = threading.Lock()
-
-        def run() -> None:
-            got = svc.outcomes.remind()
-            with lock:
-                results.append(got)
-
-        threads = [threading.Thread(target=run) for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert sum(r["first"] for r in results) == 4  # two interests, two sides each: asked once in all
-        assert len([m for m in svc.outbox.recent(to="m@cso.example") if "What came of" in m.subject]) == 2
-    finally:
-        svc.close()
-        svc.writer.dispose()
-        svc.engine.dispose()
+def test_reminder_runs_at_once_ask_each_question_once(small_on_file: DLDMatch) -> None:
+    svc = small_on_file
+    svc.accounts.create_account("m@cso.example", "member", organisation=A, password="cso member pass")
+    with TestClient(create_app(svc.settings, service=svc, start="none")) as c:
+        iids = [_accepted(c, _bearer(svc, org=A), _bearer(svc, org=other), to=other) for other in (B, C)]
+    for iid in iids:
+        _age(svc, iid, 20)
+    results = at_once(svc.outcomes.remind, 4)
+    assert sum(r["first"] for r in results) == 4  # two interests, two sides each: asked once in all
+    assert len([m for m in svc.outbox.recent(to="m@cso.example") if "What came of" in m.subject]) == 2
 
 
-def test_two_members_answering_at_once_make_one_answer(tmp_path: Path, file_database_url: str) -> None:
-    settings = Settings(database_url=file_database_url, index_dir=tmp_path / "i", embedder="fake", seed_dir=None)
-    svc = DLDMatch(settings, FakeEmbedder())
-    svc.start()
-    try:
-        svc.import_files([SMALL])
-        statuses: list[int] = []
-        lock = threading.Lock()
-        with TestClient(create_app(settings, service=svc, start="none")) as c:
-            iid = _accepted(c, _bearer(svc, org=A), _bearer(svc, org=B))
-            tokens = [_bearer(svc, org=A) for _ in range(5)]
+def test_two_members_answering_at_once_make_one_answer(small_on_file: DLDMatch) -> None:
+    svc = small_on_file
+    with TestClient(create_app(svc.settings, service=svc, start="none")) as c:
+        iid = _accepted(c, _bearer(svc, org=A), _bearer(svc, org=B))
+        tokens = iter([_bearer(svc, org=A) for _ in range(5)])
 
-            def answer(n: int) -> None:
-                status = c.post(f"/interests/{iid}/outcome", json={"result": "met", "note": f"member {n}"},
-                                headers=tokens[n]).status_code
-                with lock:
-                    statuses.append(status)
+        def answer() -> int:
+            return c.post(f"/interests/{iid}/outcome", json={"result": "met"}, headers=next(tokens)).status_code
 
-            threads = [threading.Thread(target=answer, args=(n,)) for n in range(5)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            assert sorted(statuses) == [200, 409, 409, 409, 409]
-            [told] = c.get(f"/interests/{iid}", headers=tokens[0]).json()["outcomes"]
-            assert told["version"] == 1
-    finally:
-        svc.close()
-        svc.writer.dispose()
-        svc.engine.dispose()
+        assert sorted(at_once(answer, 5)) == [200, 409, 409, 409, 409]
+        [told] = c.get(f"/interests/{iid}", headers=_bearer(svc, org=A)).json()["outcomes"]
+        assert told["version"] == 1
 
 
 def test_no_thanks_leaves_an_organisation_out_of_the_partners_suggested(client: TestClient, anonymous: TestClient,
