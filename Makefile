@@ -5,12 +5,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 CHROMIUM := /usr/bin/chromium
+CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test test-fast test-postgres setup clean
+.PHONY: run test test-fast test-postgres setup clean messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,12 +26,17 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null
 
+# Chinese, Japanese and Korean pages, as their readers see them (without it the screenshots show boxes).
+$(CJK_FONT):
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq fonts-noto-cjk >/dev/null || \
+	    ($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq fonts-noto-cjk >/dev/null)
+
 setup: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/dldmatch serve
 
-test: $(STAMP) $(CHROMIUM)
+test: $(STAMP) $(CHROMIUM) $(CJK_FONT)
 	$(BIN)/pytest
 
 test-fast: $(STAMP)
@@ -46,6 +52,11 @@ test-postgres: $(STAMP)
 	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; \
 	fi
 	bash scripts/pg-test-server $(BIN)/pytest -m "not e2e and not packaging" --ignore=tests/web
+
+# The interface's catalogues: extract every marked string into api/locales/messages.pot and merge it
+# into each language's messages.po (new strings come in empty); then lists what a translator must fill.
+messages: $(STAMP)
+	$(BIN)/python -m api.i18n_extract
 
 clean:
 	rm -rf $(VENV) data

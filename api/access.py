@@ -149,7 +149,7 @@ RULES: dict[tuple[str, str], Rule] = {
     # ---- web page ---------------------------------------------------------------------------
     **_rules("GET", ["/", "/search", "/s/{external_id}", "/s/{external_id}/partners", "/s/{external_id}/projects",
                      "/p/{external_id}", "/p/{external_id}/partners", "/browse", "/overview", "/intake",
-                     "/pooling-opportunities", "/s/{external_id}/pooling", "/login", "/country/{code}"],
+                     "/pooling-opportunities", "/s/{external_id}/pooling", "/login", "/country/{code}", "/map"],
              _page(ANYONE)),
     **_rules("POST", ["/login", "/logout"], _page(ANYONE)),
     # from the public, a submission for review; from the secretariat, an import

@@ -26,6 +26,7 @@ from api.audit import AuditTrail
 from api.access import guard, principal_of, require_project_member
 from api.accounts import Principal, Unauthorized
 from api.errors import Conflict, DomainError, InvalidInput
+from api.i18n import LANGUAGES, N_, gettext, language_of
 from api.schemas import (
     error_responses,
     ID_PATTERN,
@@ -64,7 +65,7 @@ from api.schemas import (
 from api.service import DLDMatch
 from api.settings import Settings
 from api.people_api import build_people_router
-from api.web import build_router, make_templates
+from api.web import build_router, make_templates, vocabularies
 from embeddings.base import Embedder
 
 log = logging.getLogger("uvicorn.error")  # shown with the server's own start-up lines
@@ -206,6 +207,10 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     Countries = Annotated[list[str], Query(description="ISO country codes (repeat the parameter)")]
     Kinds = Annotated[list[KindCode], Query(description="stakeholder kinds")]  # type: ignore[valid-type]
     Themes = Annotated[list[str], Query(description="theme ids")]
+    PlaceName = Annotated[str | None, Query(max_length=200, description="only profiles that name this place "
+                                                                        "(any case), as the map links to them")]
+    Language = Annotated[Literal[tuple(LANGUAGES)] | None, Query(  # type: ignore[valid-type]
+        alias="lang", description="the language: " + ", ".join(f"{k} ({v})" for k, v in LANGUAGES.items()))]
     Resources = Annotated[list[ResourceCode], Query(description="resource kinds the partner offers")]  # type: ignore[valid-type]
     MinShared = Annotated[int, Query(ge=0, le=10, description="leave out results sharing fewer themes (0: none "
                                                               "left out for that; every result still has a reason)")]
@@ -233,8 +238,9 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     def list_stakeholders(svc: Svc, offset: Annotated[int, Query(ge=0)] = 0,
                           limit: Annotated[int, Query(ge=1, le=200)] = 50, country: str | None = None,
                           kind: KindCode | None = None, theme: str | None = None,  # type: ignore[valid-type]
-                          q: str | None = None) -> StakeholderPage:
-        return svc.list_stakeholders(offset=offset, limit=limit, country=country, kind=kind, theme=theme, q=q)
+                          q: str | None = None, place: PlaceName = None) -> StakeholderPage:
+        return svc.list_stakeholders(offset=offset, limit=limit, country=country, kind=kind, theme=theme, q=q,
+                                     place=place)
 
     @app.post("/stakeholders", response_model=StakeholderPublic, status_code=201, tags=["stakeholders"],
               responses=_errors(409, 413, 422))
@@ -284,8 +290,10 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     @app.get("/projects", response_model=ProjectPage, tags=["projects"], responses=_errors(422))
     def list_projects(svc: Svc, offset: Annotated[int, Query(ge=0)] = 0,
                       limit: Annotated[int, Query(ge=1, le=200)] = 50, country: str | None = None,
-                      theme: str | None = None, status: str | None = None, q: str | None = None) -> ProjectPage:
-        return svc.list_projects(offset=offset, limit=limit, country=country, theme=theme, status=status, q=q)
+                      theme: str | None = None, status: str | None = None, q: str | None = None,
+                      place: PlaceName = None) -> ProjectPage:
+        return svc.list_projects(offset=offset, limit=limit, country=country, theme=theme, status=status, q=q,
+                                 place=place)
 
     @app.post("/projects", response_model=ProjectPublic, status_code=201, tags=["projects"],
               responses=_errors(409, 413, 422))
@@ -458,11 +466,13 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
 
     @app.get("/templates/questionnaire.xlsx", tags=["intake"], response_class=Response,
              responses={200: _file(XLSX, "the questionnaire workbook"), **_errors()})
-    def questionnaire_xlsx(svc: Svc) -> Response:
-        """The questionnaire workbook to fill in and upload to ``POST /import``."""
+    def questionnaire_xlsx(request: Request, svc: Svc, lang: Language = None) -> Response:
+        """The questionnaire workbook to fill in and upload to ``POST /import``, in the language asked
+        (``lang``, else the browser's ``Accept-Language``, else English)."""
         from api.intake import template_xlsx
 
-        data = template_xlsx([(t.id, t.label) for t in svc.vocabulary.values()])
+        lang = language_of(request)
+        data = template_xlsx([(t.id, t.label_in(lang)) for t in svc.vocabulary.values()], lang)
         return Response(data, media_type=XLSX,
                         headers={"content-disposition": 'attachment; filename="dldmatch-questionnaire.xlsx"'})
 
@@ -596,8 +606,9 @@ def _mount_docs(app: FastAPI) -> None:
                                    swagger_ui_parameters={"validatorUrl": None})  # no badge from swagger.io
 
 
-_HEADINGS = {401: "Please sign in", 403: "Not allowed", 429: "Too many attempts", 404: "Not found", 413: "Too large", 422: "Please check your request", 409: "Already there",
-             503: "Starting up", 500: "Something went wrong"}
+_HEADINGS = {401: N_("Please sign in"), 403: N_("Not allowed"), 429: N_("Too many attempts"), 404: N_("Not found"),
+             413: N_("Too large"), 422: N_("Please check your request"), 409: N_("Already there"),
+             503: N_("Starting up"), 500: N_("Something went wrong")}
 
 
 def _add_error_handlers(app: FastAPI, templates: Any) -> None:
@@ -609,13 +620,14 @@ def _add_error_handlers(app: FastAPI, templates: Any) -> None:
                 request.method == "GET" and "text/html" in request.headers.get("accept", "")
                 and not request.url.path.startswith(("/stakeholders", "/projects", "/themes", "/health",
                                                      "/match", "/docs", "/openapi"))):
+            lang = language_of(request)
             message = body["message"]
             if status == 503:
-                message = "dldmatch is still getting ready (building its index). Please try again in a moment."
+                message = N_("dldmatch is still getting ready (building its index). Please try again in a moment.")
             return templates.TemplateResponse(request, "error.html", {
-                "heading": _HEADINGS.get(status, "Something went wrong"), "message": message,
-                "errors": body.get("errors", []), "theme_labels": {}, "has_pooling": False, "has_forums": False},
-                status_code=status, headers=headers)
+                "heading": gettext(lang, _HEADINGS.get(status, _HEADINGS[500])), "message": gettext(lang, message),
+                "errors": body.get("errors", []), "theme_labels": {}, "has_pooling": False, "has_forums": False,
+                "lang": lang, **vocabularies(lang)}, status_code=status, headers=headers)
         return JSONResponse(status_code=status, content=body, headers=headers)
 
     @app.exception_handler(DomainError)
@@ -640,7 +652,7 @@ def _add_error_handlers(app: FastAPI, templates: Any) -> None:
         if exc.status_code == 400:  # FastAPI's "error parsing the body" (not UTF-8, broken multipart): invalid input
             return render(request, 422, {"error": "invalid_input", "message": "the request body cannot be read",
                                          "errors": [{"field": "body", "message": str(exc.detail)}]})
-        message = "There is no such page." if exc.status_code == 404 else str(exc.detail)
+        message = N_("There is no such page.") if exc.status_code == 404 else str(exc.detail)
         headers = dict(exc.headers or {})
         if exc.status_code == 405:  # Allow, as HTTP requires: every method of the path, not the first route's
             headers["Allow"] = _allowed_methods(request)
@@ -649,7 +661,7 @@ def _add_error_handlers(app: FastAPI, templates: Any) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error")
-        return render(request, 500, {"error": "internal_error", "message": "An unexpected error occurred."})
+        return render(request, 500, {"error": "internal_error", "message": N_("An unexpected error occurred.")})
 
     app.add_middleware(KeepConnection, render=unexpected)
 

@@ -68,21 +68,24 @@ class Catalogue(Part):
         ]
 
     def list_stakeholders(self, *, offset: int = 0, limit: int = 50, country: str | None = None,
-                          kind: str | None = None, theme: str | None = None, q: str | None = None) -> StakeholderPage:
+                          kind: str | None = None, theme: str | None = None, q: str | None = None,
+                          place: str | None = None) -> StakeholderPage:
         with Session(self.engine) as session:
             rows = session.exec(select(Stakeholder).order_by(Stakeholder.external_id)).all()
             kept = [r for r in rows if _admits(r.countries, r.themes, r.kind, f"{r.name} {r.description}",
-                                               country=country, kind=kind, theme=theme, q=q)]
+                                               country=country, kind=kind, theme=theme, q=q)
+                    and _names_place(r.places, place)]
             items = self._stakeholders_public(session, kept[offset:offset + limit])
         return StakeholderPage(total=len(kept), offset=offset, limit=limit, items=items)
 
     def list_projects(self, *, offset: int = 0, limit: int = 50, country: str | None = None,
-                      theme: str | None = None, status: str | None = None, q: str | None = None) -> ProjectPage:
+                      theme: str | None = None, status: str | None = None, q: str | None = None,
+                      place: str | None = None) -> ProjectPage:
         with Session(self.engine) as session:
             rows = session.exec(select(Project).order_by(Project.external_id)).all()
             kept = [r for r in rows if _admits(r.countries, r.themes, None, f"{r.title} {r.description}",
                                                country=country, kind=None, theme=theme, q=q)
-                    and (status is None or r.status == status)]
+                    and (status is None or r.status == status) and _names_place(r.places, place)]
             items = self._projects_public(session, kept[offset:offset + limit])
         return ProjectPage(total=len(kept), offset=offset, limit=limit, items=items)
 
@@ -151,6 +154,11 @@ def _admits(countries: list[str], themes: list[dict[str, Any]], row_kind: str | 
     if theme and theme not in {t["id"] for t in themes}:
         return False
     return not q or q.lower() in text.lower()
+
+
+def _names_place(places: list[dict[str, Any]], place: str | None) -> bool:
+    """Whether a profile names the place (any case), when a place is asked for."""
+    return not place or any(p.get("name", "").strip().lower() == place.strip().lower() for p in places)
 
 
 def stakeholder_in(r: Stakeholder) -> StakeholderIn:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime, timezone
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -15,10 +16,12 @@ from sqlmodel import Session, select
 from api.cells import safe_row
 from api.core import Core
 from api.errors import Conflict, InvalidInput, NotFound
+from api.i18n import gettext
 from api.profiles import render, stakeholder_profiles
 from api.schemas import (ExplanationOut, ForumOut, MeetingOut, RoundTableOut, RoundTablesOut, ScheduleOut,
                          ScheduleRequest, StakeholderRef)
 from matcher.rank import Profile, score_pair
+from matcher.vocab import COUNTRIES, RESOURCE_KINDS
 from matcher.schedule import Attendee, Infeasible, Lock, Problem, pair, roundtables, solve
 from store import repo
 from store.models import Forum, Stakeholder
@@ -216,18 +219,30 @@ def _ref(s: Stakeholder) -> StakeholderRef:
     return StakeholderRef(id=s.external_id, name=s.name, kind=s.kind)
 
 
-def why(m: MeetingOut, viewer: str | None = None) -> str:
-    """The reasons two participants should meet, in a sentence or two (for calendars and CSV)."""
+def why(m: MeetingOut, viewer: str | None = None, lang: str = "en",
+        theme_labels: dict[str, str] | None = None) -> str:
+    """The reasons two participants should meet, in a sentence or two (for calendars, CSV and the
+    printed agenda), in one of the interface's languages (theme labels in it given by id)."""
+    _ = partial(gettext, lang)
     e: ExplanationOut = m.explanation
+
+    def resources(codes: list[str]) -> str:
+        return ", ".join(_(RESOURCE_KINDS[c].label) if c in RESOURCE_KINDS else c for c in codes)
+
     parts = []
     if e.shared_themes:
-        parts.append("Shared themes: " + ", ".join(t.label for t in e.shared_themes) + ".")
+        labels = theme_labels or {}
+        themes = ", ".join(labels.get(t.theme, t.label) for t in e.shared_themes)
+        parts.append(_("Shared themes: %(themes)s.", themes=themes))
     if e.query_needs_met:
-        parts.append(f"{m.b.name} offers what {m.a.name} needs: " + ", ".join(e.query_needs_met) + ".")
+        parts.append(_("%(giver)s offers what %(taker)s needs: %(resources)s.", giver=m.b.name, taker=m.a.name,
+                       resources=resources(e.query_needs_met)))
     if e.candidate_needs_met:
-        parts.append(f"{m.a.name} offers what {m.b.name} needs: " + ", ".join(e.candidate_needs_met) + ".")
+        parts.append(_("%(giver)s offers what %(taker)s needs: %(resources)s.", giver=m.a.name, taker=m.b.name,
+                       resources=resources(e.candidate_needs_met)))
     if e.shared_places or e.shared_countries:
-        parts.append("Same places: " + ", ".join(e.shared_places + e.shared_countries) + ".")
+        parts.append(_("Same places: %(places)s.", places=", ".join(
+            e.shared_places + [_(COUNTRIES[c]) if c in COUNTRIES else c for c in e.shared_countries])))
     if e.shared_partners:
-        parts.append("Partners in common: " + ", ".join(p.name for p in e.shared_partners) + ".")
-    return " ".join(parts) or "Recommended by their overall fit."
+        parts.append(_("Partners in common: %(partners)s.", partners=", ".join(p.name for p in e.shared_partners)))
+    return " ".join(parts) or _("Recommended by their overall fit.")

@@ -19,7 +19,10 @@ import json
 import re
 import zipfile
 from dataclasses import dataclass, field
+from functools import lru_cache, partial
 from typing import Any, Callable, Iterable
+
+from api.i18n import LANGUAGES, gettext
 
 from matcher.vocab import COUNTRIES, PROJECT_STATUSES, RESOURCE_KINDS, ROLES, STAKEHOLDER_KINDS
 
@@ -291,11 +294,17 @@ def _items(cells: dict[str, Any], column: str) -> list[str]:
     return [p.strip() for p in _text(cells, column).split(";") if p.strip()]
 
 
+@lru_cache(maxsize=None)
+def _in_every_language(label: str) -> frozenset[str]:
+    """A vocabulary label as the questionnaire shows it in each of the interface's languages, lowered."""
+    return frozenset(gettext(lang, label).lower() for lang in LANGUAGES)
+
+
 def _code(value: str, vocabulary: dict[str, Any], column: str) -> str:
     wanted = value.strip().lower().replace(" ", "_").replace("-", "_")
     for code, label in vocabulary.items():
         text = label.label if hasattr(label, "label") else label
-        if wanted == code or value.strip().lower() == str(text).lower():
+        if wanted == code or value.strip().lower() in _in_every_language(str(text)):
             return code
     raise _CellError(column, f"{value!r} is not one of: {', '.join(vocabulary)}")
 
@@ -307,6 +316,8 @@ def _countries(cells: dict[str, Any]) -> list[str]:
             out.append(value.upper())
         elif value.lower() in _COUNTRY_NAMES:
             out.append(_COUNTRY_NAMES[value.lower()])
+        elif found := [code for code, name in COUNTRIES.items() if value.lower() in _in_every_language(name)]:
+            out.append(found[0])
         else:
             raise _CellError("countries", f"{value!r} is not a country code or a known country name")
     return out
@@ -416,8 +427,30 @@ def column_for(sheet: str, loc: Iterable[Any]) -> str:
     return head if head in columns else "(row)"
 
 
-def template_xlsx(theme_ids: list[tuple[str, str]]) -> bytes:
-    """The questionnaire workbook: instructions, two sheets to fill, and the vocabulary."""
+INSTRUCTIONS = (
+    "dldmatch questionnaire: organisations and projects working on desertification and land degradation",
+    "Fill one organisation a row in the sheet 'stakeholders' and one project a row in the sheet 'projects'.",
+    "Keep the first row of each sheet as it is: its column names are codes, explained below and in each "
+    "column's note.",
+    "Separate several items in one cell with ';'. Codes for kinds, resources, roles and themes are in 'vocabulary'.",
+    "Kinds, resources, roles, statuses and countries may be written as their codes or as their labels in "
+    "the vocabulary sheet.",
+    "Upload the file on the web page or with: dldmatch import questionnaire.xlsx",
+    "Every row is checked before anything is stored: a file with a mistake stores nothing and says which row,",
+    "which column and why. Contact details are personal data: they are kept private.",
+)
+"""The instructions sheet, line by line (each a message of the catalogues)."""
+
+
+def template_messages() -> list[str]:
+    """Every text of the questionnaire that the catalogues translate."""
+    return [*INSTRUCTIONS, "Column | sheet | what to write", *STAKEHOLDER_COLUMNS.values(),
+            *PROJECT_COLUMNS.values(), *PROJECT_STATUSES.values()]
+
+
+def template_xlsx(theme_ids: list[tuple[str, str]], lang: str = "en") -> bytes:
+    """The questionnaire workbook in one of the interface's languages: instructions, two sheets to
+    fill (column names stay codes, each explained in a note in that language), and the vocabulary."""
     from openpyxl import Workbook
     from openpyxl.comments import Comment
     from openpyxl.styles import Alignment, Font
@@ -426,18 +459,10 @@ def template_xlsx(theme_ids: list[tuple[str, str]]) -> bytes:
     book = Workbook()
     about = book.active
     about.title = "instructions"
-    lines = [
-        "dldmatch questionnaire: organisations and projects working on desertification and land degradation",
-        "Fill one organisation a row in the sheet 'stakeholders' and one project a row in the sheet 'projects'.",
-        "Separate several items in one cell with ';'. Codes for kinds, resources, roles and themes are in 'vocabulary'.",
-        "Upload the file on the web page or with: dldmatch import questionnaire.xlsx",
-        "Every row is checked before anything is stored: a file with a mistake stores nothing and says which row,",
-        "which column and why. Contact details are personal data: they are kept private.",
-        "",
-        "Column | sheet | what to write",
-    ]
-    lines += [f"{c} | stakeholders | {d}" for c, d in STAKEHOLDER_COLUMNS.items()]
-    lines += [f"{c} | projects | {d}" for c, d in PROJECT_COLUMNS.items()]
+    t = partial(gettext, lang)
+    lines = [t(line) for line in INSTRUCTIONS] + ["", t("Column | sheet | what to write")]
+    lines += [f"{c} | stakeholders | {t(d)}" for c, d in STAKEHOLDER_COLUMNS.items()]
+    lines += [f"{c} | projects | {t(d)}" for c, d in PROJECT_COLUMNS.items()]
     for n, line in enumerate(lines, start=1):
         about.cell(row=n, column=1, value=line)
     about["A1"].font = Font(bold=True, size=13)
@@ -449,7 +474,7 @@ def template_xlsx(theme_ids: list[tuple[str, str]]) -> bytes:
             cell = sheet.cell(row=1, column=n, value=column)
             cell.font = Font(bold=True)
             cell.alignment = Alignment(wrap_text=True)
-            cell.comment = Comment(help_text, "dldmatch")
+            cell.comment = Comment(t(help_text), "dldmatch")
             sheet.column_dimensions[cell.column_letter].width = 40 if column in ("description", "offers") else 18
         sheet.freeze_panes = "A2"
         choice = {"stakeholders": ("kind", STAKEHOLDER_KINDS), "projects": ("status", PROJECT_STATUSES)}[title]
@@ -462,11 +487,11 @@ def template_xlsx(theme_ids: list[tuple[str, str]]) -> bytes:
     vocab.append(["list", "code", "label"])
     for name, items in (("kind", STAKEHOLDER_KINDS), ("status", PROJECT_STATUSES), ("role", ROLES)):
         for code, label in items.items():
-            vocab.append([name, code, label])
+            vocab.append([name, code, t(label)])
     for code, kind in RESOURCE_KINDS.items():
-        vocab.append(["resource", code, kind.label])
+        vocab.append(["resource", code, t(kind.label)])
     for code, label in COUNTRIES.items():
-        vocab.append(["country", code, label])
+        vocab.append(["country", code, t(label)])
     for code, label in theme_ids:
         vocab.append(["theme", code, label])
     out = io.BytesIO()

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, Iterable
 
 from api.errors import NotFound
+from api.i18n import gettext
 from api.settings import SEED_PROFILES
 from matcher.vocab import COUNTRIES
 
@@ -29,7 +30,7 @@ def country_facts(path: Path = FACTS) -> dict[str, dict[str, Any]]:
     return dict(json.loads(path.read_text(encoding="utf-8"))["countries"])
 
 
-def cite(source: dict[str, Any]) -> str:
+def cite(source: dict[str, Any], lang: str = "en") -> str:
     """A source in words: "seed document 001, paragraph 8" or its address.
 
     Example:
@@ -37,7 +38,8 @@ def cite(source: dict[str, Any]) -> str:
         ('seed document 001, paragraph 8', 'https://unccd.int/x')
     """
     if source.get("doc"):
-        return f"seed document {source['doc'][:3]}, paragraph {source.get('para', '?')}"
+        _ = partial(gettext, lang)
+        return _("seed document %(doc)s, paragraph %(para)s", doc=source["doc"][:3], para=source.get("para", "?"))
     return str(source.get("url", ""))
 
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 import html
 import math
 import re
+from urllib.parse import urlencode
+from functools import lru_cache, partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -24,11 +26,14 @@ from api.downloads import (MATCH_HEADER, POOL_HEADER, PROJECT_HEADER, STAKEHOLDE
                            overview_rows, pool_rows, project_rows,
                            stakeholder_rows)
 from api.errors import DomainError, InvalidInput
+from api.i18n import COOKIE as LANGUAGE_COOKIE, DEFAULT as DEFAULT_LANGUAGE, LANGUAGES, N_, gettext, language_of, translations
+from api.i18n import t, translator as tr
+from api.outcomes import RESULTS
 from api.web_people import add_people_pages
 from api.schemas import MatchRequest, RowId
 from api.service import DLDMatch
 from matcher.text import script_language
-from matcher.vocab import COUNTRIES, RESOURCE_KINDS, ROLES, STAKEHOLDER_KINDS
+from matcher.vocab import COUNTRIES, PROJECT_STATUSES, RESOURCE_KINDS, ROLES, STAKEHOLDER_KINDS
 
 HERE = Path(__file__).parent
 COMPONENT_LABELS = {"consortium": "track record and text (learned)", "past_projects": "a similar past project",
@@ -53,15 +58,66 @@ def _highlight(sentence: str, keywords: list[str]) -> Markup:
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     env = templates.env
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["highlight"] = _highlight
-    env.filters["country"] = lambda code: COUNTRIES.get(code, code)
+    env.filters["country"] = pass_context(lambda ctx, code: _in(ctx)["countries"].get(code, code))
     env.filters["lang"] = script_language
-    env.filters["resource"] = lambda code: RESOURCE_KINDS[code].label if code in RESOURCE_KINDS else code
-    env.filters["role"] = lambda code: ROLES.get(code, code)
+    env.filters["resource"] = pass_context(lambda ctx, code: _in(ctx)["resources"].get(code, code))
+    env.filters["role"] = pass_context(lambda ctx, code: _in(ctx)["roles"].get(code, code))
     env.globals["csrf_field"] = _csrf_field
-    env.globals.update(kinds=STAKEHOLDER_KINDS, countries=COUNTRIES, labels=COMPONENT_LABELS, roles=ROLES,
-                       resources={k: v.label for k, v in RESOURCE_KINDS.items()})
+    env.globals["language_link"] = _language_link
+    env.globals.update(languages=LANGUAGES, **vocabularies(DEFAULT_LANGUAGE))
     return templates
+
+
+@lru_cache(maxsize=None)
+def vocabularies(lang: str) -> dict[str, dict[str, str]]:
+    """The labels pages show for codes, in one language: kinds, countries, score parts, roles, resources,
+    project statuses."""
+    t = partial(gettext, lang)
+    return {"kinds": {k: t(v) for k, v in STAKEHOLDER_KINDS.items()},
+            "countries": {k: t(v) for k, v in COUNTRIES.items()},
+            "labels": {k: t(v) for k, v in COMPONENT_LABELS.items()},
+            "roles": {k: t(v) for k, v in ROLES.items()},
+            "resources": {k: t(v.label) for k, v in RESOURCE_KINDS.items()},
+            "statuses": {k: t(v) for k, v in PROJECT_STATUSES.items()},
+            "results": {k: t(v) for k, v in RESULTS.items()},
+            "account_roles": {k: t(v) for k, v in ACCOUNT_ROLES.items()},
+            "record_kinds": {k: t(v) for k, v in RECORD_KINDS.items()},
+            "fields": {k: t(v) for k, v in FIELD_LABELS.items()}}
+
+
+ACCOUNT_ROLES = {"secretariat": "secretariat", "member": "member"}
+RECORD_KINDS = {"stakeholder": "organisation", "project": "project"}
+FIELD_LABELS = {"name": "name", "original_name": "name in its own script", "kind": "kind", "title": "title",
+                "description": "description", "countries": "countries", "places": "places", "offers": "offers",
+                "needs": "needs", "seeks": "seeks", "participants": "participants", "status": "status",
+                "start_year": "start year", "end_year": "end year", "website": "website", "themes": "themes",
+                "budget": "budget", "funding_sought": "funding sought", "aliases": "other names"}
+"""The profile fields a source supports, as a page names them."""
+
+
+def _in(context: Any) -> dict[str, dict[str, str]]:
+    return vocabularies(context.get("lang", DEFAULT_LANGUAGE))
+
+
+@pass_context
+def _gettext(context: Any, message: str) -> str:
+    return translations(context.get("lang", DEFAULT_LANGUAGE)).gettext(message)
+
+
+@pass_context
+def _ngettext(context: Any, singular: str, plural: str, n: int) -> str:
+    return translations(context.get("lang", DEFAULT_LANGUAGE)).ngettext(singular, plural, n)
+
+
+@pass_context
+def _language_link(context: Any, code: str) -> str:
+    """This page in another language: the same path and query, ``lang`` set (a link within the site)."""
+    request = context["request"]
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"] + [("lang", code)]
+    return f"{request.url.path}?{urlencode(query)}"
 
 
 @pass_context
@@ -77,6 +133,13 @@ def _safe_next(target: str) -> str:
 
 def _mark_html(request: Request) -> None:
     request.state.html = True  # errors on these routes are rendered as pages, not JSON
+
+
+def remember_language(request: Request, response: Response) -> None:
+    """A language chosen with the switch (``?lang=``) holds for the next pages: a cookie of a year."""
+    chosen = request.query_params.get("lang")
+    if chosen in LANGUAGES and chosen != request.cookies.get(LANGUAGE_COOKIE):
+        response.set_cookie(LANGUAGE_COOKIE, chosen, max_age=365 * 24 * 3600, samesite="lax", secure=_secure(request))
 
 
 def base_of(request: Request) -> str:
@@ -107,7 +170,10 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
 
     def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         svc = svc_of(request)
-        context.setdefault("theme_labels", {t.id: t.label for t in svc.vocabulary.values()})
+        lang = language_of(request)
+        context.update(vocabularies(lang), lang=lang)
+        context.setdefault("theme_labels", {t.id: t.label_in(lang) for t in svc.vocabulary.values()})
+        context.setdefault("theme_in", {t.label: t.label_in(lang) for t in svc.vocabulary.values()})
         context.setdefault("has_pooling", True)
         me = principal_of(request)
         context.setdefault("has_forums", me.secretariat)
@@ -116,7 +182,14 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
         response = templates.TemplateResponse(request, name, context, status_code=status_code)
         if new:
             response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request))
+        remember_language(request, response)
         return response
+
+    def in_words(request: Request, why: Callable[..., str]) -> Callable[..., str]:
+        """A meeting's reasons in the page's language."""
+        lang = language_of(request)
+        labels = {t.id: t.label_in(lang) for t in svc_of(request).vocabulary.values()}
+        return partial(why, lang=lang, theme_labels=labels)
 
     add_people_pages(router, page, svc_of, _secure)
 
@@ -180,7 +253,7 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
         national = [(c, facts[c]) for c in profile.countries if c in facts and facts[c]] \
             if profile.kind == "government" else []
         return page(request, "stakeholder.html", s=profile, partners=svc.past_partners(external_id),
-                    national=national, cite=cite)
+                    national=national, cite=partial(cite, lang=language_of(request)))
 
     @router.post("/s/{external_id}/confirm", response_class=HTMLResponse)
     def confirm_profile(request: Request, external_id: str) -> Response:
@@ -202,13 +275,15 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
             return download(f"{external_id}-{intent}", MATCH_HEADER, match_rows(result.results, base_of(request)),
                             format)
         name = result.query["name"]
-        heading = {"co_funding": f"Co-funders for {name}", "implementation": f"Implementing partners for {name}",
-                   "any": f"Partners for {name}"}[intent]
+        _ = tr(request)
+        heading = {"co_funding": _("Co-funders for %(name)s", name=name),
+                   "implementation": _("Implementing partners for %(name)s", name=name),
+                   "any": _("Partners for %(name)s", name=name)}[intent]
         switch = [(f"/s/{external_id}/partners?intent={i}", label, i == intent)
-                  for i, label in (("co_funding", "Co-funders"), ("implementation", "Implementing partners"),
-                                   ("any", "Any partner"))]
+                  for i, label in (("co_funding", _("Co-funders")), ("implementation", _("Implementing partners")),
+                                   ("any", _("Any partner")))]
         return page(request, "results.html", result=result, heading=heading, switch=switch,
-                    intro="Ranked by how well each fits both ways; every result says why.",
+                    intro=_("Ranked by how well each fits both ways; every result says why."),
                     back_url=f"/s/{external_id}", back_label=name, you_label=name)
 
     @router.get("/s/{external_id}/projects", response_class=HTMLResponse)
@@ -216,8 +291,9 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
         svc = svc_of(request)
         result = svc.projects_for_stakeholder(external_id, k=k)
         name = result.query["name"]
-        return page(request, "results.html", result=result, heading=f"Projects {name} could join", switch=None,
-                    intro="Projects it is not part of yet, ranked by fit; every result says why.",
+        _ = tr(request)
+        return page(request, "results.html", result=result, heading=_("Projects %(name)s could join", name=name),
+                    switch=None, intro=_("Projects it is not part of yet, ranked by fit; every result says why."),
                     back_url=f"/s/{external_id}", back_label=name, you_label=name)
 
     @router.get("/p/{external_id}", response_class=HTMLResponse)
@@ -234,40 +310,41 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
             return download(f"{external_id}-{intent}", MATCH_HEADER, match_rows(result.results, base_of(request)),
                             format)
         name = result.query["name"]
+        _ = tr(request)
         switch = [(f"/p/{external_id}/partners?intent={i}", label, i == intent)
-                  for i, label in (("co_funding", "Co-funders"), ("implementation", "Implementing partners"),
-                                   ("any", "Any partner"))]
-        return page(request, "results.html", result=result, heading=f"Who could join {name}", switch=switch,
-                    intro="Organisations not in the project yet, ranked by fit; every result says why.",
-                    back_url=f"/p/{external_id}", back_label=name, you_label="the project")
+                  for i, label in (("co_funding", _("Co-funders")), ("implementation", _("Implementing partners")),
+                                   ("any", _("Any partner")))]
+        return page(request, "results.html", result=result, heading=_("Who could join %(name)s", name=name),
+                    switch=switch, intro=_("Organisations not in the project yet, ranked by fit; every result says why."),
+                    back_url=f"/p/{external_id}", back_label=name, you_label=_("the project"))
 
     @router.get("/browse", response_class=HTMLResponse)
     def browse(request: Request, show: Literal["stakeholders", "projects", "all"] = "stakeholders",
-               country: str = "", theme: str = "", kind: str = "", q: str = "",
+               country: str = "", theme: str = "", kind: str = "", q: str = "", place: str = Query("", max_length=200),
                status: Literal["", "planned", "ongoing", "completed"] = "",
                offset: int = Query(0, ge=0), format: Literal["html", "csv", "xlsx"] = "html") -> Response:  # noqa: A002
         svc = svc_of(request)
         if format != "html":  # the whole filtered list (up to 10,000), not this page of it
             if show == "projects":
                 listed = svc.list_projects(limit=10_000, country=country or None, theme=theme or None,
-                                           status=status or None, q=q or None)
+                                           status=status or None, q=q or None, place=place or None)
                 return download("dldmatch-projects", PROJECT_HEADER, project_rows(listed.items, base_of(request)),
                                 format)
             listed = svc.list_stakeholders(limit=10_000, country=country or None, kind=kind or None,
-                                           theme=theme or None, q=q or None)
+                                           theme=theme or None, q=q or None, place=place or None)
             return download("dldmatch-organisations", STAKEHOLDER_HEADER,
                             stakeholder_rows(listed.items, base_of(request)), format)
         limit = 50
         sections = []
         if show in ("stakeholders", "all"):
-            sections.append(("stakeholders", "Organisations", svc.list_stakeholders(
+            sections.append(("stakeholders", t(request, "Organisations"), svc.list_stakeholders(
                 offset=offset, limit=limit, country=country or None, kind=kind or None, theme=theme or None,
-                q=q or None)))
+                q=q or None, place=place or None)))
         if show in ("projects", "all"):
-            sections.append(("projects", "Projects", svc.list_projects(
+            sections.append(("projects", t(request, "Projects"), svc.list_projects(
                 offset=offset, limit=limit, country=country or None, theme=theme or None, status=status or None,
-                q=q or None)))
-        filters = {"country": country, "theme": theme, "kind": kind, "q": q, "status": status}
+                q=q or None, place=place or None)))
+        filters = {"country": country, "theme": theme, "kind": kind, "q": q, "status": status, "place": place}
         more = any(p.total > offset + limit for _, _, p in sections)
         next_url = str(request.url.include_query_params(offset=offset + limit)) if more else None
         downloads = {f: str(request.url.remove_query_params("offset").include_query_params(format=f))
@@ -282,7 +359,18 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
         if format != "html":
             header, rows = overview_rows(data)
             return download("dldmatch-overview", header, rows, format)
-        return page(request, "overview.html", overview={**data, "svg": network_svg(data["network"])})
+        return page(request, "overview.html", overview={**data, "svg": network_svg(data["network"], lang=language_of(request))})
+
+    @router.get("/map", response_class=HTMLResponse)
+    def region_map(request: Request) -> HTMLResponse:
+        """Where the organisations and projects work: a marker for each place their profiles name."""
+        from api.maps import inside, region_svg, spots
+
+        svc = svc_of(request)
+        found = spots(svc.list_stakeholders(limit=10_000).items, svc.list_projects(limit=10_000).items)
+        svg = region_svg(found, vocabularies(language_of(request))["countries"], tr(request))
+        return page(request, "map.html", svg=Markup(svg), spots=found,
+                    outside=[s for s in found if not inside(s.lon, s.lat)])
 
     @router.get("/country/{code}", response_class=HTMLResponse)
     def country_page(request: Request, code: str, format: Literal["html", "csv", "xlsx"] = "html") -> Response:  # noqa: A002
@@ -293,7 +381,7 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
         view = svc.national.view(code, with_outcomes=principal_of(request).secretariat)
         if format != "html":
             return download(f"national-view-{view['country']['code']}", HEADER, rows(view), format)
-        return page(request, "country.html", view=view, cite=cite)
+        return page(request, "country.html", view=view, cite=partial(cite, lang=language_of(request)))
 
     @router.get("/intake", response_class=HTMLResponse)
     def intake_page(request: Request) -> HTMLResponse:
@@ -314,8 +402,9 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
     def form_errors(request: Request, exc: DomainError, form: dict[str, Any], **context: Any) -> HTMLResponse:
         """The form again with every mistake named at its field and listed above it."""
         field_errors = {e.get("column") or e.get("field"): e["message"] for e in exc.errors}
-        outcome = {"ok": False, "heading": "Please check the form" if exc.errors else "Not sent",
-                   "message": "Nothing was added." if exc.errors else exc.message[:1].upper() + exc.message[1:] + ".",
+        _ = tr(request)
+        outcome = {"ok": False, "heading": _("Please check the form") if exc.errors else _("Not sent"),
+                   "message": _("Nothing was added.") if exc.errors else exc.message[:1].upper() + exc.message[1:] + ".",
                    "errors": [{"column": e.get("column"), "message": e["message"]} for e in exc.errors]}
         return page(request, "intake.html", status_code=exc.status, form=form, field_errors=field_errors,
                     outcome=outcome, **context)
@@ -342,19 +431,21 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
                                                         client=client_of(request))
         except DomainError as exc:
             return form_errors(request, exc, form)
+        _ = tr(request)
         if flagged:
-            outcome = {"ok": False, "heading": "Already in dldmatch?", "flagged": flagged}
+            outcome = {"ok": False, "heading": _("Already in dldmatch?"), "flagged": flagged}
             return page(request, "intake.html", form=form, field_errors={}, outcome=outcome)
         if not principal_of(request).secretariat:
-            outcome = {"ok": True, "heading": f"Thank you: {name} was sent for review",
-                       "message": f"The NEAMSP secretariat reviews each new profile before it is listed and matched "
-                                  f"(reference {submission.id if submission else ''}). Your contact details stay "
-                                  "private."}
+            outcome = {"ok": True, "heading": _("Thank you: %(name)s was sent for review", name=name),
+                       "message": _("The NEAMSP secretariat reviews each new profile before it is listed and matched "
+                                    "(reference %(reference)s). Your contact details stay private.",
+                                    reference=submission.id if submission else "")}
             return page(request, "intake.html", form={}, field_errors={}, outcome=outcome)
         new_id = report.imported and svc.find_stakeholder_id(name)
-        outcome = {"ok": True, "heading": f"{name} was added", "message": "Its themes were read from the description.",
-                   "links": [(f"/s/{new_id}", "Open its page"),
-                             (f"/s/{new_id}/partners?intent=co_funding", "Find co-funders")] if new_id else []}
+        outcome = {"ok": True, "heading": _("%(name)s was added", name=name),
+                   "message": _("Its themes were read from the description."),
+                   "links": [(f"/s/{new_id}", _("Open its page")),
+                             (f"/s/{new_id}/partners?intent=co_funding", _("Find co-funders"))] if new_id else []}
         return page(request, "intake.html", form={}, field_errors={}, outcome=outcome)
 
     @router.post("/intake/upload", response_class=HTMLResponse)
@@ -365,6 +456,7 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
         svc = svc_of(request)
         data = await file.read()
         secretariat = principal_of(request).secretariat
+        _ = tr(request)
         try:
             if secretariat or dry_run:
                 report = await run_in_threadpool(svc.import_upload, file.filename or "upload", data,
@@ -374,26 +466,28 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
                 submission, flagged = await run_in_threadpool(svc.review.submit, sheets, channel="upload",
                                                               client=client_of(request), filename=file.filename)
         except DomainError as exc:
-            outcome = {"ok": False, "heading": "The file was not imported" if secretariat else "The file was not sent",
+            outcome = {"ok": False, "heading": _("The file was not imported") if secretariat else _("The file was not sent"),
                        "message": exc.message, "errors": exc.errors}
             return page(request, "intake.html", status_code=exc.status, form={}, field_errors={}, outcome=outcome)
         if not secretariat and not dry_run:
             if flagged:
                 return page(request, "intake.html", form={}, field_errors={},
-                            outcome={"ok": False, "heading": "Already in dldmatch?", "flagged": flagged})
+                            outcome={"ok": False, "heading": _("Already in dldmatch?"), "flagged": flagged})
             return page(request, "intake.html", form={}, field_errors={}, outcome={
-                "ok": True, "heading": "Thank you: the file was sent for review",
-                "message": f"The NEAMSP secretariat reviews it before its profiles are listed and matched "
-                           f"(reference {submission.id if submission else ''})."})
+                "ok": True, "heading": _("Thank you: the file was sent for review"),
+                "message": _("The NEAMSP secretariat reviews it before its profiles are listed and matched "
+                             "(reference %(reference)s).", reference=submission.id if submission else "")})
         imported = report.imported
         if dry_run:
-            message = f"All {report.rows} rows are valid. Nothing was added (check only)."
+            message = _("All %(rows)s rows are valid. Nothing was added (check only).", rows=report.rows)
         else:
             assert imported is not None
-            message = (f"{imported.stakeholders_created} organisations and {imported.projects_created} projects "
-                       f"added, {imported.stakeholders_updated + imported.projects_updated} updated, "
-                       f"{imported.unchanged} unchanged.")
-        outcome = {"ok": True, "heading": "File checked" if dry_run else "File imported", "message": message,
+            message = _("%(organisations)s organisations and %(projects)s projects added, %(updated)s updated, "
+                        "%(unchanged)s unchanged.", organisations=imported.stakeholders_created,
+                        projects=imported.projects_created,
+                        updated=imported.stakeholders_updated + imported.projects_updated,
+                        unchanged=imported.unchanged)
+        outcome = {"ok": True, "heading": _("File checked") if dry_run else _("File imported"), "message": message,
                    "flagged": report.flagged}
         return page(request, "intake.html", form={}, field_errors={}, outcome=outcome)
 
@@ -418,8 +512,8 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
                                status_code=exc.status)
         if report.flagged:
             return review_page(request, notice={"ok": False, "flagged": report.flagged, "submission": submission_id,
-                                                "message": "Not approved yet: a row looks like an organisation "
-                                                           "already in dldmatch."})
+                                                "message": t(request, "Not approved yet: a row looks like an "
+                                                                       "organisation already in dldmatch.")})
         return RedirectResponse(f"/review?approved={submission_id}", status_code=303)
 
     @router.post("/review/{submission_id}/reject", response_class=HTMLResponse)
@@ -467,7 +561,7 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
         result = svc_of(request).pooling(theme=theme or None, country=country or None, kind=kind or None, k=30)
         if format != "html":
             return download("dldmatch-pooling", POOL_HEADER, pool_rows(result.groups, base_of(request)), format)
-        return page(request, "pooling.html", heading="Resource-pooling opportunities",
+        return page(request, "pooling.html", heading=t(request, "Resource-pooling opportunities"),
                     filters={"theme": theme, "country": country, "kind": kind}, sections=[("", result.groups)])
 
     @router.get("/s/{external_id}/pooling", response_class=HTMLResponse)
@@ -477,8 +571,10 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
         if format != "html":
             return download(f"{external_id}-pooling", POOL_HEADER,
                             pool_rows([*result.member_of, *result.could_join], base_of(request)), format)
-        return page(request, "pooling.html", heading=f"Pooling groups for {result.stakeholder.name}", filters=None,
-                    sections=[("Groups it is part of", result.member_of), ("Groups it could join", result.could_join)])
+        _ = tr(request)
+        return page(request, "pooling.html", heading=_("Pooling groups for %(name)s", name=result.stakeholder.name),
+                    filters=None, sections=[(_("Groups it is part of"), result.member_of),
+                                            (_("Groups it could join"), result.could_join)])
 
     # ---- forum planner (the secretariat) ------------------------------------------------------
 
@@ -503,7 +599,9 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
                      status_code: int = 200) -> HTMLResponse:
         """The planner: its forums and the new-forum form (as filled, with what was wrong)."""
         svc = svc_of(request)
-        return page(request, "planner.html", status_code=status_code, time_zones=TIME_ZONES,
+        _ = tr(request)
+        return page(request, "planner.html", status_code=status_code,
+                    time_zones=[(zone, _(label)) for zone, label in TIME_ZONES],
                     forums=svc.forums.list(), form=form, error=error,
                     stakeholders=svc.list_stakeholders(limit=10_000).items)
 
@@ -604,7 +702,7 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
 
         forum, meetings = svc_of(request).forums.meetings_of(forum_id, stakeholder_id)
         who = next(p for p in forum.participants if p.stakeholder == stakeholder_id)
-        return page(request, "agenda.html", forum=forum, meetings=meetings, why=why,
+        return page(request, "agenda.html", forum=forum, meetings=meetings, why=in_words(request, why),
                     who={"id": stakeholder_id, "name": who.name})
 
     @router.get("/planner/{forum_id}/briefing/{n}", response_class=HTMLResponse)
@@ -617,7 +715,7 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
         if not 1 <= n <= len(schedule.meetings):
             raise NotFound(f"forum {forum_id!r} has no meeting {n}")
         m = schedule.meetings[n - 1]
-        return page(request, "briefing.html", forum=svc.forums.get(forum_id), m=m, why=why,
+        return page(request, "briefing.html", forum=svc.forums.get(forum_id), m=m, why=in_words(request, why),
                     a=svc.get_stakeholder(m.a.id), b=svc.get_stakeholder(m.b.id))
 
     return router
@@ -627,14 +725,19 @@ KIND_COLOURS = {"government": "#3b7dd8", "cso": "#2f9e6b", "private": "#d08a1e",
                 "international": "#1e9bb0", "network": "#c2467a", "funder": "#a4461b"}
 
 
-def network_svg(network: dict[str, Any], size: int = 760) -> str:
+def network_svg(network: dict[str, Any], size: int = 760, lang: str = DEFAULT_LANGUAGE) -> str:
     """The partnership network as an inline SVG: every organisation a circle coloured by its kind and
     labelled with its short name (on the side away from the edge, so no label is cut off), sized by its
     number of partners, linked to its page; a legend of the kinds drawn and of what lines and sizes
     mean. Positions come precomputed and scaled to [0, 1]."""
     nodes, edges = network["nodes"], network["edges"]
+    _ = partial(gettext, lang)
+    kind_names = vocabularies(lang)["kinds"]
+    words = {k: html.escape(v) for k, v in (("none", _("No partnership recorded yet")), ("legend", _("Legend")),
+                                            ("kinds", _("Kinds")), ("line", _("a project in common")),
+                                            ("size", _("more partners, larger circle")))}
     if not nodes:
-        return '<svg viewBox="0 0 10 10" role="img" aria-label="No partnership recorded yet"></svg>'
+        return f'<svg viewBox="0 0 10 10" role="img" aria-label="{words["none"]}"></svg>'
     pad, legend_h = 40, 70
     scale = size - 2 * pad
 
@@ -642,12 +745,15 @@ def network_svg(network: dict[str, Any], size: int = 760) -> str:
         return pad + n["x"] * scale, pad + n["y"] * scale
 
     where = {n["key"]: xy(n) for n in nodes}
-    parts = [f'<svg viewBox="0 0 {size} {size + legend_h}" role="img" aria-label="Partnership network of '
-             f'{len(nodes)} organisations, coloured by kind">']
+    parts = [f'<svg viewBox="0 0 {size} {size + legend_h}" role="img" aria-label="'
+             + html.escape(_("Partnership network of %(n)s organisations, coloured by kind", n=len(nodes))) + '">']
     for a, b in edges:
         (x1, y1), (x2, y2) = where[a], where[b]
         parts.append(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="#9fb3a6" '
                      f'stroke-width="1"/>')
+    def partners(n: int) -> str:
+        return _("%(n)s partners", n=n)
+
     for n in sorted(nodes, key=lambda n: n["degree"]):  # the best connected drawn last, on top
         x, y = where[n["key"]]
         r = 4 + 2.2 * math.sqrt(n["degree"])
@@ -656,31 +762,32 @@ def network_svg(network: dict[str, Any], size: int = 760) -> str:
         tx = x - r - 3 if left else x + r + 3
         parts.append(f'<a href="/s/{html.escape(n["id"])}"><circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" '
                      f'fill="{KIND_COLOURS.get(n["kind"], "#777")}" stroke="#fff" stroke-width="1">'
-                     f'<title>{name}: {STAKEHOLDER_KINDS.get(n["kind"], n["kind"])}, {n["degree"]} partners</title>'
+                     f'<title>{name}: {html.escape(kind_names.get(n["kind"], n["kind"]))}, '
+                     f'{html.escape(partners(n["degree"]))}</title>'
                      f'</circle><text x="{tx:.1f}" y="{y + 4:.1f}" font-size="11" fill="#1f2a24" '
                      f'text-anchor="{"end" if left else "start"}" paint-order="stroke" stroke="#fff" '
                      f'stroke-width="3">{html.escape(_short_label(n["short"]))}</text></a>')
     kinds = [k for k in KIND_COLOURS if any(n["kind"] == k for n in nodes)]
     y0 = size + 10
-    parts.append(f'<g class="legend" aria-label="Legend"><text x="{pad}" y="{y0 + 8}" font-size="12" '
-                 f'font-weight="600" fill="#1f2a24">Kinds</text>')
+    parts.append(f'<g class="legend" aria-label="{words["legend"]}"><text x="{pad}" y="{y0 + 8}" '
+                 f'font-size="12" font-weight="600" fill="#1f2a24">{words["kinds"]}</text>')
     x = pad + 46
     for k in kinds:
-        label = html.escape(_LEGEND_LABELS.get(k, STAKEHOLDER_KINDS.get(k, k)))
+        label = html.escape(_(_LEGEND_LABELS[k]) if k in _LEGEND_LABELS else kind_names.get(k, k))
         parts.append(f'<circle cx="{x + 6}" cy="{y0 + 4}" r="6" fill="{KIND_COLOURS[k]}"/>'
                      f'<text x="{x + 16}" y="{y0 + 8}" font-size="12" fill="#1f2a24">{label}</text>')
-        x += 26 + 7 * len(label)
+        x += 26 + sum(12 if ord(c) >= 0x2E80 else 7 for c in label)  # CJK characters are twice as wide
     parts.append(f'<line x1="{pad}" y1="{y0 + 34}" x2="{pad + 30}" y2="{y0 + 34}" stroke="#9fb3a6" stroke-width="1"/>'
-                 f'<text x="{pad + 38}" y="{y0 + 38}" font-size="12" fill="#1f2a24">a project in common</text>'
+                 f'<text x="{pad + 38}" y="{y0 + 38}" font-size="12" fill="#1f2a24">{words["line"]}</text>'
                  f'<circle cx="{pad + 220}" cy="{y0 + 34}" r="4" fill="#bbb"/><circle cx="{pad + 236}" cy="{y0 + 34}" '
                  f'r="9" fill="#bbb"/><text x="{pad + 252}" y="{y0 + 38}" font-size="12" fill="#1f2a24">'
-                 f'more partners, larger circle</text></g>')
+                 f'{words["size"]}</text></g>')
     parts.append("</svg>")
     return "".join(parts)
 
 
-_LEGEND_LABELS = {"cso": "CSO", "international": "International", "government": "Government", "private": "Firm",
-                  "academia": "Academia", "network": "Network", "funder": "Funder"}
+_LEGEND_LABELS = {"cso": N_("CSO"), "international": N_("International"), "government": N_("Government"),
+                  "private": N_("Firm"), "academia": N_("Academia"), "network": N_("Network"), "funder": N_("Funder")}
 
 
 def _short_label(short: str, most: int = 22) -> str:

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api.access import CSRF_COOKIE, SESSION_COOKIE, principal_of
 from api.accounts import Accounts
 from api.errors import DomainError
+from api.i18n import t
 from api.people_api import interests_out
 from api.core import utc, utcnow
 from api.outcomes import LATER_OPENS, RESULTS
@@ -173,13 +174,14 @@ def add_people_pages(router: APIRouter, page: Callable[..., HTMLResponse], svc_o
             errors = {(".".join(str(p) for p in e["loc"][:1]) if e["loc"][0] != "contact" else
                        f"contact_{e['loc'][1]}" if len(e["loc"]) > 1 else "contact"): e["msg"] for e in exc.errors()}
             return profile_form(request, external_id, form, version=version, field_errors=errors, status_code=422,
-                                outcome={"ok": False, "heading": "Please check the form", "message": "Nothing was saved.",
+                                outcome={"ok": False, "heading": t(request, "Please check the form"),
+                                         "message": t(request, "Nothing was saved."),
                                          "errors": [{"column": k, "message": v} for k, v in errors.items()]})
         except DomainError as exc:
-            message = ("Someone else changed this profile meanwhile: reload the page to see their changes, then "
-                       "edit again." if exc.status in (409, 412) else exc.message)
+            message = (t(request, "Someone else changed this profile meanwhile: reload the page to see their "
+                                   "changes, then edit again.") if exc.status in (409, 412) else exc.message)
             return profile_form(request, external_id, form, version=version, status_code=exc.status,
-                                outcome={"ok": False, "heading": "Not saved", "message": message,
+                                outcome={"ok": False, "heading": t(request, "Not saved"), "message": message,
                                          "errors": exc.errors})
         return RedirectResponse(f"/s/{external_id}?saved=1", status_code=303)
 
@@ -294,8 +296,9 @@ def add_people_pages(router: APIRouter, page: Callable[..., HTMLResponse], svc_o
                                    stored=[(x.stakeholder, x.role) for x in current.participants])
             svc.replace(project, if_match=version)
         except DomainError as exc:
-            message = ("Someone else changed this project meanwhile: reload the page to see their changes, then "
-                       "edit again." if exc.status in (409, 412) else None if exc.errors else exc.message)
+            message = (t(request, "Someone else changed this project meanwhile: reload the page to see their "
+                                   "changes, then edit again.") if exc.status in (409, 412)
+                       else None if exc.errors else exc.message)
             return project_page(request, form, action=f"/p/{external_id}/edit", project=current, version=version,
                                 errors=exc.errors or None, message=message, status_code=exc.status)
         return RedirectResponse(f"/p/{external_id}?saved=1", status_code=303)
@@ -321,8 +324,8 @@ def add_people_pages(router: APIRouter, page: Callable[..., HTMLResponse], svc_o
         except DomainError as exc:
             return accounts_page(request, notice={"ok": False, "message": exc.message, "errors": exc.errors},
                                  form=form, status_code=exc.status)
-        return accounts_page(request, notice={"ok": True, "message": f"Invitation mailed to {account.email} "
-                                                                     "(see the outbox)."})
+        return accounts_page(request, notice={"ok": True, "message": t(
+            request, "Invitation mailed to %(email)s (see the outbox).", email=account.email)})
 
     @router.get("/invite/{token}", response_class=HTMLResponse)
     def invitation(request: Request, token: str) -> HTMLResponse:

@@ -4,6 +4,6 @@ document.addEventListener("submit", (event) => {
   if (button && !button.dataset.keep) {
     button.setAttribute("aria-busy", "true");
     button.dataset.label = button.textContent;
-    button.textContent = "Working…";
+    button.textContent = document.body.dataset.working || "Working…";
   }
 });

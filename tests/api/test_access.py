@@ -34,7 +34,7 @@ EXPECTED: dict[tuple[str, str], str] = {
         "/templates/questionnaire.xlsx", "/templates/{sheet}.csv", "/docs", "/openapi.json", "/countries/{code}",
         "/", "/search", "/s/{external_id}", "/s/{external_id}/partners", "/s/{external_id}/projects",
         "/p/{external_id}", "/p/{external_id}/partners", "/browse", "/overview", "/intake",
-        "/pooling-opportunities", "/s/{external_id}/pooling", "/login", "/country/{code}"]},
+        "/pooling-opportunities", "/s/{external_id}/pooling", "/login", "/country/{code}", "/map"]},
     ("POST", "/match"): "anyone",
     ("POST", "/login"): "anyone",
     ("POST", "/logout"): "anyone",

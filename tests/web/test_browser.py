@@ -454,16 +454,18 @@ PAGES = ["/", "/search?text=saxaul+planting+in+the+Gobi+needs+co-funding&intent=
          "/s/elion/projects", "/p/three_north_shelterbelt", "/p/three_north_shelterbelt/partners", "/overview",
          "/pooling-opportunities", "/s/future_forest/pooling", "/intake", "/login", "/planner", "/review",
          "/accounts", "/outbox", "/audit-log", "/deleted", "/inbox", "/s/future_forest/edit", "/docs",
-         "/conversion", "/hidden", "/country/MN", "/s/gov_mn", "/stale-profiles"]
+         "/conversion", "/hidden", "/country/MN", "/s/gov_mn", "/stale-profiles", "/map"]
 
 
-@pytest.mark.parametrize("width", [360, 414])
-def test_no_page_is_wider_than_a_phone(browser: Any, server: str, width: int) -> None:
+@pytest.mark.parametrize(("width", "lang"), [(360, "en"), (414, "en"), (360, "mn"), (360, "ru")])
+def test_no_page_is_wider_than_a_phone(browser: Any, server: str, width: int, lang: str) -> None:
     """Every page of the web page, as the secretariat sees it (the most links and forms), fits a
-    phone of 360 and 414 px without scrolling sideways (issue 17, item 6)."""
+    phone of 360 and 414 px without scrolling sideways (issue 17, item 6), in English and in the two
+    languages with the longest words."""
     context = browser.new_context(viewport={"width": width, "height": 800})
     page = context.new_page()
     sign_in(page, server)
+    page.goto(f"{server}/?lang={lang}")  # the switch's choice holds for every page after it
     wide = []
     for path in PAGES:
         response = page.goto(server + path)
@@ -472,6 +474,47 @@ def test_no_page_is_wider_than_a_phone(browser: Any, server: str, width: int) ->
         scroll = page.evaluate("document.documentElement.scrollWidth")
         if scroll > width:
             wide.append(f"{path}: {scroll} px")
-            shot(page, f"too-wide-{width}-{path.strip('/').replace('/', '-').split('?')[0] or 'home'}")
+            shot(page, f"too-wide-{width}-{lang}-{path.strip('/').replace('/', '-').split('?')[0] or 'home'}")
     context.close()
     assert wide == []
+
+
+def test_a_visitor_switches_the_interface_to_their_language_and_it_stays(browser: Any, server: str) -> None:
+    """The page first follows the browser's language; the switch in the header changes it for every
+    page after (issue 17, item 3)."""
+    from api.i18n import gettext
+
+    context = browser.new_context(locale="ko-KR")
+    page = context.new_page()
+    page.goto(server + "/")
+    assert page.locator("html").get_attribute("lang") == "ko"
+    assert page.get_by_role("button", name=gettext("ko", "Find partners")).is_visible()
+    page.get_by_role("navigation", name=gettext("ko", "Language")).get_by_role("link", name="中文").click()
+    page.wait_for_url(lambda url: "lang=zh" in url)
+    assert page.locator("html").get_attribute("lang") == "zh"
+    shot(page, "home-zh")
+    page.get_by_role("link", name=gettext("zh", "Profiles"), exact=True).click()
+    assert page.locator("html").get_attribute("lang") == "zh"
+    assert gettext("zh", "Civil-society organisation / NGO") in page.locator("main").inner_text()
+    page.goto(server + "/search?text=saxaul+planting+in+the+Gobi+needs+co-funding&intent=co_funding")
+    main = page.locator("main").inner_text()
+    assert gettext("zh", "Shared themes") in main and "Shared themes" not in main
+    shot(page, "search-zh")
+    context.close()
+
+
+def test_the_map_shows_where_they_work_and_leads_to_the_lists(page: Any) -> None:
+    """Outlines drawn from the app's own data, a circle per named place; a circle opens the list of
+    the profiles that name the place, a country's name its national view (issue 17, item 9)."""
+    page.goto(page.base + "/map")
+    figure = page.locator("figure.map svg")
+    assert figure.is_visible() and figure.bounding_box()["width"] > 300
+    assert page.locator("figure.map circle").count() >= 5
+    shot(page, "map")
+    page.locator("figure.map a[href*='place=Ulaanbaatar']").first.click()
+    page.wait_for_url(lambda url: "place=Ulaanbaatar" in url)
+    main = page.locator("main").inner_text()
+    assert "Government of Mongolia" in main or "Mongolia" in main
+    page.goto(page.base + "/map")
+    page.locator("figure.map a[href='/country/MN']").click()
+    page.wait_for_url(lambda url: url.endswith("/country/MN"))
