@@ -24,6 +24,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from api.accounts import PUBLIC, Forbidden, Principal, Unauthorized
+from api.i18n import N_
 
 if TYPE_CHECKING:
     from api.service import DLDMatch
@@ -133,6 +134,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("PUT", "/forums/{forum_id}"): SECRETARIAT,
     **_rules("DELETE", ["/forums/{forum_id}", "/forums/{forum_id}/participants/{stakeholder_id}"], SECRETARIAT),
     ("GET", "/forums/{forum_id}/participants/{stakeholder_id}/calendar.ics"): _org("stakeholder_id"),
+    ("GET", "/forums/{forum_id}/participants/{stakeholder_id}"): _org("stakeholder_id"),
+    ("PUT", "/forums/{forum_id}/participants/{stakeholder_id}/preferences"): _org("stakeholder_id"),
+    **_rules("POST", ["/forums/{forum_id}/participants/{stakeholder_id}/requests",
+                      "/forums/{forum_id}/participants/{stakeholder_id}/answers"], _org("stakeholder_id")),
     # ---- API: consent before contact, invitations (the records' own checks in api.interests) ------
     ("POST", "/interests"): SIGNED_IN,
     **_rules("GET", ["/interests", "/interests/{interest_id}"], SIGNED_IN),
@@ -164,6 +169,9 @@ RULES: dict[tuple[str, str], Rule] = {
                       "/planner/{forum_id}/participants/remove", "/planner/{forum_id}/roundtables"],
              _page(SECRETARIAT)),
     ("GET", "/planner/{forum_id}/agenda/{stakeholder_id}"): _org("stakeholder_id", page=True),
+    ("GET", "/forums/{forum_id}/as/{stakeholder_id}"): _org("stakeholder_id", page=True),
+    **_rules("POST", ["/forums/{forum_id}/as/{stakeholder_id}", "/forums/{forum_id}/as/{stakeholder_id}/ask",
+                      "/forums/{forum_id}/as/{stakeholder_id}/answer"], _org("stakeholder_id", page=True)),
     **_rules("GET", ["/p/new"], _page(SIGNED_IN)),
     ("POST", "/p/new"): _page(SIGNED_IN),
     ("GET", "/p/{external_id}/edit"): _page(PROJECT_MEMBER),
@@ -197,8 +205,8 @@ def authenticate(request: Request, svc: "DLDMatch") -> Principal:
     if header is not None:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized("the Authorization header must be 'Bearer <token>' (a token from "
-                               "`dldmatch token create`)")
+            raise Unauthorized(N_("the Authorization header must be 'Bearer <token>' (a token from "
+                               "`dldmatch token create`)"))
         return svc.accounts.principal_for_token(token.strip())
     key = request.cookies.get(SESSION_COOKIE)
     if key:
@@ -223,7 +231,7 @@ async def guard(request: Request, _token: HTTPAuthorizationCredentials | None = 
         principal = PUBLIC
     request.state.principal = principal
     if rule is None:
-        raise Forbidden("this route has no access rule, so nobody may use it")
+        raise Forbidden(N_("this route has no access rule, so nobody may use it"))
     # CSRF: a browser sends cookies to any site's forms by itself, never an Authorization header
     if request.method not in SAFE_METHODS and principal.via != "token" and (rule.page or principal.via == "session"):
         await _check_csrf(request, principal)
@@ -244,8 +252,8 @@ async def _check_csrf(request: Request, principal: Principal) -> None:
         value = (await request.form()).get(CSRF_FIELD)
         given = value if isinstance(value, str) else None
     if not expected or not given or not secrets.compare_digest(expected, given):
-        raise Forbidden("this form is out of date or was not sent from dldmatch (its CSRF token is missing or "
-                        "wrong); reload the page and try again")
+        raise Forbidden(N_("this form is out of date or was not sent from dldmatch (its CSRF token is missing or "
+                        "wrong); reload the page and try again"))
 
 
 def csrf_token(request: Request) -> tuple[str, bool]:

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 
 from api.core import utcnow as _utcnow
 from api.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyAttempts, Unauthorized, conflicts
+from api.i18n import N_
 from store.models import Account, ApiToken, Invitation, LoginFailure, LoginSession, Stakeholder
 
 Role = Literal["public", "member", "secretariat"]
@@ -158,8 +159,8 @@ class Accounts:
             found = session.exec(select(Invitation, Account).join(Account).where(
                 Invitation.token_hash == digest(token))).first()
         if found is None or found[0].used_at is not None or _aware(found[0].expires_at) < _now():
-            raise NotFound("this invitation link is unknown, used already or expired; ask the secretariat for "
-                           "a new one")
+            raise NotFound(N_("this invitation link is unknown, used already or expired; ask the secretariat for "
+                           "a new one"))
         return found[1]
 
     def accept_invitation(self, token: str, password: str, *, client: str) -> tuple[str, Principal]:
@@ -171,7 +172,7 @@ class Accounts:
             used = session.exec(update(Invitation).where(  # type: ignore[call-overload]
                 col(Invitation.token_hash) == digest(token), col(Invitation.used_at).is_(None)).values(used_at=_now()))
             if used.rowcount != 1:
-                raise NotFound("this invitation link was used already")
+                raise NotFound(N_("this invitation link was used already"))
             stored = session.get(Account, account.id)
             assert stored is not None
             stored.password_hash = password_hash
@@ -222,7 +223,7 @@ class Accounts:
         with Session(self.engine) as session:
             row = session.exec(select(ApiToken).where(ApiToken.token_hash == digest(token))).first()
         if row is None or row.revoked_at is not None:
-            raise Unauthorized("the bearer token is unknown or revoked")
+            raise Unauthorized(N_("the bearer token is unknown or revoked"))
         return Principal(role=row.role, organisation=row.organisation,  # type: ignore[arg-type]
                          name=row.label or f"token {row.prefix}", via="token",
                          actor=f"token {row.prefix}…" + (f" ({row.label})" if row.label else ""))
@@ -234,7 +235,7 @@ class Accounts:
         wrong, 429 when too many sign-ins failed lately for this email or this client."""
         email = email.strip().lower()[:320]
         if "\x00" in email or "\x00" in password:  # no account has one, and PostgreSQL refuses it in a query
-            raise Unauthorized("the email or the password is wrong")
+            raise Unauthorized(N_("the email or the password is wrong"))
         now = _now()
         since = now - self.FAILURE_WINDOW
         with Session(self.engine) as session:
@@ -251,7 +252,7 @@ class Accounts:
                 session.add(LoginFailure(email=email, client=client[:100], at=now))
                 session.exec(delete(LoginFailure).where(col(LoginFailure.at) < since))
                 session.commit()
-            raise Unauthorized("the email or the password is wrong")
+            raise Unauthorized(N_("the email or the password is wrong"))
         assert account is not None and account.id is not None
         key, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
         with Session(self.writer) as session:
@@ -289,20 +290,20 @@ class Accounts:
     def _scope(self, role: str, organisation: str | None) -> str | None:
         """The organisation a role is scoped to: one that exists for a member, none for the secretariat."""
         if role not in ROLES:
-            raise InvalidInput("unknown role", errors=[{"field": "role", "message":
+            raise InvalidInput(N_("unknown role"), errors=[{"field": "role", "message":
                                f"expected one of {', '.join(ROLES)}; got {role!r}"}])
         if role == "secretariat":
             if organisation:
-                raise InvalidInput("the secretariat has no organisation", errors=[
-                    {"field": "organisation", "message": "leave it out for the secretariat"}])
+                raise InvalidInput(N_("the secretariat has no organisation"), errors=[
+                    {"field": "organisation", "message": N_("leave it out for the secretariat")}])
             return None
         if not organisation or "\x00" in organisation:
-            raise InvalidInput("a member belongs to an organisation", errors=[
-                {"field": "organisation", "message": "give the id of the member's organisation"}])
+            raise InvalidInput(N_("a member belongs to an organisation"), errors=[
+                {"field": "organisation", "message": N_("give the id of the member's organisation")}])
         with Session(self.engine) as session:
             found = session.exec(select(Stakeholder.id).where(Stakeholder.external_id == organisation)).first()
         if found is None:
-            raise InvalidInput("no such organisation", errors=[
+            raise InvalidInput(N_("no such organisation"), errors=[
                 {"field": "organisation", "message": f"no stakeholder with id {organisation!r}"}])
         return organisation
 
@@ -310,18 +311,18 @@ class Accounts:
     def _email(email: str) -> str:
         email = email.strip().lower()
         if not EMAIL.fullmatch(email) or len(email) > 320 or "\x00" in email:
-            raise InvalidInput("invalid email", errors=[{"field": "email", "message":
+            raise InvalidInput(N_("invalid email"), errors=[{"field": "email", "message":
                                f"expected an address such as name@example.org; got {email[:80]!r}"}])
         return email
 
     @staticmethod
     def _hash(password: str) -> str:
         if len(password) < MIN_PASSWORD:
-            raise InvalidInput("password too short", errors=[{"field": "password", "message":
+            raise InvalidInput(N_("password too short"), errors=[{"field": "password", "message":
                                f"use at least {MIN_PASSWORD} characters"}])
         if len(password) > 1024 or "\x00" in password:
-            raise InvalidInput("password too long", errors=[{"field": "password", "message":
-                               "use at most 1024 characters, and no NUL character"}])
+            raise InvalidInput(N_("password too long"), errors=[{"field": "password", "message":
+                               N_("use at most 1024 characters, and no NUL character")}])
         return _HASHER.hash(password)
 
     @staticmethod

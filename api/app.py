@@ -27,6 +27,7 @@ from api.access import guard, principal_of, require_project_member
 from api.accounts import Principal, Unauthorized
 from api.errors import Conflict, DomainError, InvalidInput
 from api.i18n import LANGUAGES, N_, gettext, language_of
+from api.messages import plain, translate
 from api.schemas import (
     error_responses,
     ID_PATTERN,
@@ -41,6 +42,10 @@ from api.schemas import (
     ForumIn,
     ForumOut,
     ForumParticipantIn,
+    ForumParticipation,
+    ForumPreferencesIn,
+    MeetingAnswerIn,
+    MeetingRequestIn,
     LockIn,
     MatchResponse,
     PairIn,
@@ -464,6 +469,40 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
                         headers={"content-disposition":
                                  f'attachment; filename="{forum_id}-{stakeholder_id}.ics"'})
 
+    # ---- a participant's own part in a forum (issue 16, item 5): its members or the secretariat ----
+
+    @app.get("/forums/{forum_id}/participants/{stakeholder_id}", response_model=ForumParticipation,
+             tags=["forums"], responses=_errors(404, 422))
+    def forum_participation(forum_id: Id, stakeholder_id: Id, svc: Svc) -> ForumParticipation:
+        """The participant's view: its availability, the other participants ranked by fit with its
+        marks and the meeting requests either way, and its meetings once the schedule is made."""
+        return svc.participation.view(forum_id, stakeholder_id)
+
+    @app.put("/forums/{forum_id}/participants/{stakeholder_id}/preferences", response_model=ForumParticipation,
+             tags=["forums"], responses=_errors(404, 409, 422))
+    def forum_preferences(forum_id: Id, stakeholder_id: Id, body: ForumPreferencesIn,
+                          svc: Svc) -> ForumParticipation:
+        """When the participant can meet, and whom it must meet, would like to meet or will not (the
+        schedule uses all of it the next time it is made)."""
+        svc.participation.set_preferences(forum_id, stakeholder_id, body)
+        return svc.participation.view(forum_id, stakeholder_id)
+
+    @app.post("/forums/{forum_id}/participants/{stakeholder_id}/requests", response_model=ForumParticipation,
+              tags=["forums"], responses=_errors(404, 409, 422))
+    def forum_request(forum_id: Id, stakeholder_id: Id, body: MeetingRequestIn, svc: Svc) -> ForumParticipation:
+        """Ask another participant for a meeting (its members are mailed); 409 if asked already or
+        declined."""
+        svc.participation.ask(forum_id, stakeholder_id, body)
+        return svc.participation.view(forum_id, stakeholder_id)
+
+    @app.post("/forums/{forum_id}/participants/{stakeholder_id}/answers", response_model=ForumParticipation,
+              tags=["forums"], responses=_errors(404, 409, 422))
+    def forum_answer(forum_id: Id, stakeholder_id: Id, body: MeetingAnswerIn, svc: Svc) -> ForumParticipation:
+        """Accept or decline another participant's request (the asker is mailed): an accepted one is
+        a meeting the schedule must place, a declined one a pair it never places."""
+        svc.participation.answer(forum_id, stakeholder_id, body)
+        return svc.participation.view(forum_id, stakeholder_id)
+
     @app.get("/templates/questionnaire.xlsx", tags=["intake"], response_class=Response,
              responses={200: _file(XLSX, "the questionnaire workbook"), **_errors()})
     def questionnaire_xlsx(request: Request, svc: Svc, lang: Language = None) -> Response:
@@ -574,7 +613,7 @@ def _version(if_match: str | None) -> int | None:
     if if_match is None:
         return None
     if not re.fullmatch(_IF_MATCH, if_match):
-        raise InvalidInput("invalid If-Match", errors=[{"field": "If-Match", "message":
+        raise InvalidInput(N_("invalid If-Match"), errors=[{"field": "If-Match", "message":
                            f"expected the ETag of a GET, such as \"3\"; got {if_match[:40]!r}"}])
     digits = re.search(r"[0-9]+", if_match)
     return int(digits.group()) if digits else None
@@ -584,7 +623,7 @@ def _same_id(path_id: str, body_id: str) -> None:
     if path_id != body_id:
         from api.errors import InvalidInput
 
-        raise InvalidInput("id mismatch", errors=[{"field": "id",
+        raise InvalidInput(N_("id mismatch"), errors=[{"field": "id",
                                                    "message": f"body id {body_id!r} differs from the path's {path_id!r}"}])
 
 
@@ -625,7 +664,7 @@ def _add_error_handlers(app: FastAPI, templates: Any) -> None:
             if status == 503:
                 message = N_("dldmatch is still getting ready (building its index). Please try again in a moment.")
             return templates.TemplateResponse(request, "error.html", {
-                "heading": gettext(lang, _HEADINGS.get(status, _HEADINGS[500])), "message": gettext(lang, message),
+                "heading": gettext(lang, _HEADINGS.get(status, _HEADINGS[500])), "message": translate(lang, message),
                 "errors": body.get("errors", []), "theme_labels": {}, "has_pooling": False, "has_forums": False,
                 "lang": lang, **vocabularies(lang)}, status_code=status, headers=headers)
         return JSONResponse(status_code=status, content=body, headers=headers)
@@ -642,7 +681,7 @@ def _add_error_handlers(app: FastAPI, templates: Any) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         errors = [{"field": "body" if e["type"] == "json_invalid" else
-                   ".".join(str(p) for p in e["loc"] if p != "body") or "body", "message": e["msg"]}
+                   ".".join(str(p) for p in e["loc"] if p != "body") or "body", "message": plain(e)}
                   for e in exc.errors()]
         return render(request, 422, {"error": "invalid_input", "message": f"{len(errors)} invalid field(s)",
                                      "errors": errors})
@@ -650,7 +689,7 @@ def _add_error_handlers(app: FastAPI, templates: Any) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 400:  # FastAPI's "error parsing the body" (not UTF-8, broken multipart): invalid input
-            return render(request, 422, {"error": "invalid_input", "message": "the request body cannot be read",
+            return render(request, 422, {"error": "invalid_input", "message": N_("the request body cannot be read"),
                                          "errors": [{"field": "body", "message": str(exc.detail)}]})
         message = N_("There is no such page.") if exc.status_code == 404 else str(exc.detail)
         headers = dict(exc.headers or {})

@@ -14,6 +14,8 @@ from pydantic import ValidationError
 
 from api.cli_accounts import account_cli, remind, routes, token_cli
 from api.errors import DomainError
+from api.i18n import N_
+from api.messages import plain
 from api.schemas import MatchList, MatchOut, MatchRequest, MatchResponse
 from api.service import DLDMatch
 from api.settings import RANKER, ROOT, Settings
@@ -89,7 +91,7 @@ def main_options(
     try:
         ctx.obj = Settings(**overrides)
     except ValidationError as exc:
-        typer.echo(f"error: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}", err=True)
+        typer.echo(f"error: {exc.errors()[0]['loc'][0]}: {plain(exc.errors()[0])}", err=True)
         raise typer.Exit(2) from exc
 
 
@@ -208,10 +210,10 @@ def match(
                 request = MatchRequest(text=text, countries=country, themes=theme, participants=participant,
                                        intent=intent, k=k)  # type: ignore[arg-type]
             except ValidationError as exc:
-                errors = [{"field": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in exc.errors()]
+                errors = [{"field": ".".join(map(str, e["loc"])), "message": plain(e)} for e in exc.errors()]
                 from api.errors import InvalidInput
 
-                raise InvalidInput("invalid query", errors=errors) from exc
+                raise InvalidInput(N_("invalid query"), errors=errors) from exc
             result = service.match(request)
         elif stakeholder is not None and projects:
             result = service.projects_for_stakeholder(stakeholder, k=k, countries=country, themes=theme)

@@ -156,8 +156,10 @@ def remind(ctx: typer.Context, limit: int = typer.Option(500, min=1, max=10_000,
                                                           help="at most this many questions in one run")) -> None:
     """Ask each side of the accepted interests, through the outbox, the question now due about what came
     of it (two weeks after acceptance, and about six months after), and remind the members of profiles
-    not confirmed for a year to confirm or update them. Each is sent once, however often (and from
+    not confirmed for a year to confirm or update them, and the participants of a forum starting within
+    two weeks to say when they can meet and whom they want to meet. Each is sent once, however often (and from
     however many machines) this runs: run it daily, from cron for example."""
+    from api.forum_wishes import remind_participants
     from api.freshness import Freshness
     from api.outbox import Outbox
     from api.outcomes import Outcomes
@@ -167,7 +169,10 @@ def remind(ctx: typer.Context, limit: int = typer.Option(500, min=1, max=10_000,
     outbox = Outbox(ctx.obj, engines.read, engines.write)
     asked = Outcomes(engines.read, engines.write, outbox).remind(limit=limit)
     stale = Freshness(engines.read, engines.write, outbox).remind(limit=limit)
-    if any(asked.values()) or stale:
-        _audit(_accounts(ctx), "remind", f"first={asked['first']}, later={asked['later']}, stale={stale}")
+    forums = remind_participants(engines.read, engines.write, outbox, limit=limit)
+    if any(asked.values()) or stale or forums:
+        _audit(_accounts(ctx), "remind", f"first={asked['first']}, later={asked['later']}, stale={stale}, "
+                                         f"forums={forums}")
     typer.echo(f"asked {asked['first']} first question(s) and {asked['later']} later one(s) about introductions; "
-               f"reminded {stale} organisation(s) of a profile not confirmed for a year")
+               f"reminded {stale} organisation(s) of a profile not confirmed for a year and {forums} forum "
+               "participant(s) to say whom they want to meet")

@@ -8,7 +8,7 @@ import csv
 import io
 from datetime import datetime, timezone
 from functools import partial
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 from sqlmodel import Session, select
@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from api.cells import safe_row
 from api.core import Core
 from api.errors import Conflict, InvalidInput, NotFound
-from api.i18n import gettext
+from api.i18n import N_, gettext
 from api.profiles import render, stakeholder_profiles
 from api.schemas import (ExplanationOut, ForumOut, MeetingOut, RoundTableOut, RoundTablesOut, ScheduleOut,
                          ScheduleRequest, StakeholderRef)
@@ -56,7 +56,7 @@ def problem_of(core: Core, session: Session, row: Forum) -> tuple[Problem, dict[
              "message": f"the stakeholder {i!r} was deleted; remove them from the forum"}
             for n, i in enumerate(ids) if i not in stored]
     if gone:
-        raise InvalidInput("a participant's stakeholder was deleted", errors=gone)
+        raise InvalidInput(N_("a participant's stakeholder was deleted"), errors=gone)
     profiles, matrix = profiles_of(core, session, ids)
     floor = getattr(core.embedder, "similarity_floor", 0.0)
     sims = (matrix @ matrix.T - floor) / (1.0 - floor)
@@ -68,21 +68,58 @@ def problem_of(core: Core, session: Session, row: Forum) -> tuple[Problem, dict[
             backward = score_pair(profiles[b], profiles[a], float(sims[i, j]), evidence=False).score
             scores[pair(a, b)] = round((forward + backward) / 2, 6)
     people = repo.stakeholders_by_external_id(session, external_ids=ids)
+    must, never = wishes_of(row.participants, scores)
     attendees = []
     for p in row.participants:
         slots = p["available_slots"] or list(range(1, len(row.slots) + 1))
         languages = p["languages"] or people[p["stakeholder"]].languages or ["en"]
+        key = p["stakeholder"]
         attendees.append(Attendee(
-            key=p["stakeholder"], slots=frozenset(s - 1 for s in slots),
+            key=key, slots=frozenset(s - 1 for s in slots),
             languages=frozenset(x.lower() for x in languages), interpreter=p["interpreter"],
             max_meetings=p["max_meetings"] if p["max_meetings"] is not None else len(row.slots),
-            must_meet=frozenset(p["must_meet"]), no_thanks=frozenset(p["no_thanks"])))
+            must_meet=frozenset(p["must_meet"]) | must.get(key, frozenset()),
+            no_thanks=frozenset(p["no_thanks"]) | never.get(key, frozenset())))
     problem = Problem(attendees=attendees, n_slots=len(row.slots), tables=row.tables, scores=scores,
                       min_meetings=row.min_meetings,
                       locks=[Lock(lk["a"], lk["b"], lk["slot"] - 1, lk.get("table")) for lk in row.locks],
                       removed={tuple(r) for r in row.removed})  # type: ignore[misc]
     return problem, profiles, scores
 
+
+
+WISH_BONUS = 0.5
+"""How much a pair's score rises for each side that would like the meeting (marked *meet*, or asked
+for it and not yet answered): x1.5 for one side, x2 for both, so the schedule places wished meetings
+first among those that fit alike."""
+
+
+def wishes_of(participants: list[dict[str, Any]], scores: dict[tuple[str, str], float]
+              ) -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
+    """What the participants said, for the solver: the pairs that must meet (a request accepted)
+    and those never placed (a request declined), by participant; and ``scores`` raised in place for
+    each side that wishes the pair (a *meet* mark or an open request)."""
+    must: dict[str, set[str]] = {}
+    never: dict[str, set[str]] = {}
+    by_id = {p["stakeholder"]: p for p in participants}
+    for key, p in by_id.items():
+        for asker in p.get("accepted", []):
+            if key in by_id.get(asker, {}).get("asked", []):
+                must.setdefault(key, set()).add(asker)
+                must.setdefault(asker, set()).add(key)
+        for asker in p.get("declined", []):
+            never.setdefault(key, set()).add(asker)
+            never.setdefault(asker, set()).add(key)
+    for key, p in by_id.items():
+        answered = set(p.get("accepted", [])) | set(p.get("declined", []))
+        wished = set(p.get("meet", [])) | {o for o in p.get("asked", [])
+                                            if key not in by_id.get(o, {}).get("accepted", [])
+                                            and key not in by_id.get(o, {}).get("declined", [])}
+        for other in wished - answered:
+            k = pair(key, other)
+            if k in scores:
+                scores[k] = round(scores[k] * (1 + WISH_BONUS), 6)
+    return ({k: frozenset(v) for k, v in must.items()}, {k: frozenset(v) for k, v in never.items()})
 
 
 class Plans:
@@ -99,15 +136,15 @@ class Plans:
         with Session(self.core.engine) as session:
             row = forum_row(session, forum_id)
             if len(row.participants) < 2:
-                raise InvalidInput("too few participants", errors=[{"field": "participants",
-                                                                    "message": "a forum needs two participants"}])
+                raise InvalidInput(N_("too few participants"), errors=[{"field": "participants",
+                                                                    "message": N_("a forum needs two participants")}])
             problem, _, _ = problem_of(self.core, session, row)
             solved_version = row.version
         try:  # outside any transaction: a solve takes seconds, and no writer should wait for it
             solution = solve(problem, method=request.method,  # never longer than the server allows
                              time_limit=min(request.time_limit, self.core.settings.schedule_max_seconds))
         except Infeasible as exc:
-            raise InvalidInput("the schedule cannot meet these requests", errors=exc.errors) from exc
+            raise InvalidInput(N_("the schedule cannot meet these requests"), errors=exc.errors) from exc
 
         def store(row: Forum) -> None:
             if row.version != solved_version:

@@ -15,6 +15,8 @@ from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from api.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, conflicts
+from api.i18n import N_
+from api.messages import plain
 from api.schemas import (
     ForumIn,
     ForumOut,
@@ -46,6 +48,7 @@ class Forums:
             self.plans.roundtables
         self.agenda_csv, self.meetings_of, self.calendar = self.plans.agenda_csv, self.plans.meetings_of, \
             self.plans.calendar
+        self.change, self.validated = self._change, self._validated  # for the participants' own part
 
     # ---- storage -------------------------------------------------------------------------------
 
@@ -61,16 +64,16 @@ class Forums:
         for n, p in enumerate(body.participants):
             if p.stakeholder not in found:
                 errors.append({"field": f"participants.{n}.stakeholder", "message": f"no stakeholder {p.stakeholder!r}"})
-            for field_name in ("must_meet", "no_thanks"):
+            for field_name in ("must_meet", "no_thanks", "meet", "asked", "accepted", "declined"):
                 for m, other in enumerate(getattr(p, field_name)):
                     if other not in members:
                         errors.append({"field": f"participants.{n}.{field_name}.{m}",
                                        "message": f"{other!r} is not a participant of this forum"})
                     elif other == p.stakeholder:
                         errors.append({"field": f"participants.{n}.{field_name}.{m}",
-                                       "message": "a participant cannot meet themself"})
+                                       "message": N_("a participant cannot meet themself")})
         if errors:
-            raise InvalidInput("invalid forum", errors=errors)
+            raise InvalidInput(N_("invalid forum"), errors=errors)
 
     def create(self, body: ForumIn) -> ForumOut:
         """A new forum; its id taken is a 409, decided by the database's unique constraint."""
@@ -88,7 +91,7 @@ class Forums:
 
     def replace(self, forum_id: str, body: ForumIn, *, if_match: int | None = None) -> ForumOut:
         if body.id != forum_id:
-            raise InvalidInput("id mismatch", errors=[{"field": "id", "message": "body id differs from the path's"}])
+            raise InvalidInput(N_("id mismatch"), errors=[{"field": "id", "message": N_("body id differs from the path's")}])
         self._check(body)
 
         def change(row: Forum) -> None:
@@ -113,8 +116,8 @@ class Forums:
         try:
             body = ForumIn.model_validate({**self._body(row), "participants": participants})
         except ValidationError as exc:
-            raise InvalidInput("invalid participant", errors=[
-                {"field": ".".join(str(x) for x in e["loc"]) or "participant", "message": e["msg"]}
+            raise InvalidInput(N_("invalid participant"), errors=[
+                {"field": ".".join(str(x) for x in e["loc"]) or "participant", "message": plain(e)}
                 for e in exc.errors()]) from exc
         self._check(body)
         return body
@@ -134,8 +137,8 @@ class Forums:
         def change(row: Forum) -> None:
             if stakeholder_id not in {p["stakeholder"] for p in row.participants}:
                 raise NotFound(f"{stakeholder_id!r} is not a participant of {forum_id!r}")
-            participants = [{**p, "must_meet": [m for m in p["must_meet"] if m != stakeholder_id],
-                             "no_thanks": [m for m in p["no_thanks"] if m != stakeholder_id]}
+            lists = ("must_meet", "no_thanks", "meet", "asked", "accepted", "declined")
+            participants = [{**p, **{k: [m for m in p.get(k, []) if m != stakeholder_id] for k in lists}}
                             for p in row.participants if p["stakeholder"] != stakeholder_id]
             row.participants = self._values(self._validated(row, participants))["participants"]
             row.locks = [lk for lk in row.locks if stakeholder_id not in (lk["a"], lk["b"])]
@@ -189,10 +192,10 @@ class Forums:
             members = {p["stakeholder"] for p in row.participants}
             for field_name, who in (("a", lock.a), ("b", lock.b)):
                 if who not in members:
-                    raise InvalidInput("not a participant", errors=[{"field": field_name,
+                    raise InvalidInput(N_("not a participant"), errors=[{"field": field_name,
                                                                      "message": f"{who!r} is not a participant"}])
             if lock.slot > len(row.slots) or (lock.table and lock.table > row.tables):
-                raise InvalidInput("no such slot or table", errors=[{"field": "slot", "message":
+                raise InvalidInput(N_("no such slot or table"), errors=[{"field": "slot", "message":
                                    f"the forum has {len(row.slots)} slots and {row.tables} tables"}])
             locks = [lk for lk in row.locks if pair(lk["a"], lk["b"]) != pair(lock.a, lock.b)]
             locks.append(lock.model_dump())
@@ -202,7 +205,7 @@ class Forums:
             try:
                 check(problem)
             except Infeasible as exc:
-                raise InvalidInput("this meeting cannot be locked", errors=exc.errors) from exc
+                raise InvalidInput(N_("this meeting cannot be locked"), errors=exc.errors) from exc
             row.locks = locks
             row.removed = [r for r in row.removed if tuple(r) != pair(lock.a, lock.b)]
             if row.schedule:  # a new object: SQLAlchemy sees changes of a JSON column only on assignment

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from api.core import utc, utcnow
 from api.errors import Conflict, NotFound, conflicts
+from api.i18n import N_
 from matcher.rank import STALE_AFTER, STALE_PENALTY  # noqa: F401  (read from here too)
 from store.models import Account, Reminder, Stakeholder
 
@@ -52,7 +53,7 @@ class Freshness:
             if row is None:
                 raise NotFound(f"no stakeholder with id {external_id!r}")
             if version is not None and version != row.version:
-                raise Conflict("the profile was changed meanwhile; read it again before confirming it")
+                raise Conflict(N_("the profile was changed meanwhile; read it again before confirming it"))
             row.confirmed_at = utcnow()
             session.add(row)
             session.flush()

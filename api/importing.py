@@ -13,6 +13,8 @@ from sqlmodel import Session, select
 from api import intake
 from api.core import Core, Part, Progress, no_progress
 from api.errors import InvalidInput
+from api.i18n import N_
+from api.messages import plain
 from api.schemas import FlaggedRow, ImportReport, IntakeReport, ProjectIn, StakeholderIn, StakeholderRef
 from api.writing import Writer
 from embeddings.texts import stakeholder_text
@@ -41,18 +43,18 @@ class Importer(Part):
                 errors.append({"line": number, "field": None, "message": str(exc)})
                 continue
             if not isinstance(raw, dict):
-                errors.append({"line": number, "field": None, "message": "a line must be a JSON object"})
+                errors.append({"line": number, "field": None, "message": N_("a line must be a JSON object")})
                 continue
             kind = raw.get("type")
             model = {"stakeholder": StakeholderIn, "project": ProjectIn}.get(kind)  # type: ignore[arg-type]
             if model is None:
                 errors.append({"line": number, "field": "type",
-                               "message": "must be 'stakeholder' or 'project'"})
+                               "message": N_("must be 'stakeholder' or 'project'")})
                 continue
             try:
                 record = model.model_validate(raw)
             except ValidationError as exc:
-                errors.extend({"line": number, "field": _loc(e["loc"]), "message": e["msg"]} for e in exc.errors())
+                errors.extend({"line": number, "field": _loc(e["loc"]), "message": plain(e)} for e in exc.errors())
                 continue
             errors.extend({"line": number, **e} for e in self.themes.check(record))
             previous = seen.get((kind, record.id))
@@ -89,7 +91,7 @@ class Importer(Part):
             imported = None if dry_run else self.writer.write(stakeholders, projects, progress)
             return IntakeReport(rows=len(stakeholders) + len(projects), dry_run=dry_run, imported=imported, flagged=[])
         if suffix not in (".xlsx", ".csv"):
-            raise InvalidInput("unsupported file", errors=[{"field": "file", "message":
+            raise InvalidInput(N_("unsupported file"), errors=[{"field": "file", "message":
                                f"{filename!r}: expected a .jsonl, .xlsx or .csv file"}])
         return self.import_sheets(read_sheets(filename, data), dry_run=dry_run, progress=progress)
 
@@ -113,7 +115,7 @@ class Importer(Part):
                 record = model.model_validate(r.record)
             except ValidationError as exc:  # every field's mistake, beside those of its cells read above
                 noted = {e.column for e in r.errors}
-                errors.extend(intake.RowError(r.sheet, r.row, column, e["msg"]) for e in exc.errors()
+                errors.extend(intake.RowError(r.sheet, r.row, column, plain(e)) for e in exc.errors()
                               if (column := intake.column_for(r.sheet, e["loc"])) not in noted)
                 continue
             if r.errors:
@@ -203,8 +205,8 @@ def read_sheets(filename: str, data: bytes) -> dict[str, list[dict[str, Any]]]:
         if suffix == ".csv":
             return intake.read_csv(_decode(data))
     except ValueError as exc:
-        raise InvalidInput("unreadable file", errors=[{"field": "file", "message": str(exc)}]) from exc
-    raise InvalidInput("unsupported file", errors=[{"field": "file", "message":
+        raise InvalidInput(N_("unreadable file"), errors=[{"field": "file", "message": str(exc)}]) from exc
+    raise InvalidInput(N_("unsupported file"), errors=[{"field": "file", "message":
                        f"{filename!r}: expected a .xlsx or .csv questionnaire"}])
 
 
@@ -212,7 +214,7 @@ def _decode(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InvalidInput("unreadable file", errors=[{"field": "file", "message": "the file is not UTF-8 text"}]) \
+        raise InvalidInput(N_("unreadable file"), errors=[{"field": "file", "message": N_("the file is not UTF-8 text")}]) \
             from exc
 
 

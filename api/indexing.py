@@ -34,6 +34,7 @@ from api.corpus import REFERENCE_SIZE, Corpus, ProfileRows
 from api.corpus_changes import updated
 from matcher.meaning import reference_rows
 from api.errors import IndexNotReady
+from api.i18n import N_
 from api.settings import Settings
 from embeddings.base import Embedder
 from embeddings.index import Manifest, VectorIndex, content_version, now_iso
@@ -164,7 +165,7 @@ class Indexer:
     def current(self) -> Snapshot:
         snap = self._snapshot
         if snap is None:
-            raise IndexNotReady("the index is being built; try again in a moment")
+            raise IndexNotReady(N_("the index is being built; try again in a moment"))
         return snap
 
     @property

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from typing import Any, Callable, Iterable
 
-from api.i18n import LANGUAGES, gettext
+from api.i18n import LANGUAGES, N_, gettext
 
 from matcher.vocab import COUNTRIES, PROJECT_STATUSES, RESOURCE_KINDS, ROLES, STAKEHOLDER_KINDS
 
@@ -126,7 +126,7 @@ def read_xlsx(data: bytes) -> dict[str, list[dict[str, Any]]]:
     finally:
         book.close()
     if not sheets:
-        raise ValueError("the workbook has neither a 'stakeholders' nor a 'projects' sheet")
+        raise ValueError(N_("the workbook has neither a 'stakeholders' nor a 'projects' sheet"))
     return sheets
 
 
@@ -217,7 +217,7 @@ def read_csv(text: str) -> dict[str, list[dict[str, Any]]]:
     except csv.Error as exc:  # e.g. "field larger than field limit (131072)"
         raise ValueError(f"the CSV file row {len(rows) + 1} (line {reader.line_num}) cannot be read: {exc}") from None
     if not rows:
-        raise ValueError("the CSV file is empty")
+        raise ValueError(N_("the CSV file is empty"))
     header = [h.strip().lower() for h in rows[0]]
     sheet = "projects" if "title" in header else "stakeholders"
     return {sheet: _rows_to_dicts(rows)}

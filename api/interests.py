@@ -20,6 +20,7 @@ from sqlmodel import Session, col, or_, select
 from api.accounts import Principal
 from api.core import utcnow
 from api.errors import Conflict, Forbidden, InvalidInput, NotFound, conflicts
+from api.i18n import N_
 from api.outbox import Outbox
 from api.schemas import ID_PATTERN
 from store.models import Account, Interest, Stakeholder
@@ -39,15 +40,15 @@ class Interests:
 
     def express(self, who: Principal, to_org: str, message: str = "", *, broker: bool = False) -> Interest:
         if who.role != "member" or not who.organisation:
-            raise Forbidden("interest is expressed by a member, for its own organisation")
+            raise Forbidden(N_("interest is expressed by a member, for its own organisation"))
         if to_org == who.organisation:
-            raise InvalidInput("an organisation cannot express interest in itself", errors=[
-                {"field": "to", "message": "choose another organisation"}])
+            raise InvalidInput(N_("an organisation cannot express interest in itself"), errors=[
+                {"field": "to", "message": N_("choose another organisation")}])
         message = message.replace("\x00", "").strip()
         if not re.fullmatch(ID_PATTERN, to_org):
             raise NotFound(f"no stakeholder with id {to_org[:80]!r}")
         if len(message) > 1000:
-            raise InvalidInput("message too long", errors=[{"field": "message", "message": "at most 1000 characters"}])
+            raise InvalidInput(N_("message too long"), errors=[{"field": "message", "message": N_("at most 1000 characters")}])
         names = self._names([who.organisation, to_org])
         if to_org not in names:
             raise NotFound(f"no stakeholder with id {to_org!r}")
@@ -85,7 +86,7 @@ class Interests:
             query = select(Interest).order_by(col(Interest.id).desc()).limit(limit)
             if not who.secretariat:
                 if who.role != "member":
-                    raise Forbidden("sign in as a member or the secretariat to see interests")
+                    raise Forbidden(N_("sign in as a member or the secretariat to see interests"))
                 query = query.where(or_(Interest.from_org == who.organisation, Interest.to_org == who.organisation))
             return [r for r in session.exec(query).all() if _shown_to(who, r)]
 
@@ -119,7 +120,7 @@ class Interests:
         with Session(self.writer) as session, conflicts():
             stored = session.get(Interest, interest_id)
             if stored is None or stored.version != row.version:
-                raise Conflict("the interest was changed by another request meanwhile; read it again")
+                raise Conflict(N_("the interest was changed by another request meanwhile; read it again"))
             stored.status, stored.updated_at, stored.decided_by = status, utcnow(), who.name
             if action == "forward":
                 stored.forwarded_at = stored.updated_at
@@ -179,6 +180,8 @@ class Interests:
                 contact = session.exec(select(Stakeholder.contact).where(Stakeholder.external_id == org)).first()
                 emails = [contact["email"]] if contact and contact.get("email") else []
         self._tell(emails, subject, body)
+
+    tell_org = _tell_org  # the forums tell participants of meeting requests the same way
 
     def _tell(self, emails: list[str], subject: str, body: str) -> None:
         for email in emails[:20]:

@@ -47,7 +47,7 @@ BY_TYPE = {
     "list_type": N_("a list is expected here"),
     "too_long": N_("at most %(max_length)s items"),
     "too_short": N_("at least %(min_length)s items"),
-    "extra_forbidden": N_("not a field this form has"),
+    "extra_forbidden": N_("unknown field"),
     "date_from_datetime_parsing": N_("a date such as 2027-05-14"),
     "date_parsing": N_("a date such as 2027-05-14"),
     "datetime_parsing": N_("a date and time such as 2027-05-14T09:00"),
@@ -69,6 +69,12 @@ TEMPLATES = [
     N_("unknown theme %(theme)s; see GET /themes"),
     N_("no stakeholder with id %(id)s"),
     N_("%(n)s invalid field(s)"),
+    N_("%(id)s is already in dldmatch: only its members or the secretariat change it (sign in, or write to the "
+       "secretariat); a new organisation needs another name or id"),
+    N_("%(id)s is already in dldmatch: only its members or the secretariat change it (sign in, or write to the "
+       "secretariat); a new project needs another name or id"),
+    N_("%(value)s is not a time zone name such as Asia/Ulaanbaatar or UTC"),
+    N_("unknown time zone %(value)s: give one such as Asia/Ulaanbaatar, Asia/Seoul or UTC"),
     *BY_TYPE.values(), *PATTERNS.values(),
 ]
 """The templates a message of refused input is built from; :func:`translate` recognises them."""

@@ -28,6 +28,7 @@ from sqlmodel import Session, col, or_, select
 from api.accounts import Principal
 from api.core import utc, utcnow
 from api.errors import Conflict, Forbidden, InvalidInput, NotFound, conflicts
+from api.i18n import N_
 from api.outbox import Outbox
 from store.models import Account, Interest, NoThanks, Outcome, OutcomeQuestion, Stakeholder
 
@@ -73,15 +74,15 @@ class Outcomes:
         """The answer of the member's side to one question about an interest it accepted or had
         accepted; ``version``: the answer read before changing it (409 when changed meanwhile)."""
         if who.role != "member" or not who.organisation:
-            raise Forbidden("an outcome is told by a member of one of the two organisations")
+            raise Forbidden(N_("an outcome is told by a member of one of the two organisations"))
         if result not in RESULTS:
-            raise InvalidInput("unknown outcome", errors=[{"field": "result", "message": "choose one of "
+            raise InvalidInput(N_("unknown outcome"), errors=[{"field": "result", "message": "choose one of "
                                                            + ", ".join(RESULTS)}])
         if stage not in STAGES:
-            raise InvalidInput("unknown question", errors=[{"field": "stage", "message": "first or later"}])
+            raise InvalidInput(N_("unknown question"), errors=[{"field": "stage", "message": N_("first or later")}])
         note = note.replace("\x00", "").strip()
         if len(note) > 1000:
-            raise InvalidInput("note too long", errors=[{"field": "note", "message": "at most 1000 characters"}])
+            raise InvalidInput(N_("note too long"), errors=[{"field": "note", "message": N_("at most 1000 characters")}])
         with Session(self.engine) as session:
             interest = session.get(Interest, interest_id)
         if interest is None or who.organisation not in (interest.from_org, interest.to_org):
@@ -100,7 +101,7 @@ class Outcomes:
             now = utcnow()
             if stored is None:
                 if version is not None:
-                    raise Conflict("there is no answer to change yet; it may have been removed")
+                    raise Conflict(N_("there is no answer to change yet; it may have been removed"))
                 stored = Outcome(interest_id=interest_id, org=who.organisation, stage=stage, result=result,
                                  note=note, answered_by=who.name, answered_at=now)
             else:
@@ -131,7 +132,7 @@ class Outcomes:
             query = select(Outcome).order_by(col(Outcome.id).desc()).limit(limit)
             if not who.secretariat:
                 if who.role != "member":
-                    raise Forbidden("sign in as a member or the secretariat to see outcomes")
+                    raise Forbidden(N_("sign in as a member or the secretariat to see outcomes"))
                 mine = select(Interest.id).where(or_(Interest.from_org == who.organisation,
                                                      Interest.to_org == who.organisation))
                 query = query.where(col(Outcome.interest_id).in_(mine))
@@ -199,10 +200,10 @@ class Outcomes:
     def no_thanks(self, who: Principal, other: str) -> NoThanks:
         """The member's organisation does not want ``other`` suggested again (409 when said already)."""
         if who.role != "member" or not who.organisation:
-            raise Forbidden("no thanks is said by a member, for its own organisation")
+            raise Forbidden(N_("no thanks is said by a member, for its own organisation"))
         if other == who.organisation:
-            raise InvalidInput("an organisation is never suggested to itself", errors=[
-                {"field": "other", "message": "choose another organisation"}])
+            raise InvalidInput(N_("an organisation is never suggested to itself"), errors=[
+                {"field": "other", "message": N_("choose another organisation")}])
         with Session(self.engine) as session:
             if session.exec(select(Stakeholder.id).where(Stakeholder.external_id == other)).first() is None:
                 raise NotFound(f"no stakeholder with id {other!r}")
@@ -218,7 +219,7 @@ class Outcomes:
 
     def take_back(self, who: Principal, other: str) -> None:
         if who.role != "member" or not who.organisation:
-            raise Forbidden("no thanks is taken back by a member, for its own organisation")
+            raise Forbidden(N_("no thanks is taken back by a member, for its own organisation"))
         with Session(self.writer) as session:
             row = session.exec(select(NoThanks).where(NoThanks.org == who.organisation,
                                                       NoThanks.other == other)).first()

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from api.core import Part, entity_key
 from api.errors import InvalidInput
+from api.i18n import N_
 from api.profiles import project_profiles, stakeholder_profiles
 from api.schemas import (Money, PoolEvidence, PoolGroupOut, PoolingList, PoolMemberOut, StakeholderPooling,
                          StakeholderRef)
@@ -72,7 +73,7 @@ class Pooling(Part):
         """Pooling opportunities, best first; filters keep groups on a theme, in a country, with a kind."""
         self.core.index("stakeholder")
         if theme and theme not in self.vocabulary:
-            raise InvalidInput("unknown theme", errors=[{"field": "theme", "message": f"unknown theme {theme!r}"}])
+            raise InvalidInput(N_("unknown theme"), errors=[{"field": "theme", "message": f"unknown theme {theme!r}"}])
         data = self._pool_data()
         profiles = data["profiles"]
         kept = [g for g in data["groups"]

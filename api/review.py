@@ -19,6 +19,7 @@ from sqlmodel import Session, col, func, select
 
 from api.core import utcnow
 from api.errors import Conflict, InvalidInput, NotFound, TooManyAttempts, conflicts
+from api.i18n import N_
 from api import intake
 from api.importing import Importer
 from api.schemas import FlaggedRow, IntakeReport
@@ -47,7 +48,7 @@ class Review:
             mine = session.exec(select(func.count()).select_from(Submission).where(
                 Submission.status == "pending", Submission.client == client)).one()
             if pending >= MAX_PENDING or mine >= MAX_PENDING_PER_SENDER:
-                raise TooManyAttempts("the review queue is full for now; please send it to the secretariat later")
+                raise TooManyAttempts(N_("the review queue is full for now; please send it to the secretariat later"))
             row = Submission(channel=channel, filename=filename, sheets=_plain(sheets), client=client[:100],
                              summary="; ".join(n for n in names if n)[:500], submitted_at=utcnow())
             session.add(row)
@@ -91,8 +92,8 @@ class Review:
     def reject(self, submission_id: int, *, reviewer: str, reason: str) -> Submission:
         reason = reason.replace("\x00", "").strip()
         if not reason:
-            raise InvalidInput("a rejection needs its reason", errors=[
-                {"field": "reason", "message": "say why, in a sentence the sender can act on"}])
+            raise InvalidInput(N_("a rejection needs its reason"), errors=[
+                {"field": "reason", "message": N_("say why, in a sentence the sender can act on")}])
         self._claim(submission_id, "rejecting")
         try:
             return self._decide(submission_id, "rejected", reviewer=reviewer, reason=reason[:1000])

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 from typing import Annotated, Any, Literal
 
+from api.i18n import N_
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
@@ -32,12 +33,12 @@ def _storable(value: Any) -> Any:
     datetimes that do not exist in UTC (0001-01-01T00:00+14:00), a 500 otherwise."""
     if isinstance(value, str):
         if "\x00" in value:
-            raise ValueError("must not contain the NUL character (\\u0000)")
+            raise ValueError(N_("must not contain the NUL character (\\u0000)"))
     elif isinstance(value, datetime):
         try:
             value.astimezone(UTC)
         except OverflowError:
-            raise ValueError("out of range once converted to UTC") from None
+            raise ValueError(N_("out of range once converted to UTC")) from None
     elif isinstance(value, (list, tuple, set, frozenset)):
         for item in value:
             _storable(item)
@@ -104,7 +105,7 @@ class Source(_Strict):
     @model_validator(mode="after")
     def _doc_or_url(self) -> "Source":
         if not ((self.doc and self.para) or self.url):
-            raise ValueError("a source needs either doc and para, or url")
+            raise ValueError(N_("a source needs either doc and para, or url"))
         return self
 
 
@@ -193,7 +194,7 @@ class ProjectIn(_WithCountries):
     @model_validator(mode="after")
     def _years_in_order(self) -> "ProjectIn":
         if self.start_year and self.end_year and self.end_year < self.start_year:
-            raise ValueError("end_year is before start_year")
+            raise ValueError(N_("end_year is before start_year"))
         return self
 
 
@@ -702,7 +703,7 @@ class ForumSlot(_Strict):
     def _one_kind_of_time(self) -> "ForumSlot":
         # a time with a zone cannot be compared with one without (a TypeError, a 500 otherwise)
         if self.end is not None and (self.start.tzinfo is None) != (self.end.tzinfo is None):
-            raise ValueError("start and end must both give a time zone (such as +08:00 or Z), or neither")
+            raise ValueError(N_("start and end must both give a time zone (such as +08:00 or Z), or neither"))
         return self
 
 
@@ -715,6 +716,63 @@ class ForumParticipantIn(_Strict):
     must_meet: list[ExternalId] = Field(default_factory=list)
     no_thanks: list[ExternalId] = Field(default_factory=list)
     interpreter: bool = False
+    # what the participant itself said (issue 16, item 5): others it would like to meet (their pair
+    # scores higher), the meetings it asked for, and its answers to those others asked of it
+    meet: list[ExternalId] = Field(default_factory=list)
+    asked: list[ExternalId] = Field(default_factory=list)
+    accepted: list[ExternalId] = Field(default_factory=list)
+    declined: list[ExternalId] = Field(default_factory=list)
+
+
+class ForumPreferencesIn(_Strict):
+    """What a participant says of the forum it attends: when it can meet (slot numbers from 1; none:
+    every slot) and, of the other participants, whom it must meet, would like to meet, or will not."""
+
+    available_slots: list[int] | None = Field(default=None, min_length=1, max_length=MAX_FORUM_SLOTS)
+    must_meet: list[ExternalId] = Field(default_factory=list, max_length=200)
+    meet: list[ExternalId] = Field(default_factory=list, max_length=200)
+    no_thanks: list[ExternalId] = Field(default_factory=list, max_length=200)
+
+
+class MeetingRequestIn(_Strict):
+    to: ExternalId
+    message: str = Field(default="", max_length=1000)
+
+
+class MeetingAnswerIn(_Strict):
+    asker: ExternalId = Field(description="the participant whose request this answers")
+    accept: bool
+
+
+class ForumOther(BaseModel):
+    """Another participant as one participant sees it: how well they fit, its mark and the requests
+    between them."""
+
+    id: str
+    name: str
+    kind: str
+    score: float
+    mark: Literal["must_meet", "meet", "no_thanks"] | None
+    i_asked: bool
+    they_asked: bool
+    my_answer: Literal["accepted", "declined"] | None
+    their_answer: Literal["accepted", "declined"] | None
+    shared_themes: list[str]
+
+
+class ForumParticipation(BaseModel):
+    """One participant's view of a forum: its own settings, the others ranked by fit, and its
+    meetings once scheduled."""
+
+    forum: str
+    forum_name: str
+    participant: str
+    name: str
+    slots: list[str] = Field(description="each slot's date and times in the forum's time zone")
+    available_slots: list[int] | None
+    others: list[ForumOther]
+    meetings: list["MeetingOut"]
+    version: int
 
 
 class ForumIn(_Strict):
@@ -761,12 +819,12 @@ class ForumIn(_Strict):
                 if slot.end is None:
                     slot.end = slot.start + timedelta(minutes=self.meeting_minutes)
                 elif slot.end <= slot.start:
-                    raise ValueError("a slot ends before it starts")
+                    raise ValueError(N_("a slot ends before it starts"))
                 _storable(slot.end)
         except OverflowError:
-            raise ValueError("the slots end after the year 9999") from None
+            raise ValueError(N_("the slots end after the year 9999")) from None
         if not self.slots:
-            raise ValueError("give slots, or slot_count with first_slot")
+            raise ValueError(N_("give slots, or slot_count with first_slot"))
         # each error at its own field (participants.4.available_slots.0), not at the forum as a whole
         errors: list[InitErrorDetails] = []
         first: dict[str, int] = {}
@@ -894,3 +952,4 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     with the one error body (README, "Errors"), for the OpenAPI schema."""
     return {status: {"model": ErrorOut, "description": ERROR_DESCRIPTIONS[status]}
             for status in sorted({401, 403, *statuses})}
+ForumParticipation.model_rebuild()

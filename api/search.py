@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from api.core import Part, entity_key, external_ids, stored_evidence
 from api.corpus import Corpus, calibrate
 from api.errors import IndexNotReady, InvalidInput
+from api.i18n import N_
 from api.indexing import Snapshot
 from api.outcomes import not_suggested
 from api.profiles import explained, project_profiles, render, stakeholder_profiles, track_records
@@ -284,13 +285,13 @@ class Search(Part):
         snap = snap or self.core.snapshot()
         unknown = [t for t in request.themes if t not in self.vocabulary]
         if unknown:
-            raise InvalidInput("unknown theme", errors=[{"field": "themes", "message": f"unknown theme {t!r}"}
+            raise InvalidInput(N_("unknown theme"), errors=[{"field": "themes", "message": f"unknown theme {t!r}"}
                                                         for t in unknown])
         with Session(self.engine) as session:
             found = repo.stakeholders_by_external_id(session, external_ids=request.participants)
         missing = [p for p in request.participants if p not in found]
         if missing:
-            raise InvalidInput("unknown participant", errors=[
+            raise InvalidInput(N_("unknown participant"), errors=[
                 {"field": f"participants.{request.participants.index(p)}",
                  "message": f"no stakeholder with id {p!r}"} for p in missing])
         title = request.title or "Draft project"

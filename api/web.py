@@ -26,9 +26,11 @@ from api.downloads import (MATCH_HEADER, POOL_HEADER, PROJECT_HEADER, STAKEHOLDE
                            overview_rows, pool_rows, project_rows,
                            stakeholder_rows)
 from api.errors import DomainError, InvalidInput
+from api.messages import plain, translate
 from api.i18n import COOKIE as LANGUAGE_COOKIE, DEFAULT as DEFAULT_LANGUAGE, LANGUAGES, N_, gettext, language_of, translations
 from api.i18n import t, translator as tr
 from api.outcomes import RESULTS
+from api.web_forums import add_participant_pages
 from api.web_people import add_people_pages
 from api.schemas import MatchRequest, RowId
 from api.service import DLDMatch
@@ -67,6 +69,7 @@ def make_templates() -> Jinja2Templates:
     env.filters["role"] = pass_context(lambda ctx, code: _in(ctx)["roles"].get(code, code))
     env.globals["csrf_field"] = _csrf_field
     env.globals["language_link"] = _language_link
+    env.filters["msg"] = pass_context(lambda ctx, message: translate(ctx.get("lang", DEFAULT_LANGUAGE), str(message or "")))
     env.globals.update(languages=LANGUAGES, **vocabularies(DEFAULT_LANGUAGE))
     return templates
 
@@ -192,6 +195,7 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
         return partial(why, lang=lang, theme_labels=labels)
 
     add_people_pages(router, page, svc_of, _secure)
+    add_participant_pages(router, page, svc_of)
 
     # ---- signing in ------------------------------------------------------------------------------
 
@@ -530,8 +534,8 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
         submission = svc_of(request).review.get(submission_id)
         rows = submission.sheets.get("stakeholders") or []
         if submission.channel != "form" or len(rows) != 1:
-            raise InvalidInput("only a submission of the form can be edited here", errors=[
-                {"field": "submission", "message": "a file's rows are edited by the sender and sent again"}])
+            raise InvalidInput(N_("only a submission of the form can be edited here"), errors=[
+                {"field": "submission", "message": N_("a file's rows are edited by the sender and sent again")}])
         row = rows[0]
         split = lambda v: [x.strip() for x in str(v or "").split(";") if x.strip()]  # noqa: E731
         form = {**row, "countries": split(row.get("countries")), "offers": split(row.get("offers")),
@@ -627,8 +631,8 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
                 "min_meetings": min_meetings}
         try:
             if not time_zone:  # the form's times have no offset: without a zone they would be read as UTC
-                raise InvalidInput("Please check the form", errors=[
-                    {"field": "time_zone", "message": "choose the time zone where the forum meets"}])
+                raise InvalidInput(N_("Please check the form"), errors=[
+                    {"field": "time_zone", "message": N_("choose the time zone where the forum meets")}])
             body = ForumIn(id=slug(f"{name} {date}"), name=name, place=place or None, start_date=date or None,
                            time_zone=time_zone,
                            slot_count=slot_count, first_slot=f"{date}T{start}:00" if date else None,
@@ -637,8 +641,8 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
                            participants=[{"stakeholder": p} for p in participants])  # type: ignore[misc]
             forum = svc.forums.create(body)
         except ValidationError as exc:
-            error = {"message": "Please check the form",
-                     "errors": [{"field": ".".join(map(str, e["loc"])) or "form", "message": e["msg"]}
+            error = {"message": N_("Please check the form"),
+                     "errors": [{"field": ".".join(map(str, e["loc"])) or "form", "message": plain(e)}
                                 for e in exc.errors()]}
             return planner_form(request, form, error, 422)
         except DomainError as exc:

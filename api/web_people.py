@@ -10,7 +10,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api.access import CSRF_COOKIE, SESSION_COOKIE, principal_of
 from api.accounts import Accounts
 from api.errors import DomainError
-from api.i18n import t
+from api.i18n import N_, t
+from api.messages import plain
 from api.people_api import interests_out
 from api.core import utc, utcnow
 from api.outcomes import LATER_OPENS, RESULTS
@@ -51,7 +52,9 @@ def add_people_pages(router: APIRouter, page: Callable[..., HTMLResponse], svc_o
                     closed=[i for i in items if i.status in ("declined", "withdrawn")][:30],
                     results=RESULTS, later_open=lambda i: i.accepted_at is not None and utcnow() >= utc(
                         i.accepted_at) + LATER_OPENS,
-                    error={"message": error.message, "errors": error.errors} if error else None)
+                    error={"message": error.message, "errors": error.errors} if error else None,
+                    forums=[f for f in svc.forums.list() if mine in {p.stakeholder for p in f.participants}]
+                    if mine else [])
 
     @router.get("/inbox", response_class=HTMLResponse)
     def inbox(request: Request) -> HTMLResponse:
@@ -172,7 +175,7 @@ def add_people_pages(router: APIRouter, page: Callable[..., HTMLResponse], svc_o
             svc.replace(body, if_match=version)
         except ValidationError as exc:
             errors = {(".".join(str(p) for p in e["loc"][:1]) if e["loc"][0] != "contact" else
-                       f"contact_{e['loc'][1]}" if len(e["loc"]) > 1 else "contact"): e["msg"] for e in exc.errors()}
+                       f"contact_{e['loc'][1]}" if len(e["loc"]) > 1 else "contact"): plain(e) for e in exc.errors()}
             return profile_form(request, external_id, form, version=version, field_errors=errors, status_code=422,
                                 outcome={"ok": False, "heading": t(request, "Please check the form"),
                                          "message": t(request, "Nothing was saved."),
@@ -229,11 +232,11 @@ def add_people_pages(router: APIRouter, page: Callable[..., HTMLResponse], svc_o
             project = ProjectIn.model_validate(record)
         except ValidationError as exc:
             noted = {e["column"] for e in errors}
-            errors += [{"column": column, "message": e["msg"]} for e in exc.errors()
+            errors += [{"column": column, "message": plain(e)} for e in exc.errors()
                        if (column := intake.column_for("projects", e["loc"])) not in noted]
             project = None
         if errors:
-            raise InvalidInput("Please check the form", errors=errors)
+            raise InvalidInput(N_("Please check the form"), errors=errors)
         return project
 
     def project_form_of(p: Any) -> dict[str, Any]:
@@ -339,7 +342,7 @@ def add_people_pages(router: APIRouter, page: Callable[..., HTMLResponse], svc_o
         account = svc.accounts.invitation(token)
         try:
             if password != again:
-                raise DomainError("the two passwords differ; type the same one twice")
+                raise DomainError(N_("the two passwords differ; type the same one twice"))
             key, request.state.principal = svc.accounts.accept_invitation(
                 token, password, client=request.client.host if request.client else "unknown")
         except DomainError as exc:

@@ -112,6 +112,14 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/forums/{forum_id}/meetings/restore"): "secretariat",
     ("POST", "/forums/{forum_id}/roundtables"): "secretariat",
     ("GET", "/forums/{forum_id}/participants/{stakeholder_id}/calendar.ics"): "own",
+    ("GET", "/forums/{forum_id}/participants/{stakeholder_id}"): "own",
+    ("PUT", "/forums/{forum_id}/participants/{stakeholder_id}/preferences"): "own",
+    ("POST", "/forums/{forum_id}/participants/{stakeholder_id}/requests"): "own",
+    ("POST", "/forums/{forum_id}/participants/{stakeholder_id}/answers"): "own",
+    ("GET", "/forums/{forum_id}/as/{stakeholder_id}"): "own",
+    **{("POST", p): "own" for p in ["/forums/{forum_id}/as/{stakeholder_id}",
+                                     "/forums/{forum_id}/as/{stakeholder_id}/ask",
+                                     "/forums/{forum_id}/as/{stakeholder_id}/answer"]},
     ("POST", "/intake/form"): "anyone",
     ("POST", "/intake/upload"): "anyone",
     **{("GET", p): "secretariat" for p in ["/planner", "/planner/{forum_id}", "/planner/{forum_id}/briefing/{n}"]},
@@ -197,10 +205,11 @@ def test_every_route_answers_each_kind_of_user_as_its_rule_says(
             # walk changes nothing; a form carries the CSRF token of its cookie; bodies are empty.
             c.cookies.set(CSRF_COOKIE, "walk-csrf-token-0123456789")
             response = c.request(method, _url(path), headers={**headers[who], "If-Match": '"999999"'},
-                                 **({"data": {"csrf": "walk-csrf-token-0123456789"}} if method == "POST" and
+                                 **({"data": {"csrf": "walk-csrf-token-0123456789"}} if method == "POST" and (
                                     not path.startswith(("/stakeholders", "/projects", "/forums", "/match",
                                                          "/import", "/submissions", "/interests",
-                                                         "/invitations", "/trash")) else
+                                                         "/invitations", "/trash"))
+                                    or "/as/" in path) else  # a participant's forum page is a form
                                     {"json": {}} if method in ("POST", "PUT") else {}))
             allowed = who in ALLOWED[EXPECTED[(method, path)]]
             if _refused(response) == allowed or response.status_code >= 500:

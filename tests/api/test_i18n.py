@@ -144,3 +144,48 @@ def test_the_questionnaire_comes_in_each_language_and_reads_its_own_labels(publi
     stored = public.get("/stakeholders", params={"q": "Говийн"}).json()["items"][0]
     assert stored["kind"] == "cso" and stored["countries"] == ["MN"]
     assert [o["kind"] for o in stored["offers"]] == ["funding"]
+
+
+def test_refused_input_is_named_in_plain_words() -> None:
+    """Pydantic's messages in words a person filling a form reads (issue 17, item 5)."""
+    from pydantic import ValidationError
+
+    from api.messages import plain
+    from api.schemas import StakeholderIn
+
+    try:
+        StakeholderIn.model_validate({"type": "stakeholder", "id": "x", "kind": "cso", "website": "ftp://x",
+                                      "contact": {"email": "not-an-address"}, "colour": "red"})
+    except ValidationError as exc:
+        said = {".".join(map(str, e["loc"])): plain(e) for e in exc.errors()}
+    assert said["name"] == "required"
+    assert said["website"] == "an address starting with http:// or https://"
+    assert said["contact.email"] == "an e-mail address such as name@example.org"
+    assert said["colour"] == "unknown field"
+    assert not any("should" in m or "pattern" in m for m in said.values())
+
+
+def test_a_message_built_from_a_template_is_translated_with_its_parts() -> None:
+    from api.messages import translate
+
+    english = "'wizard' is not one of: government, cso, private"
+    mongolian = translate("mn", english)
+    assert mongolian != english and "'wizard'" in mongolian and "government, cso, private" in mongolian
+    assert translate("ru", "required") == gettext("ru", "required") != "required"
+    assert translate("ja", "something no template makes") == "something no template makes"
+    assert translate("en", english) == english
+
+
+def test_a_form_with_mistakes_names_each_in_the_language_of_the_page(anonymous: TestClient) -> None:
+    from api.access import CSRF_COOKIE
+
+    anonymous.cookies.set(CSRF_COOKIE, "token")
+    page = anonymous.post("/intake/form?lang=ko", headers={"accept": "text/html"}, data={
+        "name": "Wizards of the Gobi", "kind": "wizard", "website": "ftp://x", "contact_email": "nobody",
+        "countries": ["Narnia"], "description": "They plant saxaul.", "csrf": "token"})
+    assert page.status_code == 422
+    text = html.unescape(page.text)
+    for english in ("an address starting with http:// or https://", "an e-mail address such as name@example.org"):
+        assert gettext("ko", english) in text and english not in text
+    assert "'wizard'" in text and gettext("ko", "%(value)s is not one of: %(choices)s").split("%")[0] in text
+    assert "String should" not in text and "pattern" not in text

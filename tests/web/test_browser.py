@@ -518,3 +518,42 @@ def test_the_map_shows_where_they_work_and_leads_to_the_lists(page: Any) -> None
     page.goto(page.base + "/map")
     page.locator("figure.map a[href='/country/MN']").click()
     page.wait_for_url(lambda url: url.endswith("/country/MN"))
+
+
+def test_a_member_shapes_its_forum_from_the_inbox(browser: Any, server: str) -> None:
+    """A member opens its forum from the inbox, keeps two of three times, marks a must-meet and a no
+    thanks, asks for a meeting; the other side accepts; the page fits a phone (issue 16, item 5)."""
+    context = browser.new_context(viewport={"width": 390, "height": 800})
+    page = context.new_page()
+    ids = ["future_forest", "gef", "kfs", "elion", "gov_mn"]
+    created = page.request.post(server + "/forums", data={
+        "id": "shaped-forum", "name": "Forum shaped by its participants", "time_zone": "Asia/Ulaanbaatar",
+        "slot_count": 3, "first_slot": "2027-05-14T09:00:00", "tables": 2,
+        "participants": [{"stakeholder": i} for i in ids]}, headers=api_auth())
+    assert created.status == 201, created.text()
+    sign_in(page, server, MEMBER)
+    page.goto(server + "/inbox")
+    page.get_by_role("link", name="Forum shaped by its participants").click()
+    page.wait_for_url(lambda url: url.endswith("/forums/shaped-forum/as/future_forest"))
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.get_by_label("2027-05-14 09:30").uncheck()
+    page.get_by_label("Your choice for Korea Forest Service").select_option("must_meet")
+    page.get_by_label("Your choice for Elion Group").select_option("no_thanks")
+    page.get_by_role("button", name="Save your times and choices").click()
+    assert "Saved." in page.locator("#outcome").inner_text()
+    assert not page.get_by_label("2027-05-14 09:30").is_checked()
+    assert page.get_by_label("Your choice for Korea Forest Service").input_value() == "must_meet"
+    row = page.get_by_role("row").filter(has_text="Global Environment Facility")
+    row.get_by_role("button", name="Ask for a meeting").click()
+    assert "waiting for their answer" in page.get_by_role("row").filter(has_text="Global Environment Facility").inner_text()
+    shot(page, "forum-participant")
+    context.close()
+    other = browser.new_context()
+    page = other.new_page()
+    sign_in(page, server, MEMBER2)
+    page.goto(server + "/forums/shaped-forum/as/gef")
+    requests = page.locator("#requests + .card")
+    assert "Future Forest" in requests.inner_text()
+    requests.get_by_role("button", name="Accept").click()
+    assert "you accepted" in page.locator("#requests + .card").inner_text()
+    other.close()
