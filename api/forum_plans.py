@@ -49,6 +49,27 @@ def profiles_of(core: Core, session: Session, ids: list[str]) -> tuple[dict[str,
 
 
 
+def scores_with(core: Core, session: Session, row: Forum, key: str
+                ) -> tuple[dict[str, Profile], dict[tuple[str, str], float]]:
+    """The pair scores of one participant with each other one, as :func:`problem_of` computes them
+    (n - 1 pairs, not all n(n - 1)/2: a participant's page stays fast in a forum of 500)."""
+    ids = [p["stakeholder"] for p in row.participants if p["stakeholder"] in
+           repo.stakeholders_by_external_id(session, external_ids=[q["stakeholder"] for q in row.participants])]
+    profiles, matrix = profiles_of(core, session, ids)
+    if key not in profiles:
+        return profiles, {}
+    floor = getattr(core.embedder, "similarity_floor", 0.0)
+    i = ids.index(key)
+    sims = (matrix @ matrix[i] - floor) / (1.0 - floor)
+    scores = {}
+    for j, b in enumerate(ids):
+        if b != key:
+            forward = score_pair(profiles[key], profiles[b], float(sims[j]), evidence=False).score
+            backward = score_pair(profiles[b], profiles[key], float(sims[j]), evidence=False).score
+            scores[pair(key, b)] = round((forward + backward) / 2, 6)
+    return profiles, scores
+
+
 def problem_of(core: Core, session: Session, row: Forum) -> tuple[Problem, dict[str, Profile], dict[tuple[str, str], float]]:
     ids = [p["stakeholder"] for p in row.participants]
     stored = repo.stakeholders_by_external_id(session, external_ids=ids)

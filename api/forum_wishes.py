@@ -5,7 +5,7 @@ they accept or decline; and sees the others ranked by fit and its own meetings.
 Everything a participant says is kept on its own entry of the forum's participants (``meet``,
 ``asked``, ``accepted``, ``declined`` beside ``available_slots``, ``must_meet``, ``no_thanks``), so
 it is written by the forum's one read-change-write transaction (retried on a race, never lost) and
-deleted with the forum. The schedule (:func:`api.forum_plans.problem_of`) reads it: an accepted
+deleted with the forum. The schedule (``api.forum_plans.problem_of``) reads it: an accepted
 request is a meeting both must have, a declined one a pair never placed, a wish or an open request
 raises the pair's score by :data:`api.forum_plans.WISH_BONUS` per side.
 """
@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from api.core import Core, utcnow
 from api.errors import Conflict, InvalidInput, NotFound
-from api.forum_plans import forum_row, problem_of
+from api.forum_plans import forum_row, scores_with
 from api.i18n import N_
 from api.schemas import (ForumOther, ForumOut, ForumParticipation, ForumPreferencesIn, MeetingAnswerIn,
                          MeetingRequestIn)
@@ -128,7 +128,7 @@ class Participation:
         with Session(self.core.engine) as session:
             row = forum_row(session, forum_id)
             mine = entry(row, stakeholder_id)
-            _, profiles, scores = problem_of(self.core, session, row)
+            profiles, scores = scores_with(self.core, session, row, stakeholder_id)
             names = {p: profiles[p].name if p in profiles else p for p in (q["stakeholder"] for q in row.participants)}
         by_id = {p["stakeholder"]: p for p in row.participants}
         others = []

@@ -184,3 +184,21 @@ def test_participants_are_reminded_once_before_the_forum(small_on_file: DLDMatch
     assert sum(runs) == 1  # the one participant with a member, once, however many runs race
     [mail] = [m for m in svc.outbox.recent(to="m@a.example") if "whom do you want to meet" in m.subject]
     assert f"/forums/{FORUM}/as/{a}" in mail.body and "1 meeting request(s) wait" in mail.body
+
+
+def test_a_participant_s_fit_is_the_schedule_s_own_pair_score(seeded_client: TestClient, seeded: DLDMatch) -> None:
+    """The page scores only the participant's own pairs (n - 1, not all), the same as the schedule."""
+    from sqlmodel import Session
+
+    from api.forum_plans import forum_row, problem_of
+
+    c = seeded_client
+    ids = _ids(c, 7)
+    _forum(c, seeded, ids)
+    view = c.get(f"/forums/{FORUM}/participants/{ids[2]}", headers=_bearer(seeded, ids[2])).json()
+    with Session(seeded.engine) as session:
+        _, _, scores = problem_of(seeded.forums.core, session, forum_row(session, FORUM))
+    from matcher.schedule import pair
+
+    assert {o["id"]: o["score"] for o in view["others"]} == {
+        other: round(scores[pair(ids[2], other)], 4) for other in ids if other != ids[2]}
