@@ -411,7 +411,9 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     @app.post("/forums/{forum_id}/participants", response_model=ForumOut, tags=["forums"],
               responses=_errors(404, 409, 413, 422))
     def add_forum_participant(forum_id: Id, body: ForumParticipantIn, svc: Svc) -> ForumOut:
-        return svc.forums.add_participant(forum_id, body.model_dump())
+        """Add a participant, or change one: what the body leaves out of ``meet``, ``asked``,
+        ``accepted`` and ``declined`` (the participant's own say) is kept as it was."""
+        return svc.forums.add_participant(forum_id, body.model_dump(exclude_unset=True))
 
     @app.delete("/forums/{forum_id}/participants/{stakeholder_id}", response_model=ForumOut, tags=["forums"],
                 responses=_errors(404, 409, 422))

@@ -40,6 +40,10 @@ def _now() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
 
 
+OWN_SAY = ("meet", "asked", "accepted", "declined")
+"""A participant's own say (api.forum_wishes), kept when the secretariat changes its entry."""
+
+
 class Forums:
     def __init__(self, core: Core) -> None:
         self.core = core
@@ -126,8 +130,11 @@ class Forums:
         """Add (or replace) one participant. Read, change and write happen in one transaction, retried
         when another one changed the forum meanwhile, so concurrent additions are all kept."""
         def change(row: Forum) -> None:
+            before = next((p for p in row.participants if p["stakeholder"] == participant.get("stakeholder")), {})
+            kept = {k: before[k] for k in OWN_SAY if k in before and k not in participant}
             body = self._validated(row, [*[p for p in row.participants
-                                           if p["stakeholder"] != participant.get("stakeholder")], participant])
+                                           if p["stakeholder"] != participant.get("stakeholder")],
+                                         {**participant, **kept}])
             row.participants = self._values(body)["participants"]
 
         return self._change(forum_id, change)

@@ -202,3 +202,17 @@ def test_a_participant_s_fit_is_the_schedule_s_own_pair_score(seeded_client: Tes
 
     assert {o["id"]: o["score"] for o in view["others"]} == {
         other: round(scores[pair(ids[2], other)], 4) for other in ids if other != ids[2]}
+
+
+def test_the_secretariat_changing_a_participant_keeps_what_it_said(seeded_client: TestClient,
+                                                                   seeded: DLDMatch) -> None:
+    c = seeded_client
+    a, b, *rest = ids = _ids(c, 5)
+    _forum(c, seeded, ids)
+    c.put(f"/forums/{FORUM}/participants/{a}/preferences", headers=_bearer(seeded, a), json={"meet": [b]})
+    c.post(f"/forums/{FORUM}/participants/{a}/requests", headers=_bearer(seeded, a), json={"to": b})
+    changed = c.post(f"/forums/{FORUM}/participants", headers=secretariat_headers(seeded),
+                     json={"stakeholder": a, "max_meetings": 2})
+    assert changed.status_code == 200, changed.text
+    entry = next(p for p in changed.json()["participants"] if p["stakeholder"] == a)
+    assert entry["max_meetings"] == 2 and entry["meet"] == [b] and entry["asked"] == [b]
