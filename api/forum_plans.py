@@ -8,7 +8,7 @@ import csv
 import io
 from datetime import datetime, timezone
 from functools import partial
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 from sqlmodel import Session, select
@@ -268,7 +268,7 @@ class Plans:
             event.add("dtstamp", stamp)
             if forum.place:
                 event.add("location", f"{forum.place}, table {m.table}")
-            event.add("description", why(m, stakeholder_id))
+            event.add("description", why(m, stakeholder_id, said=said_of(forum.participants)))
             cal.add_component(event)
         return cal.to_ical()
 
@@ -277,17 +277,44 @@ def _ref(s: Stakeholder) -> StakeholderRef:
     return StakeholderRef(id=s.external_id, name=s.name, kind=s.kind)
 
 
+def said_of(participants: Iterable[Any]) -> dict[tuple[str, str], list[tuple[str, str, str]]]:
+    """What the participants said of each pair, for its reasons: (what, who, whom) with what one of
+    ``accepted`` (whom accepted who's request), ``asked`` (not answered yet), ``meet`` (a wish)."""
+    by_id = {(p["stakeholder"] if isinstance(p, dict) else p.stakeholder):
+             (p if isinstance(p, dict) else p.model_dump()) for p in participants}
+    said: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+    for who, p in by_id.items():
+        for whom in p.get("asked", []):
+            answered = by_id.get(whom, {})
+            if who in answered.get("accepted", []):
+                said.setdefault(pair(who, whom), []).append(("accepted", who, whom))
+            elif who not in answered.get("declined", []):
+                said.setdefault(pair(who, whom), []).append(("asked", who, whom))
+        for whom in p.get("meet", []):
+            said.setdefault(pair(who, whom), []).append(("meet", who, whom))
+    return said
+
+
+SAID = {"accepted": N_("%(who)s asked to meet %(whom)s, who accepted."),
+        "asked": N_("%(who)s asked to meet %(whom)s."),
+        "meet": N_("%(who)s would like to meet %(whom)s.")}
+
+
 def why(m: MeetingOut, viewer: str | None = None, lang: str = "en",
-        theme_labels: dict[str, str] | None = None) -> str:
+        theme_labels: dict[str, str] | None = None,
+        said: dict[tuple[str, str], list[tuple[str, str, str]]] | None = None) -> str:
     """The reasons two participants should meet, in a sentence or two (for calendars, CSV and the
-    printed agenda), in one of the interface's languages (theme labels in it given by id)."""
+    printed agenda), in one of the interface's languages (theme labels in it given by id): first
+    what the participants said of the pair (``said``, from :func:`said_of`), then what fits."""
     _ = partial(gettext, lang)
     e: ExplanationOut = m.explanation
+    names = {m.a.id: m.a.name, m.b.id: m.b.name}
+    parts = [_(SAID[what], who=names.get(who, who), whom=names.get(whom, whom))
+             for what, who, whom in (said or {}).get(pair(m.a.id, m.b.id), [])]
 
     def resources(codes: list[str]) -> str:
         return ", ".join(_(RESOURCE_KINDS[c].label) if c in RESOURCE_KINDS else c for c in codes)
 
-    parts = []
     if e.shared_themes:
         labels = theme_labels or {}
         themes = ", ".join(labels.get(t.theme, t.label) for t in e.shared_themes)

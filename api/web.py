@@ -188,11 +188,13 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
         remember_language(request, response)
         return response
 
-    def in_words(request: Request, why: Callable[..., str]) -> Callable[..., str]:
-        """A meeting's reasons in the page's language."""
+    def in_words(request: Request, why: Callable[..., str], forum: Any) -> Callable[..., str]:
+        """A meeting's reasons in the page's language, with what the participants said of it."""
+        from api.forum_plans import said_of
+
         lang = language_of(request)
         labels = {t.id: t.label_in(lang) for t in svc_of(request).vocabulary.values()}
-        return partial(why, lang=lang, theme_labels=labels)
+        return partial(why, lang=lang, theme_labels=labels, said=said_of(forum.participants))
 
     add_people_pages(router, page, svc_of, _secure)
     add_participant_pages(router, page, svc_of)
@@ -706,7 +708,7 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
 
         forum, meetings = svc_of(request).forums.meetings_of(forum_id, stakeholder_id)
         who = next(p for p in forum.participants if p.stakeholder == stakeholder_id)
-        return page(request, "agenda.html", forum=forum, meetings=meetings, why=in_words(request, why),
+        return page(request, "agenda.html", forum=forum, meetings=meetings, why=in_words(request, why, forum),
                     who={"id": stakeholder_id, "name": who.name})
 
     @router.get("/planner/{forum_id}/briefing/{n}", response_class=HTMLResponse)
@@ -719,7 +721,8 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
         if not 1 <= n <= len(schedule.meetings):
             raise NotFound(f"forum {forum_id!r} has no meeting {n}")
         m = schedule.meetings[n - 1]
-        return page(request, "briefing.html", forum=svc.forums.get(forum_id), m=m, why=in_words(request, why),
+        forum = svc.forums.get(forum_id)
+        return page(request, "briefing.html", forum=forum, m=m, why=in_words(request, why, forum),
                     a=svc.get_stakeholder(m.a.id), b=svc.get_stakeholder(m.b.id))
 
     return router

@@ -216,3 +216,19 @@ def test_the_secretariat_changing_a_participant_keeps_what_it_said(seeded_client
     assert changed.status_code == 200, changed.text
     entry = next(p for p in changed.json()["participants"] if p["stakeholder"] == a)
     assert entry["max_meetings"] == 2 and entry["meet"] == [b] and entry["asked"] == [b]
+
+
+def test_a_meeting_s_reasons_say_what_the_participants_asked(seeded_client: TestClient, seeded: DLDMatch) -> None:
+    c = seeded_client
+    a, b, *rest = ids = _ids(c, 6)
+    _forum(c, seeded, ids)
+    c.post(f"/forums/{FORUM}/participants/{a}/requests", headers=_bearer(seeded, a), json={"to": b})
+    c.post(f"/forums/{FORUM}/participants/{b}/answers", headers=_bearer(seeded, b), json={"asker": a, "accept": True})
+    _pairs(c, seeded)
+    names = {s["id"]: s["name"] for s in c.get("/stakeholders", params={"limit": 200}).json()["items"]}
+    agenda = c.get(f"/planner/{FORUM}/agenda/{a}", headers=_bearer(seeded, a)).text
+    assert f"{names[a]} asked to meet {names[b]}, who accepted." in agenda.replace("&#39;", "'")
+    calendar = c.get(f"/forums/{FORUM}/participants/{a}/calendar.ics", headers=_bearer(seeded, a)).text
+    assert "who accepted" in calendar.replace("\r\n ", "")
+    planner = c.get(f"/planner/{FORUM}", headers=secretariat_headers(seeded)).text
+    assert f"/forums/{FORUM}/as/{a}" in planner and "requests 1" in planner
