@@ -45,6 +45,8 @@ from api.schemas import (
     ForumParticipation,
     ForumPreferencesIn,
     MeetingAnswerIn,
+    MeetingOutcomeIn,
+    MeetingOutcomeOut,
     MeetingRequestIn,
     LockIn,
     MatchResponse,
@@ -504,6 +506,17 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         a meeting the schedule must place, a declined one a pair it never places."""
         svc.participation.answer(forum_id, stakeholder_id, body)
         return svc.participation.view(forum_id, stakeholder_id)
+
+    @app.post("/forums/{forum_id}/participants/{stakeholder_id}/outcomes", response_model=MeetingOutcomeOut,
+              tags=["forums"], responses=_errors(404, 409, 422))
+    def forum_meeting_outcome(forum_id: Id, stakeholder_id: Id, body: MeetingOutcomeIn, svc: Svc,
+                              who: Who) -> MeetingOutcomeOut:
+        """What came of the participant's meeting with ``other``: first once it took place, again
+        about six months later; to change an answer, send the ``version`` read (409 if changed meanwhile)."""
+        o = svc.meeting_outcomes.answer(forum_id, stakeholder_id, body.other, body.stage, body.result, body.note,
+                                        answered_by=who.name, version=body.version)
+        return MeetingOutcomeOut(forum=forum_id, org=o.org, other=body.other, stage=o.stage, result=o.result,
+                                 note=o.note, answered_by=o.answered_by, answered_at=o.answered_at, version=o.version)
 
     @app.get("/templates/questionnaire.xlsx", tags=["intake"], response_class=Response,
              responses={200: _file(XLSX, "the questionnaire workbook"), **_errors()})

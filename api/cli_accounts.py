@@ -157,9 +157,11 @@ def remind(ctx: typer.Context, limit: int = typer.Option(500, min=1, max=10_000,
     """Ask each side of the accepted interests, through the outbox, the question now due about what came
     of it (two weeks after acceptance, and about six months after), and remind the members of profiles
     not confirmed for a year to confirm or update them, and the participants of a forum starting within
-    two weeks to say when they can meet and whom they want to meet. Each is sent once, however often (and from
+    two weeks to say when they can meet and whom they want to meet, and after a forum what came of its
+    meetings. Each is sent once, however often (and from
     however many machines) this runs: run it daily, from cron for example."""
     from api.forum_wishes import remind_participants
+    from api.meeting_outcomes import MeetingOutcomes
     from api.freshness import Freshness
     from api.outbox import Outbox
     from api.outcomes import Outcomes
@@ -170,9 +172,11 @@ def remind(ctx: typer.Context, limit: int = typer.Option(500, min=1, max=10_000,
     asked = Outcomes(engines.read, engines.write, outbox).remind(limit=limit)
     stale = Freshness(engines.read, engines.write, outbox).remind(limit=limit)
     forums = remind_participants(engines.read, engines.write, outbox, limit=limit)
-    if any(asked.values()) or stale or forums:
+    told = MeetingOutcomes(engines.read, engines.write, lambda forum_id: None).remind(outbox, limit=limit)
+    if any(asked.values()) or stale or forums or told:
         _audit(_accounts(ctx), "remind", f"first={asked['first']}, later={asked['later']}, stale={stale}, "
-                                         f"forums={forums}")
+                                         f"forums={forums}, meetings={told}")
     typer.echo(f"asked {asked['first']} first question(s) and {asked['later']} later one(s) about introductions; "
                f"reminded {stale} organisation(s) of a profile not confirmed for a year and {forums} forum "
-               "participant(s) to say whom they want to meet")
+               f"participant(s) to say whom they want to meet; asked {told} participant(s) what came of their "
+               "forum meetings")

@@ -23,7 +23,7 @@ from api.errors import Conflict, InvalidInput, NotFound
 from api.forum_plans import forum_row, scores_with
 from api.i18n import N_
 from api.schemas import (ForumOther, ForumOut, ForumParticipation, ForumPreferencesIn, MeetingAnswerIn,
-                         MeetingRequestIn)
+                         MeetingOutcomeOut, MeetingRequestIn)
 from matcher.schedule import pair
 from store.models import Account, Forum, Reminder
 
@@ -46,9 +46,9 @@ class Participation:
 
     def __init__(self, core: Core, *, change: Callable[..., ForumOut], validated: Callable[..., Any],
                  meetings: Callable[[str, str], tuple[Any, list[Any]]], tell_org: Callable[[str, str, str], None],
-                 link: Callable[[str], str]) -> None:
+                 link: Callable[[str], str], outcomes_of: Callable[[str, str], dict[Any, Any]] | None = None) -> None:
         self.core, self._change, self._validated, self._meetings_of = core, change, validated, meetings
-        self._tell_org, self._link = tell_org, link
+        self._tell_org, self._link, self._outcomes_of = tell_org, link, outcomes_of
 
     def _replace(self, row: Forum, stakeholder_id: str, updated: dict[str, Any]) -> None:
         participants = [updated if p["stakeholder"] == stakeholder_id else p for p in row.participants]
@@ -150,10 +150,15 @@ class Participation:
                 shared_themes=shared))
         others.sort(key=lambda o: (-o.score, o.name))
         meetings = self._meetings_of(forum_id, stakeholder_id)[1] if row.schedule else []
+        told = [MeetingOutcomeOut(forum=forum_id, org=o.org, other=other, stage=stage, result=o.result, note=o.note,
+                                  answered_by=o.answered_by, answered_at=o.answered_at, version=o.version)
+                for (other, stage), o in self._outcomes_of(forum_id, stakeholder_id).items()] \
+            if self._outcomes_of else []
         return ForumParticipation(forum=forum_id, forum_name=row.name, participant=stakeholder_id,
                                   name=names[stakeholder_id],
                                   slots=[f"{s['start'][:16].replace('T', ' ')}–{s['end'][11:16]}" for s in row.slots],
                                   available_slots=mine.get("available_slots"), others=others, meetings=meetings,
+                                  outcomes=told,
                                   version=row.version)
 
 

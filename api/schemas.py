@@ -744,6 +744,28 @@ class MeetingAnswerIn(_Strict):
     accept: bool
 
 
+class MeetingOutcomeIn(_Strict):
+    """What came of one forum meeting, as one side tells it (the answers of accepted interests)."""
+
+    other: ExternalId = Field(description="the participant met")
+    stage: Literal["first", "later"] = "first"
+    result: Literal["no_answer", "declined", "met", "cooperation_started", "agreement_reached"]
+    note: str = Field(default="", max_length=1000)
+    version: int | None = Field(default=None, ge=1, description="the answer read, to change it (409 if changed meanwhile)")
+
+
+class MeetingOutcomeOut(BaseModel):
+    forum: str
+    org: str
+    other: str
+    stage: str
+    result: str
+    note: str
+    answered_by: str
+    answered_at: datetime
+    version: int
+
+
 class ForumOther(BaseModel):
     """Another participant as one participant sees it: how well they fit, its mark and the requests
     between them."""
@@ -772,6 +794,7 @@ class ForumParticipation(BaseModel):
     available_slots: list[int] | None
     others: list[ForumOther]
     meetings: list["MeetingOut"]
+    outcomes: list[MeetingOutcomeOut] = Field(default_factory=list, description="its answers about its meetings")
     version: int
 
 

@@ -25,6 +25,7 @@ from api.core import ENTITY_TYPES, Core, Progress, no_progress, utcnow
 from api.errors import Conflict, conflicts
 from api.forums import Forums
 from api.forum_wishes import Participation
+from api.meeting_outcomes import MeetingOutcomes
 from api.importing import Importer
 from api.indexing import Indexer, Snapshot
 from api.overview import Overview
@@ -106,9 +107,10 @@ class DLDMatch:
         self.review = Review(core.engine, core.writer, self.importing)
         self.outbox = Outbox(settings, core.engine, core.writer)
         self.interests = Interests(core.engine, core.writer, self.outbox)
+        self.meeting_outcomes = MeetingOutcomes(core.engine, core.writer, self.forums.get_schedule)
         self.participation = Participation(core, change=self.forums.change, validated=self.forums.validated,
                                            meetings=self.forums.meetings_of, tell_org=self.interests.tell_org,
-                                           link=self.outbox.link)
+                                           link=self.outbox.link, outcomes_of=self.meeting_outcomes.of)
         self.outcomes = Outcomes(core.engine, core.writer, self.outbox)
         self.national = National(self.catalogue, self.outcomes)
         self.freshness = Freshness(core.engine, core.writer, self.outbox, core.published)

@@ -11,10 +11,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from pydantic import BaseModel, ValidationError
 
+from api.core import utcnow
 from api.errors import DomainError, InvalidInput
 from api.i18n import N_
 from api.messages import plain
-from api.schemas import ForumPreferencesIn, MeetingAnswerIn, MeetingRequestIn
+from api.schemas import ForumPreferencesIn, MeetingAnswerIn, MeetingOutcomeIn, MeetingRequestIn
 
 
 def checked(model: type[BaseModel], **values: Any) -> Any:
@@ -30,7 +31,7 @@ def add_participant_pages(router: APIRouter, page: Callable[..., HTMLResponse], 
     def participant_page(request: Request, forum_id: str, stakeholder_id: str, *,
                          error: DomainError | None = None, status_code: int = 200) -> HTMLResponse:
         view = svc_of(request).participation.view(forum_id, stakeholder_id)
-        return page(request, "forum_mine.html", status_code=status_code, view=view,
+        return page(request, "forum_mine.html", status_code=status_code, view=view, now=utcnow(),
                     error={"message": error.message, "errors": error.errors} if error else None)
 
     def back(forum_id: str, stakeholder_id: str, anchor: str = "") -> RedirectResponse:
@@ -79,3 +80,19 @@ def add_participant_pages(router: APIRouter, page: Callable[..., HTMLResponse], 
         except DomainError as exc:
             return participant_page(request, forum_id, stakeholder_id, error=exc, status_code=exc.status)
         return back(forum_id, stakeholder_id, "#requests")
+
+    @router.post("/forums/{forum_id}/as/{stakeholder_id}/outcome", response_class=HTMLResponse)
+    def participant_outcome(request: Request, forum_id: str, stakeholder_id: str, other: str = Form(...),
+                            stage: str = Form("first"), result: str = Form(...), version: str = Form(""),
+                            note: str = Form("")) -> Response:
+        from api.access import principal_of
+
+        try:
+            told = checked(MeetingOutcomeIn, other=other, stage=stage, result=result, note=note[:1000],
+                           version=int(version) if version.isdigit() else None)
+            svc_of(request).meeting_outcomes.answer(forum_id, stakeholder_id, told.other, told.stage, told.result,
+                                                    told.note, answered_by=principal_of(request).name,
+                                                    version=told.version)
+        except DomainError as exc:
+            return participant_page(request, forum_id, stakeholder_id, error=exc, status_code=exc.status)
+        return back(forum_id, stakeholder_id, "#meetings")

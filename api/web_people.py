@@ -111,6 +111,7 @@ def add_people_pages(router: APIRouter, page: Callable[..., HTMLResponse], svc_o
     def conversion(request: Request) -> HTMLResponse:
         svc = svc_of(request)
         return page(request, "conversion.html", funnel=svc.outcomes.funnel(), results=RESULTS,
+                    meetings=svc.meeting_outcomes.funnel(),
                     theme_names={t.id: t.label for t in svc.core.vocabulary.values()})
 
     @router.post("/inbox/{interest_id}/{action}", response_class=HTMLResponse)

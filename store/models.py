@@ -363,6 +363,30 @@ class NoThanks(SQLModel, table=True):
     said_at: datetime
 
 
+_MEETING_OUTCOME_VERSION = _version_column()
+
+
+class MeetingOutcome(SQLModel, table=True):
+    """One side's answer about one forum meeting (the pair ``a`` < ``b`` of a forum's schedule): what
+    came of it, first and about six months later (see ``api.meeting_outcomes``). Kept when the forum
+    is deleted: what happened happened."""
+
+    __mapper_args__ = {"version_id_col": _MEETING_OUTCOME_VERSION}
+    __table_args__ = (UniqueConstraint("forum", "a", "b", "org", "stage"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    forum: str = Field(index=True)
+    a: str
+    b: str
+    org: str  # the side that answers
+    stage: str  # first, later
+    result: str  # one of api.outcomes.RESULTS
+    note: str = ""
+    answered_by: str = ""
+    answered_at: datetime
+    version: int = Field(default=1, sa_column=_MEETING_OUTCOME_VERSION)
+
+
 class Reminder(SQLModel, table=True):
     """A reminder sent through the outbox, once per subject (a stale profile as of its confirmation),
     however many reminder runs race."""

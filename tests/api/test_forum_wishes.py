@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from api.access import CSRF_COOKIE
 from api.app import create_app
+from api.i18n import gettext
 from api.service import DLDMatch
 from tests.conftest import at_once, secretariat_headers
 
@@ -232,3 +233,113 @@ def test_a_meeting_s_reasons_say_what_the_participants_asked(seeded_client: Test
     assert "who accepted" in calendar.replace("\r\n ", "")
     planner = c.get(f"/planner/{FORUM}", headers=secretariat_headers(seeded)).text
     assert f"/forums/{FORUM}/as/{a}" in planner and "requests 1" in planner
+
+
+def _past_forum(c: TestClient, svc: DLDMatch, ids: list[str]) -> list[tuple[str, str]]:
+    """A forum held in May 2026 (its later question open since October), scheduled."""
+    body = {"id": FORUM, "name": "Forum held in May", "start_date": "2026-05-14", "time_zone": "Asia/Ulaanbaatar",
+            "tables": 3, "min_meetings": 1, "slot_count": 3, "first_slot": "2026-05-14T09:00:00",
+            "meeting_minutes": 30, "participants": [{"stakeholder": i} for i in ids]}
+    assert c.post("/forums", json=body, headers=secretariat_headers(svc)).status_code == 201
+    made = c.post(f"/forums/{FORUM}/schedule", headers=secretariat_headers(svc)).json()
+    return [(m["a"]["id"], m["b"]["id"]) for m in made["meetings"]]
+
+
+def test_either_side_tells_what_came_of_a_forum_meeting_and_the_funnel_counts_it(seeded_client: TestClient,
+                                                                                 seeded: DLDMatch) -> None:
+    c = seeded_client
+    ids = _ids(c, 6)
+    (a, b), *more = _past_forum(c, seeded, ids)
+    told = c.post(f"/forums/{FORUM}/participants/{a}/outcomes", headers=_bearer(seeded, a),
+                  json={"other": b, "result": "cooperation_started", "note": "A joint nursery."})
+    assert told.status_code == 200, told.text
+    assert told.json()["version"] == 1 and told.json()["other"] == b
+    # once told, a change needs the version read; the other side answers for itself
+    again = c.post(f"/forums/{FORUM}/participants/{a}/outcomes", headers=_bearer(seeded, a),
+                   json={"other": b, "result": "met"})
+    assert again.status_code == 409
+    changed = c.post(f"/forums/{FORUM}/participants/{a}/outcomes", headers=_bearer(seeded, a),
+                     json={"other": b, "result": "agreement_reached", "version": 1})
+    assert changed.status_code == 200 and changed.json()["version"] == 2
+    assert c.post(f"/forums/{FORUM}/participants/{b}/outcomes", headers=_bearer(seeded, b),
+                  json={"other": a, "result": "met", "stage": "later"}).status_code == 200
+    # only about a meeting the schedule has, and only by the participant's own side
+    met_a = {x for p in [(a, b), *more] if a in p for x in p}
+    outsider = next(i for i in ids if i not in met_a)  # 6 participants, 3 slots: someone a does not meet
+    assert c.post(f"/forums/{FORUM}/participants/{a}/outcomes", headers=_bearer(seeded, a),
+                  json={"other": outsider, "result": "met"}).status_code == 404
+    assert c.post(f"/forums/{FORUM}/participants/{a}/outcomes", headers=_bearer(seeded, b),
+                  json={"other": b, "result": "met"}).status_code == 403
+    assert c.post(f"/forums/{FORUM}/participants/{a}/outcomes", headers=_bearer(seeded, a),
+                  json={"other": b, "result": "maybe"}).status_code == 422
+    funnel = seeded.meeting_outcomes.funnel()
+    assert funnel == {"scheduled": 1 + len(more), "told": 1, "met": 1, "cooperation": 1, "agreement": 1}
+    view = c.get(f"/forums/{FORUM}/participants/{a}", headers=_bearer(seeded, a)).json()
+    assert [(o["other"], o["result"]) for o in view["outcomes"]] == [(b, "agreement_reached")]
+    page = c.get("/conversion", headers=secretariat_headers(seeded)).text
+    assert "Forum meetings" in page
+
+
+def test_a_meeting_not_yet_held_has_no_outcome(seeded_client: TestClient, seeded: DLDMatch) -> None:
+    c = seeded_client
+    ids = _ids(c, 4)
+    _forum(c, seeded, ids)  # in May 2027
+    made = c.post(f"/forums/{FORUM}/schedule", headers=secretariat_headers(seeded)).json()
+    m = made["meetings"][0]
+    early = c.post(f"/forums/{FORUM}/participants/{m['a']['id']}/outcomes", headers=_bearer(seeded, m["a"]["id"]),
+                   json={"other": m["b"]["id"], "result": "met"})
+    assert early.status_code == 409 and "not taken place" in early.text
+
+
+def test_two_members_telling_a_meeting_s_outcome_at_once_make_one_answer(small_on_file: DLDMatch) -> None:
+    svc = small_on_file
+    with TestClient(create_app(svc.settings, service=svc, start="none")) as c:
+        ids = _ids(c, 5)
+        (a, b), *_ = _past_forum(c, svc, ids)
+        heads = iter([_bearer(svc, a) for _ in range(4)])
+
+        def tell() -> int:
+            return c.post(f"/forums/{FORUM}/participants/{a}/outcomes", headers=next(heads),
+                          json={"other": b, "result": "met"}).status_code
+
+        assert sorted(at_once(tell, 4)) == [200, 409, 409, 409]
+
+
+def test_participants_are_asked_once_after_the_forum(small_on_file: DLDMatch) -> None:
+    from datetime import datetime, timezone
+
+    svc = small_on_file
+    with TestClient(create_app(svc.settings, service=svc, start="none")) as c:
+        ids = _ids(c, 5)
+        (a, b), *_ = _past_forum(c, svc, ids)
+    svc.accounts.create_account("m@told.example", "member", organisation=a, password="a member's pass")
+    after = datetime(2026, 5, 20, tzinfo=timezone.utc)
+    assert sum(at_once(lambda: svc.meeting_outcomes.remind(svc.outbox, after), 3)) == 1
+    assert svc.meeting_outcomes.remind(svc.outbox, datetime(2026, 7, 1, tzinfo=timezone.utc)) == 0  # too late
+    [mail] = [m for m in svc.outbox.recent(to="m@told.example") if "what came of your meetings" in m.subject]
+    assert f"/forums/{FORUM}/as/{a}" in mail.body
+
+
+def test_a_member_tells_a_meeting_s_outcome_on_its_forum_page(seeded_client: TestClient, seeded: DLDMatch) -> None:
+    c = seeded_client
+    ids = _ids(c, 6)
+    (a, b), *_ = _past_forum(c, seeded, ids)
+    seeded.accounts.create_account("t@forum.example", "member", organisation=a, password="forum member pass")
+    c.cookies.set(CSRF_COOKIE, "tok")
+    c.post("/login", data={"email": "t@forum.example", "password": "forum member pass", "csrf": "tok"},
+           headers={"accept": "text/html"}, follow_redirects=False)
+    page = c.get(f"/forums/{FORUM}/as/{a}")
+    assert 'id="meetings"' in page.text and f'id="outcome-{b}"' in page.text
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    told = c.post(f"/forums/{FORUM}/as/{a}/outcome", data={"other": b, "stage": "first", "result": "met",
+                                                            "csrf": token}, follow_redirects=False)
+    assert told.status_code == 303
+    again = c.get(f"/forums/{FORUM}/as/{a}?lang=ru").text
+    assert 'name="version" value="1"' in again and gettext("ru", "We met") in again
+    changed = c.post(f"/forums/{FORUM}/as/{a}/outcome", data={"other": b, "stage": "first", "version": "1",
+                                                               "result": "cooperation_started", "csrf": token},
+                     follow_redirects=False)
+    assert changed.status_code == 303
+    stale = c.post(f"/forums/{FORUM}/as/{a}/outcome", data={"other": b, "stage": "first", "version": "1",
+                                                             "result": "met", "csrf": token})
+    assert stale.status_code == 409  # a copy read before the change: said, never overwritten
