@@ -162,5 +162,9 @@ def test_the_installed_service_serves_the_seed_profiles(served: str) -> None:
     assert status == 200 and mongolia["ldn"] and mongolia["dust_and_sandstorms"]["role"] == "source"
     status, page = _get(f"{served}/")  # a template
     assert status == 200 and "<html" in page.lower()
+    status, page = _get(f"{served}/?lang=mn")  # a language's catalogue, read from the installed package
+    assert status == 200 and '<html lang="mn">' in page and "Түнш хайх" in page
+    status, page = _get(f"{served}/map")  # the map's outlines
+    assert status == 200 and page.count("<path") > 50
     status, css = _get(f"{served}/static/app.css")
     assert status == 200 and css
