@@ -15,7 +15,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any, Callable
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from api.core import Core, utcnow
@@ -25,7 +24,7 @@ from api.i18n import N_
 from api.schemas import (ForumOther, ForumOut, ForumParticipation, ForumPreferencesIn, MeetingAnswerIn,
                          MeetingOutcomeOut, MeetingRequestIn)
 from matcher.schedule import pair
-from store.models import Account, Forum, Reminder
+from store.models import Forum
 
 MARKS = ("must_meet", "meet", "no_thanks")
 
@@ -187,18 +186,9 @@ def remind_participants(engine: Any, writer: Any, outbox: Any, now: datetime | N
             if reminded >= limit:
                 return reminded
             key = p["stakeholder"]
-            with Session(engine) as session:
-                emails = list(session.exec(select(Account.email).where(
-                    Account.organisation == key, col(Account.disabled_at).is_(None))).all())
+            emails = outbox.members_to_remind(key, "forum", f"{forum.external_id}:{key}", now)
             if not emails:
                 continue
-            with Session(writer) as session:
-                session.add(Reminder(kind="forum", subject=f"{forum.external_id}:{key}", sent_at=now))
-                try:
-                    session.commit()
-                except IntegrityError:
-                    session.rollback()
-                    continue
             waiting = [q["stakeholder"] for q in forum.participants
                        if key in q.get("asked", []) and q["stakeholder"] not in p.get("accepted", [])
                        and q["stakeholder"] not in p.get("declined", [])]
@@ -206,7 +196,7 @@ def remind_participants(engine: Any, writer: Any, outbox: Any, now: datetime | N
                     f"to meet, so the schedule can use it: {outbox.link(f'/forums/{forum.external_id}/as/{key}')}")
             if waiting:
                 body += f"\n\n{len(waiting)} meeting request(s) wait for your answer there."
-            for email in emails[:20]:
+            for email in emails:
                 outbox.send(email, f"{forum.name}: whom do you want to meet?", body)
             reminded += 1
     return reminded

@@ -13,14 +13,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from api.core import utc, utcnow
 from api.errors import Conflict, NotFound, conflicts
 from api.i18n import N_
 from matcher.rank import STALE_AFTER, STALE_PENALTY  # noqa: F401  (read from here too)
-from store.models import Account, Reminder, Stakeholder
+from store.models import Stakeholder
 
 MAX_LISTED = 5_000
 
@@ -79,21 +78,12 @@ class Freshness:
         for row in self.stale(now):
             if reminded >= limit:
                 break
-            with Session(self.engine) as session:
-                emails = list(session.exec(select(Account.email).where(
-                    Account.organisation == row.external_id, col(Account.disabled_at).is_(None))).all())
-            if not emails:
-                continue  # nobody to remind: the secretariat's list shows it
             subject = f"{row.external_id}@{utc(row.confirmed_at).isoformat() if row.confirmed_at else 'never'}"
-            with Session(self.writer) as session:
-                session.add(Reminder(kind="stale_profile", subject=subject, sent_at=now or utcnow()))
-                try:
-                    session.commit()
-                except IntegrityError:
-                    session.rollback()
-                    continue  # reminded already, by this run's predecessor or a racing one
+            emails = self.outbox.members_to_remind(row.external_id, "stale_profile", subject, now)
+            if not emails:
+                continue  # nobody to remind (the secretariat's list shows it), or reminded already
             since = row.confirmed_at.date().isoformat() if row.confirmed_at else "never"
-            for email in emails[:20]:
+            for email in emails:
                 self.outbox.send(email, f"Is the profile of {row.name} still current?",
                                  f"The profile of {row.name} on dldmatch was last confirmed on {since}. Profiles not "
                                  "confirmed for a year are ranked lower and marked as possibly out of date.\n\n"

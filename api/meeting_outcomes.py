@@ -9,15 +9,14 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any, Callable
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from api.core import utc, utcnow
-from api.errors import Conflict, InvalidInput, NotFound, conflicts
+from api.errors import Conflict, NotFound, conflicts
 from api.i18n import N_
-from api.outcomes import LATER_OPENS, MET, RESULTS, STAGES
+from api.outcomes import LATER_OPENS, MET, RESULTS, checked_answer
 from matcher.schedule import pair
-from store.models import Account, Forum, MeetingOutcome, Reminder
+from store.models import Forum, MeetingOutcome
 
 RANK = {"no_answer": 0, "declined": 0, "met": 1, "cooperation_started": 2, "agreement_reached": 3}
 
@@ -29,14 +28,7 @@ class MeetingOutcomes:
     def answer(self, forum_id: str, stakeholder_id: str, other: str, stage: str, result: str, note: str = "",
                *, answered_by: str, version: int | None = None) -> MeetingOutcome:
         """The answer of ``stakeholder_id``'s side about its meeting with ``other`` at the forum."""
-        if result not in RESULTS:
-            raise InvalidInput(N_("unknown outcome"), errors=[{"field": "result", "message": "choose one of "
-                                                           + ", ".join(RESULTS)}])
-        if stage not in STAGES:
-            raise InvalidInput(N_("unknown question"), errors=[{"field": "stage", "message": N_("first or later")}])
-        note = note.replace("\x00", "").strip()
-        if len(note) > 1000:
-            raise InvalidInput(N_("note too long"), errors=[{"field": "note", "message": N_("at most 1000 characters")}])
+        note = checked_answer(stage, result, note)
         meeting = next((m for m in self._schedule_of(forum_id).meetings
                         if {m.a.id, m.b.id} == {stakeholder_id, other}), None)
         if meeting is None:
@@ -110,23 +102,12 @@ class MeetingOutcomes:
             for key in sorted(met):
                 if asked >= limit:
                     return asked
-                with Session(self.engine) as session:
-                    emails = list(session.exec(select(Account.email).where(
-                        Account.organisation == key, col(Account.disabled_at).is_(None))).all())
-                if not emails:
-                    continue
-                with Session(self.writer) as session:
-                    session.add(Reminder(kind="forum_outcome", subject=f"{forum.external_id}:{key}", sent_at=now))
-                    try:
-                        session.commit()
-                    except IntegrityError:
-                        session.rollback()
-                        continue
-                for email in emails[:20]:
+                emails = outbox.members_to_remind(key, "forum_outcome", f"{forum.external_id}:{key}", now)
+                for email in emails:
                     outbox.send(email, f"{forum.name}: what came of your meetings?",
                                 f"Tell what came of each of your meetings at {forum.name} (met, cooperation "
                                 f"started, agreement reached...): "
                                 f"{outbox.link(f'/forums/{forum.external_id}/as/{key}')}#meetings")
-                asked += 1
+                asked += bool(emails)
         return asked
 

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import smtplib
 from email.message import EmailMessage
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from api.core import utcnow
 from api.settings import Settings
+from store.models import Account, Reminder
 from store.models import Outbox as OutboxRow
 
 SMTP_TIMEOUT = 10.0  # seconds: a slow mail server never holds a request longer
@@ -55,6 +58,24 @@ class Outbox:
             if to:
                 query = query.where(OutboxRow.to == to)
             return list(session.exec(query).all())
+
+    def members_to_remind(self, org: str, kind: str, subject: str, at: datetime | None = None) -> list[str]:
+        """The e-mails of an organisation's members to send one reminder to, once: empty when it has no
+        member, or when a reminder of this ``kind`` and ``subject`` was sent already (a unique row,
+        so reminder runs racing on several machines send it once)."""
+        with Session(self.engine) as session:
+            emails = list(session.exec(select(Account.email).where(
+                Account.organisation == org, col(Account.disabled_at).is_(None))).all())
+        if not emails:
+            return []
+        with Session(self.writer) as session:
+            session.add(Reminder(kind=kind, subject=subject, sent_at=at or utcnow()))
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                return []
+        return emails[:20]
 
     def link(self, path: str) -> str:
         return self.settings.public_url.rstrip("/") + path

@@ -51,6 +51,19 @@ MAX_NO_THANKS = 2_000  # per organisation
 FUNNEL = ("expressed", "accepted", "met", "cooperation", "agreement")
 
 
+def checked_answer(stage: str, result: str, note: str) -> str:
+    """An answer's question and result checked (422 naming the field), and its note cleaned."""
+    if result not in RESULTS:
+        raise InvalidInput(N_("unknown outcome"), errors=[{"field": "result", "message": "choose one of "
+                                                       + ", ".join(RESULTS)}])
+    if stage not in STAGES:
+        raise InvalidInput(N_("unknown question"), errors=[{"field": "stage", "message": N_("first or later")}])
+    note = note.replace("\x00", "").strip()
+    if len(note) > 1000:
+        raise InvalidInput(N_("note too long"), errors=[{"field": "note", "message": N_("at most 1000 characters")}])
+    return note
+
+
 @dataclass(frozen=True)
 class Answered:
     interest_id: int
@@ -75,14 +88,7 @@ class Outcomes:
         accepted; ``version``: the answer read before changing it (409 when changed meanwhile)."""
         if who.role != "member" or not who.organisation:
             raise Forbidden(N_("an outcome is told by a member of one of the two organisations"))
-        if result not in RESULTS:
-            raise InvalidInput(N_("unknown outcome"), errors=[{"field": "result", "message": "choose one of "
-                                                           + ", ".join(RESULTS)}])
-        if stage not in STAGES:
-            raise InvalidInput(N_("unknown question"), errors=[{"field": "stage", "message": N_("first or later")}])
-        note = note.replace("\x00", "").strip()
-        if len(note) > 1000:
-            raise InvalidInput(N_("note too long"), errors=[{"field": "note", "message": N_("at most 1000 characters")}])
+        note = checked_answer(stage, result, note)
         with Session(self.engine) as session:
             interest = session.get(Interest, interest_id)
         if interest is None or who.organisation not in (interest.from_org, interest.to_org):
