@@ -302,9 +302,14 @@ def _reached(interest: Interest, results: set[str]) -> list[str]:
 
 
 def funnel_rows(result: dict[str, Any]) -> list[list[Any]]:
-    """The funnel as rows for a download: overall first, then each group's values."""
+    """The funnel as rows for a download: overall first, then each group's values, then the forum
+    meetings (scheduled in the columns expressed and accepted)."""
     stages = result["stages"]
     rows = [["all", "all", *(result["overall"][s] for s in stages)]]
     for group, values in result["by"].items():
         rows.extend([group, value, *(counts[s] for s in stages)] for value, counts in values.items())
+    if result.get("meetings"):  # a meeting the schedule placed is an introduction both sides accepted
+        m = result["meetings"]
+        rows.append(["forum meetings", "all", m["scheduled"], m["scheduled"], m["met"], m["cooperation"],
+                     m["agreement"]])
     return rows

@@ -110,8 +110,10 @@ def build_people_router() -> APIRouter:
               "description": "the funnel; with format=csv or xlsx, as a file"}, **_errors(422)})
     def funnel(svc: Svc, format: Literal["json", "csv", "xlsx"] = "json") -> Any:  # noqa: A002
         """Interests expressed, accepted, met, cooperation started, agreement reached: overall and by
-        theme, country and kind of the two organisations; ``format=csv`` or ``xlsx`` to download."""
-        result = svc.outcomes.funnel()
+        theme, country and kind of the two organisations; and the forum meetings (``meetings``; in a
+        download the row ``forum meetings``, a scheduled meeting counting as expressed and accepted);
+        ``format=csv`` or ``xlsx`` to download."""
+        result = {**svc.outcomes.funnel(), "meetings": svc.meeting_outcomes.funnel()}
         if format == "json":
             return result
         from api.downloads import download

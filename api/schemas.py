@@ -569,6 +569,8 @@ class FunnelOut(BaseModel):
     stages: list[str]
     overall: dict[str, int]
     by: dict[str, dict[str, dict[str, int]]] = Field(description="theme, country and kind -> value -> stage -> count")
+    meetings: dict[str, int] = Field(default_factory=dict, description="forum meetings: scheduled, answered, met, "
+                                                                   "cooperation, agreement (at the furthest either side said)")
 
 
 class InterestOut(BaseModel):

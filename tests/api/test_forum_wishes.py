@@ -274,6 +274,8 @@ def test_either_side_tells_what_came_of_a_forum_meeting_and_the_funnel_counts_it
                   json={"other": b, "result": "maybe"}).status_code == 422
     funnel = seeded.meeting_outcomes.funnel()
     assert funnel == {"scheduled": 1 + len(more), "told": 1, "met": 1, "cooperation": 1, "agreement": 1}
+    download = c.get("/outcomes/funnel", params={"format": "csv"}, headers=secretariat_headers(seeded)).text
+    assert download.strip().splitlines()[-1] == f"forum meetings,all,{1 + len(more)},{1 + len(more)},1,1,1"
     view = c.get(f"/forums/{FORUM}/participants/{a}", headers=_bearer(seeded, a)).json()
     assert [(o["other"], o["result"]) for o in view["outcomes"]] == [(b, "agreement_reached")]
     page = c.get("/conversion", headers=secretariat_headers(seeded)).text

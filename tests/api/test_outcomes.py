@@ -94,6 +94,8 @@ def test_the_funnel_counts_each_interest_at_the_furthest_stage_either_side_reach
     rows = list(csv.reader(io.StringIO(client.get("/outcomes/funnel", params={"format": "csv"}).text.lstrip("\ufeff"))))
     assert rows[0] == ["group", "value", "expressed", "accepted", "met", "cooperation", "agreement"]
     assert rows[1] == ["all", "all", "3", "2", "1", "1", "0"]
+    assert rows[-1] == ["forum meetings", "all", "0", "0", "0", "0", "0"]  # no forum scheduled here
+    assert client.get("/outcomes/funnel").json()["meetings"]["scheduled"] == 0
     page = client.get("/conversion")
     assert page.status_code == 200 and "What introductions became" in page.text
 
