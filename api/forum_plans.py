@@ -53,8 +53,8 @@ def scores_with(core: Core, session: Session, row: Forum, key: str
                 ) -> tuple[dict[str, Profile], dict[tuple[str, str], float]]:
     """The pair scores of one participant with each other one, as :func:`problem_of` computes them
     (n - 1 pairs, not all n(n - 1)/2: a participant's page stays fast in a forum of 500)."""
-    ids = [p["stakeholder"] for p in row.participants if p["stakeholder"] in
-           repo.stakeholders_by_external_id(session, external_ids=[q["stakeholder"] for q in row.participants])]
+    stored = repo.stakeholders_by_external_id(session, external_ids=[q["stakeholder"] for q in row.participants])
+    ids = [p["stakeholder"] for p in row.participants if p["stakeholder"] in stored]  # one query, not one a participant
     profiles, matrix = profiles_of(core, session, ids)
     if key not in profiles:
         return profiles, {}

@@ -50,12 +50,12 @@ def add_participant_pages(router: APIRouter, page: Callable[..., HTMLResponse], 
         for key, value in form.multi_items():
             if key.startswith("mark:") and value in marks:
                 marks[str(value)].append(key[5:])
-        view = svc_of(request).participation.view(forum_id, stakeholder_id)
+        n_slots = len(svc_of(request).forums.get(forum_id).slots)  # the forum alone: no pair scoring here
         try:
             if not slots:
                 raise InvalidInput(N_("Please check the form"), errors=[
                     {"field": "slot", "message": N_("choose at least one time when you can meet")}])
-            every = set(slots) >= set(range(1, len(view.slots) + 1))
+            every = set(slots) >= set(range(1, n_slots + 1))
             prefs = checked(ForumPreferencesIn, available_slots=None if every else slots, **marks)
             svc_of(request).participation.set_preferences(forum_id, stakeholder_id, prefs)
         except DomainError as exc:
