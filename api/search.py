@@ -17,12 +17,14 @@ from api.corpus import Corpus, calibrate
 from api.errors import IndexNotReady, InvalidInput
 from api.i18n import N_
 from api.indexing import Snapshot
+from api.introductions import Introductions
 from api.outcomes import not_suggested
 from api.profiles import explained, project_profiles, render, stakeholder_profiles, track_records
-from api.schemas import MatchList, MatchOut, MatchRequest, MatchResponse
+from api.schemas import IntroductionsOut, MatchList, MatchOut, MatchRequest, MatchResponse
 from embeddings.cache import SentenceVectors
 from embeddings.index import VectorIndex
 from embeddings.texts import project_text
+from matcher.feedback import Record
 from matcher.gazetteer import countries_in, places_in
 from matcher.meaning import best_pair
 from matcher.rank import Filters, Match, Place, Profile, can_fund, rank, within_reach
@@ -39,9 +41,10 @@ _PAIR_SENTENCES = 12  # sentences of each side compared
 
 
 class Search(Part):
-    def __init__(self, core: Any) -> None:
+    def __init__(self, core: Any, introductions: Introductions | None = None) -> None:
         super().__init__(core)
         self.sentence_vectors = SentenceVectors(self.embedder)
+        self.introductions = introductions  # outcomes of past introductions, read when the ranking weighs them
 
     def _candidates(self, session: Session, snap: Snapshot, entity_type: str, vector: np.ndarray, k: int,
                     filtered: bool) -> tuple[dict[int, Profile], dict[int, float]]:
@@ -112,8 +115,15 @@ class Search(Part):
                        vocabulary=self.vocabulary, ranking=ranking if entity_type == "stakeholder" else
                        ranking.for_projects(), signals=signals)
         matches = self._close_sentences(query, matches, by_key)
-        return render(session, self.vocabulary, matches, by_key, entity_type,
-                      ranking if entity_type == "stakeholder" else ranking.for_projects(), intent)
+        shown = render(session, self.vocabulary, matches, by_key, entity_type,
+                       ranking if entity_type == "stakeholder" else ranking.for_projects(), intent)
+        if entity_type == "stakeholder":  # the record behind an introductions part, shown beside it
+            records = self._introductions()
+            for out in shown:
+                if out.components.get("introductions") and (r := records.get(entity_key("stakeholder", out.id))):
+                    out.explanation.introductions = IntroductionsOut(introductions=r.introductions,
+                                                                     cooperation=r.cooperation)
+        return shown
 
     @staticmethod
     def _with_records(session: Session, corpus: Corpus, rows: dict[str, int]) -> dict[str, Profile]:
@@ -167,9 +177,18 @@ class Search(Part):
             by_meaning = corpus.lexical_by_meaning(usual, dense, rows)
             lexical_values = {r: max(v, by_meaning.get(r, 0.0)) for r, v in lexical_values.items()}
         sims, signals = corpus.signals(vector, rows, dense, lexical_values, query, self.ranking.model, usual=usual)
+        for key, record in self._introductions().items():
+            if key in signals and record.value:
+                signals[key]["introductions"] = record.value
         if features:
             return rows, sims, signals, corpus.features(query, vector, rows, dense, lexical_values)
         return rows, sims, signals
+
+    def _introductions(self) -> dict[str, Record]:
+        """Each stakeholder's record of introductions (by key), when the ranking weighs it; else none."""
+        if self.introductions is None or not self.ranking.weights.get("introductions"):
+            return {}
+        return {entity_key("stakeholder", org): r for org, r in self.introductions.records().items()}
 
     def _close_sentences(self, query: Profile, matches: list[Match], by_key: dict[str, Profile]) -> list[Match]:
         """The matches that only closeness in meaning explains, with the sentence of each side that says

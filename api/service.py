@@ -30,6 +30,7 @@ from api.importing import Importer
 from api.indexing import Indexer, Snapshot
 from api.overview import Overview
 from api.interests import Interests
+from api.introductions import Introductions
 from api.outbox import Outbox, mail_invitation
 from api.freshness import Freshness
 from api.national import National
@@ -90,6 +91,8 @@ class DLDMatch:
                    if settings.ranker_path and settings.ranker_path.exists() else Ranking())
         if settings.exposure_spread:
             ranking = replace(ranking, spread=settings.exposure_spread)
+        if settings.introductions_weight:
+            ranking = ranking.with_introductions(settings.introductions_weight)
         self.core = core = Core(settings=settings, embedder=embedder, engine=engines.read, writer=engines.write,
                                 vocabulary=vocabulary, ranking=ranking,
                                 indexing=Indexer(settings, embedder, engines.read),
@@ -99,7 +102,8 @@ class DLDMatch:
         self.catalogue = Catalogue(core)
         self.writing = Writer(core, self.catalogue)
         self.importing = Importer(core, self.writing)
-        self.search = Search(core)
+        self.introductions = Introductions(core.engine)
+        self.search = Search(core, self.introductions)
         self.pooling_groups = Pooling(core)
         self.overview_of = Overview(core)
         self.forums = Forums(core)

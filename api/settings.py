@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     follow_interval: float = 0.5  # seconds between checks of the database's data version (a server)
     # see matcher.rank.Ranking.spread: chosen by `dldmatch exposure` and the 2017 consortia (README, "Fair exposure")
     exposure_spread: float = Field(default=0.05, ge=0.0, le=1.0)
+    # the share of a stakeholder's score the introductions signal takes (matcher.feedback): outcomes of past
+    # introductions; 0 (off) until `dldmatch evaluate-feedback` shows it helps (README, "What outcomes teach")
+    introductions_weight: float = Field(default=0.0, ge=0.0, le=0.5)
     write_visibility_wait: float = 2.0  # a write waits this long for its own process to search it
     corpus_incremental_above: int = 5_000  # smaller corpora are rebuilt on each catch-up (milliseconds)
     corpus_rebuild_share: float = 0.1  # the corpus is built afresh when this share of it changed since the last build

@@ -43,7 +43,7 @@ COMPONENT_LABELS = {"consortium": "track record and text (learned)", "past_proje
                     "semantic": "text similarity", "themes": "shared themes", "complementarity": "needs met",
                     "geography": "same places", "kinds": "complementary kinds", "network": "common partners",
                     "intent": "offers what you seek", "stale": "not confirmed for a year",
-                    "spread": "spreading suggestions"}
+                    "spread": "spreading suggestions", "introductions": "introductions that became cooperation"}
 
 
 

@@ -71,7 +71,7 @@ def ndcg(ranked: Sequence[str], grades: dict[str, int], k: int = 10) -> float:
         >>> ndcg(["a", "b"], {"a": 2, "b": 1})
         1.0
         >>> round(ndcg(["b", "a"], {"a": 2, "b": 1}), 3)
-        0.723
+        0.797
     """
     dcg = sum((2 ** grades.get(i, 0) - 1) / math.log2(n + 2) for n, i in enumerate(ranked[:k]))
     ideal = sorted(grades.values(), reverse=True)[:k]

@@ -23,7 +23,7 @@ from matcher.themes import Evidence, Theme, evidence_for
 from matcher.vocab import INTENT_RESOURCES
 
 COMPONENTS = ("consortium", "semantic", "past_projects", "lexical", "themes", "complementarity", "geography", "kinds",
-              "network", "network2", "popularity", "intent")
+              "network", "network2", "popularity", "introductions", "intent")
 
 MEANINGS = {
     "consortium": "the LambdaMART model's probability that the candidate belongs with the query (matcher/ltr.py)",
@@ -37,6 +37,7 @@ MEANINGS = {
     "network": "shared past partners (three or more: 1)",
     "network2": "partners of the query's partners it worked with",
     "popularity": "how many projects it took part in (log scale)",
+    "introductions": "how far its introductions became cooperation more often than usual (matcher/feedback.py)",
     "intent": "offers what the search is for (1), or has done it: co-funded 0.7, supported 0.6, led 0.5",
 }
 """What each component's value means, for people (the README's weight table)."""
@@ -64,7 +65,7 @@ def weight_table(ranking: "Ranking") -> str:
     return "\n".join(lines)
 
 
-SIGNALS = ("consortium", "semantic", "past_projects", "lexical", "popularity")
+SIGNALS = ("consortium", "semantic", "past_projects", "lexical", "popularity", "introductions")
 """Components whose values the caller computes (they need vectors or a text index); the others come
 from the two profiles."""
 
@@ -80,6 +81,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "network": 0.08,
     "network2": 0.04,
     "popularity": 0.0,
+    "introductions": 0.0,  # what outcomes taught (matcher.feedback): off unless DLDMATCH_INTRODUCTIONS_WEIGHT says
 }
 INTENT_WEIGHT = 0.15
 """Share of the score given to "does the candidate offer what this search is for" when an intent
@@ -400,6 +402,23 @@ class Ranking:
         total = sum(learned.values()) or 1.0
         weights = {**{k: share * v / total for k, v in learned.items()}, **untrained}
         return cls(weights=weights, source=str(path))
+
+    def with_introductions(self, weight: float) -> "Ranking":
+        """The same ranking giving the introductions signal (:mod:`matcher.feedback`) this share of a
+        stakeholder's score, the other weights shrunk in proportion; projects are ranked as before.
+
+        Example:
+            >>> r = Ranking(weights={"semantic": 0.5, "themes": 0.5}).with_introductions(0.2)
+            >>> r.weights_for("any")["introductions"], r.weights_for("any")["themes"]
+            (0.2, 0.4)
+        """
+        if not 0.0 <= weight < 1.0:
+            raise ValueError("the introductions weight lies in [0, 1)")
+        others = {k: v for k, v in self.weights.items() if k != "introductions"}
+        total = sum(others.values()) or 1.0
+        weights = {**{k: (1.0 - weight) * v / total for k, v in others.items()}, "introductions": weight}
+        return replace(self, weights=weights, project_weights=self.project_weights or dict(self.weights),
+                       _for_intent={})
 
     def weights_for(self, intent: str) -> dict[str, float]:
         cached = self._for_intent.get(intent)
