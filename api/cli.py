@@ -632,6 +632,100 @@ def exposure_command(
     typer.echo(f"report: {report}")
 
 
+@cli.command("evaluate-feedback")
+def evaluate_feedback_command(
+    ctx: typer.Context,
+    weights: str = typer.Option("0,0.05,0.1,0.2", help="weights of the introductions signal to compare, "
+                                                       "comma-separated (0: off, as served today)"),
+    seeds: int = typer.Option(3, min=1, max=20, help="simulations per fold (each draws the feedback anew)"),
+    behaviours: str = typer.Option("judged,null", help="how simulated candidates answer: judged (by their grade), "
+                                                      "null (whatever their grade)"),
+    cache: Path = typer.Option(Path("data/eval"), help="seed databases per model, reused between runs"),
+    report: Path = typer.Option(Path("bench-results/feedback.json")),
+) -> None:
+    """What the introductions signal (DLDMATCH_INTRODUCTIONS_WEIGHT) does to the judged questions whose
+    answers are stakeholders: simulated feedback given through the interest routes on one fold's
+    questions, nDCG@10 on the other fold's, for each weight, beside TF-IDF and TF-IDF plus
+    co-participation on the same held-out questions (evaluation/feedback.py)."""
+    import random
+    import shutil
+    import sqlite3
+    import tempfile
+
+    from api.settings import SEED_PROFILES
+    from evaluation.feedback import (BEHAVIOUR, STAND_IN, give_feedback, report as summarise, score,
+                                     stakeholder_questions, two_folds)
+    from evaluation.keywords import SeedKeywords
+    from evaluation.questions import QUESTIONS, load_questions, score_question
+
+    try:
+        strengths = [float(w) for w in weights.split(",") if w.strip()]
+    except ValueError:
+        typer.echo(f"error: --weights must be numbers separated by commas, not {weights!r}", err=True)
+        raise typer.Exit(2)
+    if not strengths or any(not 0 <= w <= 0.5 for w in strengths):
+        typer.echo("error: --weights needs weights between 0 and 0.5", err=True)
+        raise typer.Exit(2)
+    kinds = [b.strip() for b in behaviours.split(",") if b.strip()]
+    if not kinds or any(b not in BEHAVIOUR for b in kinds):
+        typer.echo(f"error: --behaviours takes {', '.join(BEHAVIOUR)}, not {behaviours!r}", err=True)
+        raise typer.Exit(2)
+    embedder = _eval_embedder(ctx)
+    base = _seed_settings(ctx, embedder, cache)
+    if not base.database_url.startswith("sqlite:///"):
+        typer.echo("error: the evaluation copies a SQLite seed database", err=True)
+        raise typer.Exit(2)
+    with _asking(base, embedder):  # the seed database and its index, built once and reused
+        pass
+    judged = stakeholder_questions(load_questions(QUESTIONS))
+    keywords = SeedKeywords(SEED_PROFILES)
+    rows: dict[str, dict[float, list[dict[str, Any]]]] = {b: {w: [] for w in strengths} for b in kinds}
+    baselines: dict[str, list[dict[str, Any]]] = {"TF-IDF": [], "TF-IDF + co-participation": []}
+    given_counts: dict[str, list[dict[str, int]]] = {b: [] for b in kinds}
+    runs = seeds * 2 * len(kinds)
+    done = 0
+    for fold, (given, held) in enumerate(two_folds(judged)):
+        train, test = [judged[i] for i in given], [judged[i] for i in held]
+        graph_weight = keywords.choose_graph_weight(train)
+        baselines["TF-IDF"] += [score_question(q, [{"id": i} for i in keywords.rank(q)]) for q in test]
+        baselines["TF-IDF + co-participation"] += [score_question(q, [{"id": i} for i in keywords.rank(q, graph_weight)])
+                                                   for q in test]
+        for seed in range(seeds):
+            for behaviour in kinds:
+                with tempfile.TemporaryDirectory(prefix="dldmatch-feedback-") as tmp:
+                    db = Path(tmp) / "seeds.db"
+                    with sqlite3.connect(base.database_url.removeprefix("sqlite:///")) as src, \
+                            sqlite3.connect(db) as dst:
+                        src.backup(dst)
+                    shutil.copytree(base.index_dir, Path(tmp) / "index")
+                    copy = base.model_copy(update={"database_url": f"sqlite:///{db}", "index_dir": Path(tmp) / "index"})
+                    with _asking(copy, embedder) as ask:
+                        status, body = ask("POST", "/stakeholders", STAND_IN, who="secretariat")
+                        if status != 201:
+                            raise RuntimeError(f"cannot add the stand-in asker: {status} {body}")
+                        given_counts[behaviour].append(give_feedback(
+                            ask, train, BEHAVIOUR[behaviour], random.Random(f"{seed}/{fold}/{behaviour}")))
+                    for w in strengths:
+                        with _asking(copy.model_copy(update={"introductions_weight": w}), embedder) as ask:
+                            rows[behaviour][w] += score(ask, test)
+                done += 1
+                typer.echo(f"run {done}/{runs}: fold {fold + 1}, seed {seed + 1}, {behaviour}: "
+                           f"{given_counts[behaviour][-1]}", err=True)
+    result = {"model": embedder.model_id, "questions": len(judged), "seeds": seeds, "contacted": 5,
+              "feedback": given_counts, **{b: summarise(rows[b], {}) for b in kinds},
+              "baselines": summarise({}, baselines)["baselines"]}
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(json.dumps(result, indent=2))
+    typer.echo(f"{'ranked by':<34} {'nDCG@10':>7} {'P@5':>5} {'reason':>6} {'cso':>6} {'secr.':>6}")
+    lines = [(name, s) for name, s in result["baselines"].items()]
+    lines += [(f"service, {b} feedback, weight {w}", s) for b in kinds for w, s in result[b]["by_weight"].items()]
+    for name, s in lines:
+        o, u = s["overall"], s["by_user"]
+        typer.echo(f"{name:<34} {o['ndcg@10']:>7.3f} {o['precision@5']:>5.2f} {o['with_reason']:>6.2f} "
+                   f"{u.get('cso', {}).get('ndcg@10', 0):>6.3f} {u.get('secretariat', {}).get('ndcg@10', 0):>6.3f}")
+    typer.echo(f"({len(judged)} questions, each held out once per seed; report: {report})")
+
+
 @cli.command("bench-schedule")
 def bench_schedule_command(
     participants: int = typer.Option(300, min=2), slots: int = typer.Option(12, min=1),
@@ -666,8 +760,23 @@ def _asking(settings: Settings, embedder: Any) -> Iterator[Callable[[str, str, d
     from api.app import create_app
 
     with TestClient(create_app(settings, embedder=embedder, start="sync")) as client:
-        def ask(method: str, path: str, params: dict[str, Any]) -> tuple[int, Any]:
-            r = client.post(path, json=params) if method == "POST" else client.request(method, path, params=params)
+        tokens: dict[str, dict[str, str]] = {}
+
+        def as_who(who: str | None) -> dict[str, str]:
+            """The header of a token of the secretariat, or of a member of this organisation."""
+            if who is None:
+                return {}
+            if who not in tokens:
+                accounts = client.app.state.service.accounts  # type: ignore[attr-defined]
+                token = (accounts.create_token("secretariat", label="evaluation") if who == "secretariat" else
+                         accounts.create_token("member", organisation=who, label="evaluation"))
+                tokens[who] = {"Authorization": f"Bearer {token}"}
+            return tokens[who]
+
+        def ask(method: str, path: str, params: dict[str, Any], who: str | None = None) -> tuple[int, Any]:
+            headers = as_who(who)
+            r = (client.post(path, json=params, headers=headers) if method == "POST" else
+                 client.request(method, path, params=params, headers=headers))
             return r.status_code, r.json()
 
         yield ask

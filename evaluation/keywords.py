@@ -1,0 +1,86 @@
+"""Keyword baselines for the judged questions, built from the same seed profiles the service loads:
+TF-IDF as usually built (scikit-learn's defaults) and TF-IDF plus the co-participation graph.
+
+A stakeholder is one document: its name, description and the titles and descriptions of the projects
+it took part in; a project is its title and description. A question's text is its free text, or the
+document of the stakeholder or project it is asked for. The graph adds, for each candidate, the share
+of the asking side's organisations (the stakeholder itself, the project's participants, the question's
+participants) that worked with it in a project, times a weight chosen on other questions. The same
+candidates are left out as the service leaves out: the asking organisation and a project's or a
+question's own participants.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from evaluation.baselines import GRAPH_WEIGHTS
+from evaluation.questions import ndcg
+
+
+class SeedKeywords:
+    def __init__(self, seed_dir: Path) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        def rows(name: str) -> list[dict[str, Any]]:
+            path = seed_dir / name
+            return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+        people, projects = rows("stakeholders.jsonl"), rows("projects.jsonl")
+        self.members: dict[str, list[str]] = {}
+        texts: dict[str, list[str]] = {p["id"]: [p["name"], p.get("description", "")] for p in people}
+        self.partners: dict[str, set[str]] = defaultdict(set)
+        self.project_text: dict[str, str] = {}
+        for p in projects:
+            own = f"{p['title']}. {p.get('description', '')}"
+            self.project_text[p["id"]] = own
+            members = [x["stakeholder"] for x in p.get("participants", []) if x["stakeholder"] in texts]
+            self.members[p["id"]] = members
+            for m in members:
+                texts[m].append(own)
+                self.partners[m] |= set(members) - {m}
+        self.ids = sorted(texts)
+        self.project_ids = sorted(self.project_text)
+        self.vectorizer = TfidfVectorizer(dtype=np.float32)
+        self.matrix = self.vectorizer.fit_transform(
+            [" ".join(texts[i]) for i in self.ids] + [self.project_text[i] for i in self.project_ids])
+        self.texts = {i: " ".join(t) for i, t in texts.items()}
+
+    def _asked(self, q: dict[str, Any]) -> tuple[str, set[str], set[str]]:
+        """The question's text, the asking side's organisations, and who is left out."""
+        p = q["params"]
+        if q["route"] in ("stakeholder_partners", "stakeholder_projects"):
+            s = p["stakeholder"]
+            return self.texts.get(s, s), {s}, {s}
+        if q["route"] == "project_partners":
+            members = set(self.members.get(p["project"], ()))
+            return self.project_text.get(p["project"], p["project"]), members, members
+        given = set(p.get("participants") or ())
+        return str(p.get("text", "")), given, given
+
+    def rank(self, q: dict[str, Any], graph_weight: float = 0.0) -> list[str]:
+        text, asking, left_out = self._asked(q)
+        scores = np.asarray((self.matrix @ self.vectorizer.transform([text]).T).todense()).ravel()
+        if q["results"] == "projects":
+            ids, scores = self.project_ids, scores[len(self.ids):]
+            mine = {pid for pid, members in self.members.items() if asking & set(members)}
+            left_out = mine
+        else:
+            ids, scores = self.ids, scores[:len(self.ids)].copy()
+            if graph_weight and asking:
+                for n, i in enumerate(ids):
+                    scores[n] += graph_weight * sum(i in self.partners.get(a, ()) for a in asking) / len(asking)
+        order = np.argsort(-scores, kind="stable")
+        return [ids[n] for n in order if ids[n] not in left_out][:10]
+
+    def choose_graph_weight(self, questions: Sequence[dict[str, Any]]) -> float:
+        """The co-participation weight with the best mean nDCG@10 on these questions."""
+        def mean(w: float) -> float:
+            return sum(ndcg(self.rank(q, w), {g["id"]: int(g["grade"]) for g in q["grades"]})
+                       for q in questions) / max(1, len(questions))
+        return max(GRAPH_WEIGHTS, key=lambda w: (mean(w), -w))
