@@ -445,6 +445,8 @@ def evaluate_questions_command(
 ) -> None:
     """nDCG@10, precision@5 and the share of results with a reason on the users' judged questions,
     asked through the HTTP routes on the seed profiles; per question, per kind of user, overall."""
+    from api.settings import SEED_PROFILES
+    from evaluation.keywords import SeedKeywords, baselines
     from evaluation.questions import QUESTIONS, load_questions, evaluate_questions
 
     try:
@@ -459,6 +461,7 @@ def evaluate_questions_command(
         result = evaluate_questions(ask, judged, progress=bars)
     bars.close()
     result["model"], result["ranker"] = embedder.model_id, str(settings.ranker_path)
+    result["baselines"] = baselines(SeedKeywords(SEED_PROFILES), judged)
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(json.dumps(result, indent=2))
     typer.echo(f"{'question':<16} {'nDCG@10':>7} {'P@5':>5} {'reason':>6}  top 5 (grade)")
@@ -468,6 +471,11 @@ def evaluate_questions_command(
     for scope, s in [*result["by_user"].items(), ("overall", result["overall"])]:
         typer.echo(f"{scope:<16} {s['ndcg@10']:>7.3f} {s['precision@5']:>5.2f} {s['with_reason']:>6.2f}  "
                    f"({s['questions']} questions)")
+    typer.echo("the keyword baselines on the same questions (the graph's weight chosen on the other folds):")
+    for name in ("TF-IDF", "TF-IDF + co-participation"):
+        s, users = result["baselines"][name], result["baselines"]["by_user"][name]
+        typer.echo(f"{name:<27} {s['ndcg@10']:>7.3f} {s['precision@5']:>5.2f}  "
+                   + "  ".join(f"{u} {v['ndcg@10']:.3f}" for u, v in users.items()))
     typer.echo(f"report: {report}")
 
 

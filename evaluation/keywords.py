@@ -20,7 +20,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from evaluation.baselines import GRAPH_WEIGHTS
-from evaluation.questions import ndcg
+from evaluation.questions import folds, ndcg, score_question, summary
 
 
 class SeedKeywords:
@@ -84,3 +84,19 @@ class SeedKeywords:
             return sum(ndcg(self.rank(q, w), {g["id"]: int(g["grade"]) for g in q["grades"]})
                        for q in questions) / max(1, len(questions))
         return max(GRAPH_WEIGHTS, key=lambda w: (mean(w), -w))
+
+
+def baselines(keywords: SeedKeywords, questions: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Both keyword baselines on every question: TF-IDF, and TF-IDF plus co-participation with its
+    weight chosen on the other folds (:func:`evaluation.questions.folds`), never on the question scored."""
+    plain, graphed, chosen = [], [], []
+    for fit, held in folds(questions):
+        weight = keywords.choose_graph_weight([questions[n] for n in fit])
+        chosen.append(weight)
+        for n in held:
+            q = questions[n]
+            plain.append(score_question(q, [{"id": i} for i in keywords.rank(q)]))
+            graphed.append(score_question(q, [{"id": i} for i in keywords.rank(q, weight)]))
+    return {"TF-IDF": summary(plain), "TF-IDF + co-participation": {**summary(graphed), "graph_weights": chosen},
+            "by_user": {name: {u: summary(r for r in rows if r["user"] == u) for u in sorted({r["user"] for r in rows})}
+                        for name, rows in (("TF-IDF", plain), ("TF-IDF + co-participation", graphed))}}

@@ -44,6 +44,10 @@ def test_evaluate_questions_command(tmp_path: Path) -> None:
     data = json.loads(report.read_text())
     assert data["overall"]["questions"] == 45 and len(data["questions"]) == 45
     assert 0 <= data["overall"]["ndcg@10"] <= 1 and "overall" in result.stdout
+    # the keyword baselines of the same run, on the same questions, the graph's weight chosen on other folds
+    assert data["baselines"]["TF-IDF"]["questions"] == 45 and 0 < data["baselines"]["TF-IDF"]["ndcg@10"] < 1
+    assert len(data["baselines"]["TF-IDF + co-participation"]["graph_weights"]) == 5
+    assert "TF-IDF + co-participation" in result.stdout
     bad = tmp_path / "bad.json"
     bad.write_text('{"questions": [{"id": "x"}]}')
     refused = CliRunner().invoke(cli, ["evaluate-questions", "--questions", str(bad), "--cache",
