@@ -503,7 +503,8 @@ def fit_questions_command(
     import tempfile
 
     from evaluation.fit_questions import (STAKEHOLDER_PARTS, anchor_ndcg, bands, collect, collect_cordis,
-                                          cross_validate, fit_both, mean_ndcg)
+                                          cross_validate, fit_both, fit_completing, mean_ndcg)
+    from matcher.rank import COMPLETING
     from evaluation.questions import QUESTIONS, load_questions
 
     try:
@@ -544,8 +545,10 @@ def fit_questions_command(
     in_sample = {"stakeholders": round(mean_ndcg([r for r in rows if r["results"] == "stakeholders"], people), 4),
                  "projects": round(mean_ndcg([r for r in rows if r["results"] == "projects"], projects), 4)}
     edges = bands(rows, people, projects)
+    completing = fit_completing(anchor) if anchor else None
     intent = people.pop("intent")
     saved = {**data, "weights": people, "intent_weight": intent, "project_weights": projects, "bands": edges,
+             "completing_weights": completing,
              "fitted_on": {"questions": len(rows), "source": str(questions or QUESTIONS.name),
                            "embedder": embedder.model_id, "in_sample_ndcg@10": in_sample,
                            "cross_validated": cv,
@@ -554,7 +557,12 @@ def fit_questions_command(
                                          "ndcg@10_at_equal_weights": round(anchor_ndcg(
                                              anchor, {n: 1.0 for n in STAKEHOLDER_PARTS}), 4) if anchor else None,
                                          "ndcg@10_fitted": round(anchor_ndcg(anchor, {**people, "intent": intent}), 4)
-                                         if anchor else None},
+                                         if anchor else None,
+                                         "ndcg@10_consortium_alone": round(anchor_ndcg(
+                                             anchor, {n: float(n == "consortium") for n in STAKEHOLDER_PARTS}), 4)
+                                         if anchor else None,
+                                         "ndcg@10_completing": round(anchor_ndcg(anchor, completing), 4)
+                                         if completing else None},
                            "command": "dldmatch fit-questions"}}
     output.write_text(json.dumps(saved, indent=1))
     typer.echo(f"cross-validated nDCG@10 ({cv['folds']} folds over {len(rows)} questions): {cv['ndcg@10']:.3f}  "
@@ -563,6 +571,9 @@ def fit_questions_command(
                f"{saved['fitted_on']['consortia']}")
     typer.echo("weights: " + ", ".join(f"{k} {v:.3f}" for k, v in people.items() if v) + f", intent {intent:.3f}")
     typer.echo("project weights: " + ", ".join(f"{k} {v:.3f}" for k, v in projects.items() if v))
+    if completing:
+        typer.echo(f"weights for a draft naming {COMPLETING} or more participants (fitted on the consortia alone): "
+                   + ", ".join(f"{k} {v:.3f}" for k, v in completing.items() if v))
     typer.echo(f"fit bands: strong from score {edges['strong']:.3f}, good from {edges['good']:.3f}")
     typer.echo(f"saved to {output}")
 
@@ -660,7 +671,11 @@ def evaluate_feedback_command(
     import sqlite3
     import tempfile
 
+    from sqlalchemy import create_engine
+
+    from api.introductions import Introductions
     from api.settings import SEED_PROFILES
+    from matcher.feedback import MIN_PARTNERS
     from evaluation.feedback import (BEHAVIOUR, STAND_IN, give_feedback, report as summarise, score,
                                      stakeholder_questions, two_folds)
     from evaluation.keywords import SeedKeywords
@@ -706,13 +721,22 @@ def evaluate_feedback_command(
                             sqlite3.connect(db) as dst:
                         src.backup(dst)
                     shutil.copytree(base.index_dir, Path(tmp) / "index")
-                    copy = base.model_copy(update={"database_url": f"sqlite:///{db}", "index_dir": Path(tmp) / "index"})
+                    copy = base.model_copy(update={"database_url": f"sqlite:///{db}", "index_dir": Path(tmp) / "index",
+                                                   "introductions_weight": 0.0})  # feedback given as served today
                     with _asking(copy, embedder) as ask:
                         status, body = ask("POST", "/stakeholders", STAND_IN, who="secretariat")
                         if status != 201:
                             raise RuntimeError(f"cannot add the stand-in asker: {status} {body}")
                         given_counts[behaviour].append(give_feedback(
                             ask, train, BEHAVIOUR[behaviour], random.Random(f"{seed}/{fold}/{behaviour}")))
+                    engine = create_engine(copy.database_url)
+                    try:  # how many organisations the feedback gave a record that counts (five introductions on)
+                        records = Introductions(engine).records()
+                    finally:
+                        engine.dispose()
+                    given_counts[behaviour][-1]["with_a_record"] = sum(r.introductions >= MIN_PARTNERS for r in
+                                                                       records.values())
+                    given_counts[behaviour][-1]["lifted"] = sum(r.value > 0 for r in records.values())
                     for w in strengths:
                         with _asking(copy.model_copy(update={"introductions_weight": w}), embedder) as ask:
                             rows[behaviour][w] += score(ask, test)

@@ -335,12 +335,6 @@ class DustLinkOut(BaseModel):
     affected: list[str] = Field(description="countries affected by them, of the other side")
 
 
-class IntroductionsOut(BaseModel):
-    introductions: int = Field(description="its introductions through the service that either side told of "
-                               "(accepted interests, forum meetings) or that it declined")
-    cooperation: int = Field(description="how many of them became cooperation or an agreement")
-
-
 class ExplanationOut(BaseModel):
     shared_themes: list[SharedThemeOut]
     query_needs_met: list[str]
@@ -356,8 +350,9 @@ class ExplanationOut(BaseModel):
                                                   "stands out in meaning against the query, in any language")
     dust_and_sandstorms: DustLinkOut | None = Field(default=None, description="for a query about dust and "
                                                     "sandstorms: one side in a source area, the other downwind")
-    introductions: IntroductionsOut | None = Field(default=None, description="when the ranking weighs what "
-                                                   "past introductions became: this candidate's record")
+    introductions: bool = Field(default=False, description="when the ranking weighs what past introductions "
+                                "became: its introductions through the service (five partners or more) became "
+                                "cooperation more often than usual (the counts stay private)")
 
 
 class MatchOut(BaseModel):

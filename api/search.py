@@ -20,14 +20,14 @@ from api.indexing import Snapshot
 from api.introductions import Introductions
 from api.outcomes import not_suggested
 from api.profiles import explained, project_profiles, render, stakeholder_profiles, track_records
-from api.schemas import IntroductionsOut, MatchList, MatchOut, MatchRequest, MatchResponse
+from api.schemas import MatchList, MatchOut, MatchRequest, MatchResponse
 from embeddings.cache import SentenceVectors
 from embeddings.index import VectorIndex
 from embeddings.texts import project_text
 from matcher.feedback import Record
 from matcher.gazetteer import countries_in, places_in
 from matcher.meaning import best_pair
-from matcher.rank import Filters, Match, Place, Profile, can_fund, rank, within_reach
+from matcher.rank import Filters, Match, Place, Profile, Ranking, can_fund, rank, within_reach
 from matcher.text import is_latin, keyword_hits, normalise_place, sentences
 from matcher.vocab import infer_needs, infer_offers
 from store import repo
@@ -67,8 +67,8 @@ class Search(Part):
         return np.frombuffer(stored[entity_id].vector, dtype=np.float32)
 
     def _run(self, session: Session, snap: Snapshot, query: Profile, vector: np.ndarray, entity_type: str, *,
-             k: int, intent: str, filters: Filters, text: str = "") -> list[MatchOut]:
-        ranking = self.ranking
+             k: int, intent: str, filters: Filters, text: str = "", ranking: Ranking | None = None) -> list[MatchOut]:
+        ranking = ranking or self.ranking
         if entity_type == "stakeholder":
             if intent == "co_funding":  # co-funders are those able to fund, however close otherwise
                 filters = replace(filters, able_to_fund=True)
@@ -117,12 +117,8 @@ class Search(Part):
         matches = self._close_sentences(query, matches, by_key)
         shown = render(session, self.vocabulary, matches, by_key, entity_type,
                        ranking if entity_type == "stakeholder" else ranking.for_projects(), intent)
-        if entity_type == "stakeholder":  # the record behind an introductions part, shown beside it
-            records = self._introductions()
-            for out in shown:
-                if out.components.get("introductions") and (r := records.get(entity_key("stakeholder", out.id))):
-                    out.explanation.introductions = IntroductionsOut(introductions=r.introductions,
-                                                                     cooperation=r.cooperation)
+        for out in shown:  # the introductions part, said in words (its counts stay private)
+            out.explanation.introductions = bool(out.components.get("introductions"))
         return shown
 
     @staticmethod
@@ -288,7 +284,8 @@ class Search(Part):
             hidden = frozenset(entity_key("stakeholder", h) for h in hide)
             s_filters = Filters(kinds=frozenset(request.kinds), exclude=query.partners | hidden)
             stakeholders = self._run(session, snap, query, vector, "stakeholder", k=request.k,
-                                     intent=request.intent, filters=s_filters, text=text)
+                                     intent=request.intent, filters=s_filters, text=text,
+                                     ranking=self.ranking.for_query(len(request.participants)))
             projects = (self._run(session, snap, query, vector, "project", k=request.k, intent="any",
                                   filters=Filters(joinable=not request.include_completed))
                         if request.include_projects else [])

@@ -203,6 +203,23 @@ def _best_of(objective: Callable[[np.ndarray], float], w: np.ndarray, restarts: 
     return found[int(np.argmax(scores))]
 
 
+def fit_completing(anchor: Rows, names: Sequence[str] = tuple(n for n in STAKEHOLDER_PARTS if n != "intent")
+                   ) -> dict[str, float]:
+    """The weights for a draft completing a consortium (``matcher.rank.Ranking.for_query``): the best
+    mean nDCG@10 on the consortia of the choice year alone, with the same reason floors, searched from
+    the consortium value alone, from equal weights and from random starts."""
+    floor_of = np.array([float(reason_floors(names).get(n, 0.0)) for n in names])
+    free = 1.0 - floor_of.sum()
+    held = _Anchor(list(anchor), names)
+
+    def objective(share: np.ndarray) -> float:
+        return held(floor_of + free * share)
+
+    alone = np.array([1.0 if n == "consortium" else 0.0 for n in names])
+    best = _best_of(objective, alone)
+    return {n: round(float(v), 4) for n, v in zip(names, floor_of + free * best)}
+
+
 def anchor_ndcg(anchor: Rows, weights: dict[str, float]) -> float:
     names = list(weights)
     return _Anchor(anchor, names)(np.array([weights[n] for n in names]))

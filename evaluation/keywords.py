@@ -7,19 +7,23 @@ document of the stakeholder or project it is asked for. The graph adds, for each
 of the asking side's organisations (the stakeholder itself, the project's participants, the question's
 participants) that worked with it in a project, times a weight chosen on other questions. The same
 candidates are left out as the service leaves out: the asking organisation and a project's or a
-question's own participants.
+question's own participants; a search for co-funders keeps only those able to fund
+(``matcher.rank.can_fund``: funding offered, or a funding role in a project), and a search for
+projects only those still open to join (not completed), as the service's filters do.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from evaluation.baselines import GRAPH_WEIGHTS
+from matcher.rank import JOINABLE, Profile, Record, can_fund, project_state
 from evaluation.questions import folds, ndcg, score_question, summary
 
 
@@ -32,6 +36,16 @@ class SeedKeywords:
             return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
         people, projects = rows("stakeholders.jsonl"), rows("projects.jsonl")
+        year = datetime.now(timezone.utc).year
+        self.closed = {p["id"] for p in projects
+                       if project_state(p.get("status"), p.get("start_year"), p.get("end_year"), year) not in JOINABLE}
+        roles: dict[str, list[Record]] = defaultdict(list)
+        for p in projects:
+            for x in p.get("participants", []):
+                roles[x["stakeholder"]].append(Record(p["id"], p["title"], x.get("role", "other")))
+        self.funders = {s["id"] for s in people if can_fund(Profile(key=s["id"], name=s["name"], kind=s["kind"],
+                                                                     offers=tuple(s.get("offers", ())),
+                                                                     record=tuple(roles[s["id"]])))}
         self.members: dict[str, list[str]] = {}
         texts: dict[str, list[str]] = {p["id"]: [p["name"], p.get("description", "")] for p in people}
         self.partners: dict[str, set[str]] = defaultdict(set)
@@ -69,9 +83,11 @@ class SeedKeywords:
         if q["results"] == "projects":
             ids, scores = self.project_ids, scores[len(self.ids):]
             mine = {pid for pid, members in self.members.items() if asking & set(members)}
-            left_out = mine
+            left_out = mine | (set() if q["params"].get("include_completed") else self.closed)
         else:
             ids, scores = self.ids, scores[:len(self.ids)].copy()
+            if q["params"].get("intent") == "co_funding":
+                left_out = left_out | (set(self.ids) - self.funders)
             if graph_weight and asking:
                 for n, i in enumerate(ids):
                     scores[n] += graph_weight * sum(i in self.partners.get(a, ()) for a in asking) / len(asking)
@@ -83,7 +99,7 @@ class SeedKeywords:
         def mean(w: float) -> float:
             return sum(ndcg(self.rank(q, w), {g["id"]: int(g["grade"]) for g in q["grades"]})
                        for q in questions) / max(1, len(questions))
-        return max(GRAPH_WEIGHTS, key=lambda w: (mean(w), -w))
+        return max((0.0, *GRAPH_WEIGHTS), key=lambda w: (mean(w), -w))
 
 
 def baselines(keywords: SeedKeywords, questions: Sequence[dict[str, Any]]) -> dict[str, Any]:

@@ -50,12 +50,16 @@ def weight_table(ranking: "Ranking") -> str:
     """The weights in force as a Markdown table: stakeholders for an intent, for ``any``, projects."""
     with_intent, plain = ranking.weights_for("co_funding"), ranking.weights_for("any")
     projects = ranking.for_projects().weights_for("any")
-    lines = ["| component | stakeholders, with an intent | stakeholders, intent `any` | projects | value |",
-             "| --- | --- | --- | --- | --- |"]
+    columns = [with_intent, plain, projects]
+    head = "| component | stakeholders, with an intent | stakeholders, intent `any` | projects |"
+    if ranking.completing_weights:
+        columns.append(ranking.for_query(COMPLETING).weights_for("any"))
+        head += f" a draft naming {COMPLETING}+ participants |"
+    lines = [head + " value |", "| --- " * (len(columns) + 2) + "|"]
     for name in COMPONENTS:
-        if with_intent.get(name, 0.0) or plain.get(name, 0.0) or projects.get(name, 0.0):
-            lines.append(f"| {name} | {with_intent.get(name, 0.0):.3f} | {plain.get(name, 0.0):.3f} | "
-                         f"{projects.get(name, 0.0):.3f} | {MEANINGS[name]} |")
+        if any(c.get(name, 0.0) for c in columns):
+            lines.append(f"| {name} | " + " | ".join(f"{c.get(name, 0.0):.3f}" for c in columns)
+                         + f" | {MEANINGS[name]} |")
     strong, good = ranking.bands
     lines.append("")
     lines.append(f"Fit bands: *strong* from a score of {strong:.3f} (fit 70), *good* from {good:.3f} (fit 40).")
@@ -83,6 +87,8 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "popularity": 0.0,
     "introductions": 0.0,  # what outcomes taught (matcher.feedback): off unless DLDMATCH_INTRODUCTIONS_WEIGHT says
 }
+COMPLETING = 2
+"""A draft project naming this many participants or more is completing a consortium (:meth:`Ranking.for_query`)."""
 INTENT_WEIGHT = 0.15
 """Share of the score given to "does the candidate offer what this search is for" when an intent
 other than ``any`` is asked; the other weights shrink in proportion."""
@@ -347,7 +353,24 @@ class Ranking:
     # exposure spread (issue 16, item 4): a stakeholder's score is lowered by this much times its experience
     # (the log of its number of projects, scaled to [0, 1]), so suggestions spread beyond the best known
     spread: float = 0.0
+    # for a draft that names COMPLETING or more participants (completing a consortium, as CORDIS queries do):
+    # weights fitted on the consortia of the model's choice year; None: the same weights as any search
+    completing_weights: dict[str, float] | None = None
     _for_intent: dict[str, dict[str, float]] = field(default_factory=dict, repr=False, compare=False)
+
+    def for_query(self, participants: int) -> "Ranking":
+        """The ranking of a search whose query names this many participants: a draft naming
+        :data:`COMPLETING` or more is completing a consortium, ranked by the weights fitted on real
+        consortia (when the file has them); any other search by the weights fitted on users' questions.
+
+        Example:
+            >>> r = Ranking(weights={"semantic": 1.0}, completing_weights={"consortium": 1.0})
+            >>> r.for_query(1).weights, r.for_query(2).weights
+            ({'semantic': 1.0}, {'consortium': 1.0})
+        """
+        if participants < COMPLETING or not self.completing_weights:
+            return self
+        return replace(self, weights=dict(self.completing_weights), completing_weights=None, _for_intent={})
 
     def for_projects(self) -> "Ranking":
         """The ranking of projects: its own weights when the file has them."""
@@ -392,10 +415,12 @@ class Ranking:
             projects = data.get("project_weights")
             bands = data.get("bands") or {"strong": 0.5, "good": 0.25}
             groups = {g: (float(b["strong"]), float(b["good"])) for g, b in (bands.get("by") or {}).items()}
+            completing = data.get("completing_weights")
             return cls(weights=normalised(data["weights"]), intent_weight=float(data.get("intent_weight", INTENT_WEIGHT)),
                        source=str(path), model=ConsortiumModel.load(path),
                        project_weights=normalised(projects) if projects else None,
-                       bands=(float(bands["strong"]), float(bands["good"])), group_bands=groups)
+                       bands=(float(bands["strong"]), float(bands["good"])), group_bands=groups,
+                       completing_weights=normalised(completing) if completing else None)
         learned = {k: float(v) for k, v in data["weights"].items() if k in DEFAULT_WEIGHTS}
         untrained = {k: v for k, v in DEFAULT_WEIGHTS.items() if k not in learned}
         share = 1.0 - sum(untrained.values())
@@ -409,16 +434,24 @@ class Ranking:
 
         Example:
             >>> r = Ranking(weights={"semantic": 0.5, "themes": 0.5}).with_introductions(0.2)
-            >>> r.weights_for("any")["introductions"], r.weights_for("any")["themes"]
-            (0.2, 0.4)
+            >>> r.weights_for("any")["introductions"], r.weights_for("any")["themes"], r.bands
+            (0.2, 0.4, (0.4, 0.2))
         """
         if not 0.0 <= weight < 1.0:
             raise ValueError("the introductions weight lies in [0, 1)")
-        others = {k: v for k, v in self.weights.items() if k != "introductions"}
-        total = sum(others.values()) or 1.0
-        weights = {**{k: (1.0 - weight) * v / total for k, v in others.items()}, "introductions": weight}
-        return replace(self, weights=weights, project_weights=self.project_weights or dict(self.weights),
-                       _for_intent={})
+        def shared(given: dict[str, float]) -> dict[str, float]:
+            others = {k: v for k, v in given.items() if k != "introductions"}
+            total = sum(others.values()) or 1.0
+            return {**{k: (1.0 - weight) * v / total for k, v in others.items()}, "introductions": weight}
+
+        def scaled(band: tuple[float, float]) -> tuple[float, float]:  # the other parts shrink: so do the edges
+            return band[0] * (1.0 - weight), band[1] * (1.0 - weight)
+
+        groups = {g: (b if g == "projects" else scaled(b)) for g, b in self.group_bands.items()}
+        groups.setdefault("projects", self.bands)  # projects are ranked as before, fit as before
+        return replace(self, weights=shared(self.weights), project_weights=self.project_weights or dict(self.weights),
+                       completing_weights=shared(self.completing_weights) if self.completing_weights else None,
+                       bands=scaled(self.bands), group_bands=groups, _for_intent={})
 
     def weights_for(self, intent: str) -> dict[str, float]:
         cached = self._for_intent.get(intent)

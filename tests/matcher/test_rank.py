@@ -169,6 +169,11 @@ def test_pruning_by_bounds_never_changes_the_top_k(seed: int, intent: str) -> No
     # the served ranker, the consortium model alone (most of the score in the signals), the defaults
     ranking = (Ranking.from_file(files / "ranker.json") if seed % 4 == 3 else
                Ranking.from_file(files / "consortium.json") if seed % 4 == 1 else Ranking())
+    if seed % 3 == 2:  # the introductions signal switched on (issue 16, item 2): a signal the bound reads
+        ranking = ranking.with_introductions(0.2)
+        for c in candidates:
+            if rng.random() < 0.3:
+                signals[c.key]["introductions"] = rng.random()
     k = rng.choice([1, 5, 10])
     everything = rank(QUERY, candidates, sims, k=k, intent=intent, ranking=ranking, signals=signals)
     kept = set(within_reach(sims, signals, k=k, intent=intent, ranking=ranking))
