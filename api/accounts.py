@@ -27,7 +27,7 @@ from sqlalchemy.engine import Engine
 
 from api.core import utcnow as _utcnow
 from api.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyAttempts, Unauthorized, conflicts
-from api.i18n import N_
+from api.i18n import LANGUAGES, N_
 from store.models import Account, ApiToken, Invitation, LoginFailure, LoginSession, Stakeholder
 
 Role = Literal["public", "member", "secretariat"]
@@ -125,10 +125,13 @@ class Accounts:
 
     INVITATION_HOURS = 72
 
-    def invite(self, email: str, role: str, *, organisation: str | None = None, name: str = "") -> tuple[Account, str]:
+    def invite(self, email: str, role: str, *, organisation: str | None = None, name: str = "",
+               language: str | None = None) -> tuple[Account, str]:
         """An account without a password (made now, or one that never set its password) and a one-time
-        token to set it, valid for 72 hours; earlier unused links of the account stop working."""
+        token to set it, valid for 72 hours; earlier unused links of the account stop working. ``language``:
+        the language its mail is written in (English when not given)."""
         email = self._email(email)
+        language = _language(language)
         organisation = self._scope(role, organisation)
         now = _now()
         token = secrets.token_urlsafe(32)
@@ -139,9 +142,10 @@ class Accounts:
                                "set-password` to change it")
             if account is None:
                 account = Account(email=email, name=name.replace("\x00", "").strip()[:200], role=role,
-                                  organisation=organisation, created_at=now)
+                                  organisation=organisation, created_at=now, language=language)
             else:
                 account.role, account.organisation, account.name = role, organisation, name.strip() or account.name
+                account.language = language or account.language
             session.add(account)
             session.flush()
             assert account.id is not None
@@ -192,6 +196,16 @@ class Accounts:
             session.add(row)
             session.commit()
         return token
+
+    def set_language(self, account_id: int, language: str) -> None:
+        """The language this account's mail is written in from now on (the web page's switch sets it)."""
+        language = _language(language)
+        with Session(self.writer) as session:
+            account = session.get(Account, account_id)
+            if account is not None and account.language != language:
+                account.language = language
+                session.add(account)
+                session.commit()
 
     def tokens(self) -> list[TokenInfo]:
         with Session(self.engine) as session:
@@ -344,3 +358,13 @@ def _aware(value: datetime) -> datetime:
 
 
 __all__ = ["Accounts", "Conflict", "Forbidden", "Principal", "PUBLIC", "TooManyAttempts", "Unauthorized"]
+
+
+def _language(language: str | None) -> str | None:
+    """A language of the interface, or None; anything else is refused naming the field."""
+    if language in (None, ""):
+        return None
+    if language not in LANGUAGES:
+        raise InvalidInput(N_("unknown language"), errors=[{"field": "language", "message": "choose one of "
+                                                            + ", ".join(LANGUAGES)}])
+    return language

@@ -110,14 +110,16 @@ def account_create(ctx: typer.Context, email: str = typer.Option(...), role: str
 @account_cli.command("invite")
 def account_invite(ctx: typer.Context, email: str = typer.Option(...), role: str = typer.Option("member", help=ROLE_HELP),
                    org: Optional[str] = typer.Option(None, "--org", help="a member's organisation (stakeholder id)"),
-                   name: str = typer.Option("", help="the person's name")) -> None:
+                   name: str = typer.Option("", help="the person's name"),
+                   language: Optional[str] = typer.Option(None, help="the language of the person's mail: en, zh, "
+                                                                     "ja, ko, mn or ru (default English)")) -> None:
     """Make an account without a password and a one-time link (72 hours) to set it: mailed through the
-    outbox (or SMTP when DLDMATCH_SMTP_URL is set) and printed here."""
+    outbox (or SMTP when DLDMATCH_SMTP_URL is set), in the person's language, and printed here."""
     from api.outbox import Outbox, mail_invitation
 
     accounts = _accounts(ctx)
     try:
-        account, token = accounts.invite(email, role, organisation=org, name=name)
+        account, token = accounts.invite(email, role, organisation=org, name=name, language=language)
     except DomainError as exc:
         _fail(exc)
     _audit(accounts, "account invite", account.email)

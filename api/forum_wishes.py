@@ -21,6 +21,7 @@ from api.core import Core, utcnow
 from api.errors import Conflict, InvalidInput, NotFound
 from api.forum_plans import forum_row, scores_with
 from api.i18n import N_
+from api.outbox import said
 from api.schemas import (ForumOther, ForumOut, ForumParticipation, ForumPreferencesIn, MeetingAnswerIn,
                          MeetingOutcomeOut, MeetingRequestIn)
 from matcher.schedule import pair
@@ -91,10 +92,12 @@ class Participation:
 
         out = self._change(forum_id, change)
         by = {p.stakeholder: p.name for p in out.participants}
-        self._tell_org(request.to, f"{by[stakeholder_id]} asks to meet you at {names['forum']}",
-                       f"{by[stakeholder_id]} would like a meeting with {by[request.to]} at {names['forum']}."
-                       + (f"\n\n{request.message}" if request.message else "")
-                       + f"\n\nAccept or decline: {self._link(f'/forums/{forum_id}/as/{request.to}')}")
+        about = {"asker": by[stakeholder_id], "other": by[request.to], "forum": names["forum"],
+                 "message": f"\n\n{request.message}" if request.message else "",
+                 "link": self._link(f"/forums/{forum_id}/as/{request.to}")}
+        self._tell_org(request.to, said(N_("%(asker)s asks to meet you at %(forum)s"), **about),
+                       said(N_("%(asker)s would like a meeting with %(other)s at %(forum)s.%(message)s\n\n"
+                               "Accept or decline: %(link)s"), **about))
         return out
 
     def answer(self, forum_id: str, stakeholder_id: str, answer: MeetingAnswerIn) -> ForumOut:
@@ -114,10 +117,14 @@ class Participation:
 
         out = self._change(forum_id, change)
         by = {p.stakeholder: p.name for p in out.participants}
-        verdict = "accepted" if answer.accept else "declined"
-        self._tell_org(answer.asker, f"{by[stakeholder_id]} {verdict} your meeting request",
-                       f"{by[stakeholder_id]} {verdict} a meeting with {by[answer.asker]} at {names['forum']}."
-                       + ("\n\nThe schedule places it once the secretariat makes it again." if answer.accept else ""))
+        about = {"other": by[stakeholder_id], "asker": by[answer.asker], "forum": names["forum"]}
+        if answer.accept:
+            self._tell_org(answer.asker, said(N_("%(other)s accepted your meeting request"), **about),
+                           said(N_("%(other)s accepted a meeting with %(asker)s at %(forum)s.\n\nThe schedule places "
+                                   "it once the secretariat makes it again."), **about))
+        else:
+            self._tell_org(answer.asker, said(N_("%(other)s declined your meeting request"), **about),
+                           said(N_("%(other)s declined a meeting with %(asker)s at %(forum)s."), **about))
         return out
 
     def view(self, forum_id: str, stakeholder_id: str) -> ForumParticipation:
@@ -192,11 +199,13 @@ def remind_participants(engine: Any, writer: Any, outbox: Any, now: datetime | N
             waiting = [q["stakeholder"] for q in forum.participants
                        if key in q.get("asked", []) and q["stakeholder"] not in p.get("accepted", [])
                        and q["stakeholder"] not in p.get("declined", [])]
-            body = (f"{forum.name} starts on {first_day.isoformat()}. Say when you can meet and whom you want "
-                    f"to meet, so the schedule can use it: {outbox.link(f'/forums/{forum.external_id}/as/{key}')}")
+            body = said(N_("%(forum)s starts on %(day)s. Say when you can meet and whom you want to meet, so the "
+                           "schedule can use it: %(link)s"), forum=forum.name, day=first_day.isoformat(),
+                        link=outbox.link(f"/forums/{forum.external_id}/as/{key}"))
             if waiting:
-                body += f"\n\n{len(waiting)} meeting request(s) wait for your answer there."
-            for email in emails:
-                outbox.send(email, f"{forum.name}: whom do you want to meet?", body)
+                body = said("%(first)s\n\n%(then)s", first=body,
+                            then=said(N_("%(count)s meeting request(s) wait for your answer there."),
+                                      count=len(waiting)))
+            outbox.mail(emails, said(N_("%(forum)s: whom do you want to meet?"), forum=forum.name), body)
             reminded += 1
     return reminded

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from api.core import utc, utcnow
 from api.errors import Conflict, NotFound, conflicts
 from api.i18n import N_
+from api.outbox import said
 from matcher.rank import STALE_AFTER, STALE_PENALTY  # noqa: F401  (read from here too)
 from store.models import Stakeholder
 
@@ -82,12 +83,11 @@ class Freshness:
             emails = self.outbox.members_to_remind(row.external_id, "stale_profile", subject, now)
             if not emails:
                 continue  # nobody to remind (the secretariat's list shows it), or reminded already
-            since = row.confirmed_at.date().isoformat() if row.confirmed_at else "never"
-            for email in emails:
-                self.outbox.send(email, f"Is the profile of {row.name} still current?",
-                                 f"The profile of {row.name} on dldmatch was last confirmed on {since}. Profiles not "
-                                 "confirmed for a year are ranked lower and marked as possibly out of date.\n\n"
-                                 f"Check it and press \"This profile is current\", or edit it: "
-                                 f"{self.outbox.link(f'/s/{row.external_id}')}")
+            since = row.confirmed_at.date().isoformat() if row.confirmed_at else said(N_("never"))
+            self.outbox.mail(emails, said(N_("Is the profile of %(name)s still current?"), name=row.name),
+                             said(N_("The profile of %(name)s on dldmatch was last confirmed on %(since)s. Profiles "
+                                     "not confirmed for a year are ranked lower and marked as possibly out of date."
+                                     "\n\nCheck it and press \"This profile is current\", or edit it: %(link)s"),
+                                  name=row.name, since=since, link=self.outbox.link(f"/s/{row.external_id}")))
             reminded += 1
         return reminded

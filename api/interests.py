@@ -20,8 +20,8 @@ from sqlmodel import Session, col, or_, select
 from api.accounts import Principal
 from api.core import utcnow
 from api.errors import Conflict, Forbidden, InvalidInput, NotFound, conflicts
-from api.i18n import N_
-from api.outbox import Outbox
+from api.i18n import DEFAULT, LANGUAGES, N_
+from api.outbox import Outbox, Words, said
 from api.schemas import ID_PATTERN
 from store.models import Account, Interest, Stakeholder
 
@@ -69,15 +69,16 @@ class Interests:
                 session.add(row)
                 session.commit()
             session.refresh(row)
+        pair = {"asker": names[who.organisation], "other": names[to_org], "message": message,
+                "link": self.outbox.link("/inbox")}
         if broker:
-            self._tell(self._secretariat(), f"To broker: {names[who.organisation]} would like to meet {names[to_org]}",
-                       f"{names[who.organisation]} asks the secretariat to broker an introduction to "
-                       f"{names[to_org]}.\n\n{message}\n\nForward or decline it: {self.outbox.link('/inbox')}")
+            self.outbox.mail(self._secretariat(), said(N_("To broker: %(asker)s would like to meet %(other)s"), **pair),
+                             said(N_("%(asker)s asks the secretariat to broker an introduction to %(other)s.\n\n"
+                                     "%(message)s\n\nForward or decline it: %(link)s"), **pair))
         else:
-            self._tell_org(to_org, f"{names[who.organisation]} would like to meet you",
-                           f"{names[who.organisation]} expressed interest in {names[to_org]} on dldmatch.\n\n"
-                           f"{message}\n\nAccept or decline: {self.outbox.link('/inbox')}\nContacts are shared "
-                           "only if you accept.")
+            self._tell_org(to_org, said(N_("%(asker)s would like to meet you"), **pair),
+                           said(N_("%(asker)s expressed interest in %(other)s on dldmatch.\n\n%(message)s\n\n"
+                                   "Accept or decline: %(link)s\nContacts are shared only if you accept."), **pair))
         return row
 
     def visible(self, who: Principal, *, limit: int = 500) -> list[Interest]:
@@ -132,16 +133,20 @@ class Interests:
             session.refresh(stored)
         names = self._names([row.from_org, row.to_org])
         names = {o: names.get(o, o) for o in (row.from_org, row.to_org)}  # an organisation deleted since keeps its id
+        pair = {"asker": names[row.from_org], "other": names[row.to_org], "message": row.message,
+                "link": self.outbox.link("/inbox")}
         if action == "forward":
-            self._tell_org(row.to_org, f"{names[row.from_org]} would like to meet you",
-                           f"The NEAMSP secretariat forwards an interest of {names[row.from_org]} in "
-                           f"{names[row.to_org]}.\n\n{row.message}\n\nAccept or decline: {self.outbox.link('/inbox')}")
-        elif action in ("accept", "decline"):
-            self._tell_org(row.from_org, f"{names[row.to_org]} {status} your interest",
-                           f"{names[row.to_org]} {status} the interest of {names[row.from_org]}."
-                           + (f"\n\nYou can now see each other's contacts: {self.outbox.link('/inbox')}\n"
-                              "In two weeks, and again in about six months, dldmatch will ask both of you what "
-                              "came of it." if action == "accept" else ""))
+            self._tell_org(row.to_org, said(N_("%(asker)s would like to meet you"), **pair),
+                           said(N_("The NEAMSP secretariat forwards an interest of %(asker)s in %(other)s.\n\n"
+                                   "%(message)s\n\nAccept or decline: %(link)s"), **pair))
+        elif action == "accept":
+            self._tell_org(row.from_org, said(N_("%(other)s accepted your interest"), **pair),
+                           said(N_("%(other)s accepted the interest of %(asker)s.\n\nYou can now see each other's "
+                                   "contacts: %(link)s\nIn two weeks, and again in about six months, dldmatch will "
+                                   "ask both of you what came of it."), **pair))
+        elif action == "decline":
+            self._tell_org(row.from_org, said(N_("%(other)s declined your interest"), **pair),
+                           said(N_("%(other)s declined the interest of %(asker)s."), **pair))
         return stored
 
     def contacts(self, who: Principal, row: Interest) -> dict[str, dict[str, Any]] | None:
@@ -170,22 +175,23 @@ class Interests:
             return list(session.exec(select(Account.email).where(Account.role == "secretariat",
                                                                  col(Account.disabled_at).is_(None))).all())
 
-    def _tell_org(self, org: str, subject: str, body: str) -> None:
-        """Mail the organisation's members; without any, its stored contact; without one, nobody (the
+    def _tell_org(self, org: str, subject: Words, body: Words) -> None:
+        """Mail the organisation's members, each in the language of its account; without any member,
+        its stored contact, in the first of its languages the interface has; without one, nobody (the
         secretariat sees every interest)."""
+        default = DEFAULT
         with Session(self.engine) as session:
             emails = list(session.exec(select(Account.email).where(Account.organisation == org,
                                                                    col(Account.disabled_at).is_(None))).all())
             if not emails:
-                contact = session.exec(select(Stakeholder.contact).where(Stakeholder.external_id == org)).first()
+                row = session.exec(select(Stakeholder.contact, Stakeholder.languages).where(
+                    Stakeholder.external_id == org)).first()
+                contact, spoken = (row[0], row[1]) if row else (None, [])
                 emails = [contact["email"]] if contact and contact.get("email") else []
-        self._tell(emails, subject, body)
+                default = next((lang for lang in spoken or [] if lang in LANGUAGES), DEFAULT)
+        self.outbox.mail(emails, subject, body, default=default)
 
     tell_org = _tell_org  # the forums tell participants of meeting requests the same way
-
-    def _tell(self, emails: list[str], subject: str, body: str) -> None:
-        for email in emails[:20]:
-            self.outbox.send(email, subject, body)
 
 
 def _shown_to(who: Principal, row: Interest) -> bool:

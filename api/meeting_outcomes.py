@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from api.core import utc, utcnow
 from api.errors import Conflict, NotFound, conflicts
 from api.i18n import N_
+from api.outbox import said
 from api.outcomes import LATER_OPENS, MET, RESULTS, checked_answer
 from matcher.schedule import pair
 from store.models import Forum, MeetingOutcome
@@ -103,11 +104,10 @@ class MeetingOutcomes:
                 if asked >= limit:
                     return asked
                 emails = outbox.members_to_remind(key, "forum_outcome", f"{forum.external_id}:{key}", now)
-                for email in emails:
-                    outbox.send(email, f"{forum.name}: what came of your meetings?",
-                                f"Tell what came of each of your meetings at {forum.name} (met, cooperation "
-                                f"started, agreement reached...): "
-                                f"{outbox.link(f'/forums/{forum.external_id}/as/{key}')}#meetings")
+                outbox.mail(emails, said(N_("%(forum)s: what came of your meetings?"), forum=forum.name),
+                            said(N_("Tell what came of each of your meetings at %(forum)s (met, cooperation started, "
+                                    "agreement reached...): %(link)s"), forum=forum.name,
+                                 link=outbox.link(f"/forums/{forum.external_id}/as/{key}") + "#meetings"))
                 asked += bool(emails)
         return asked
 

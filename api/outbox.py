@@ -13,15 +13,42 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from dataclasses import dataclass, field
+
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from api.core import utcnow
+from api.i18n import DEFAULT, LANGUAGES, N_, translations
 from api.settings import Settings
 from store.models import Account, Reminder
 from store.models import Outbox as OutboxRow
 
 SMTP_TIMEOUT = 10.0  # seconds: a slow mail server never holds a request longer
+
+
+@dataclass(frozen=True)
+class Words:
+    """What a mail says, to be said in each reader's language: a catalogue message (marked with ``N_``)
+    and its parameters, which may be words of their own.
+
+    Example:
+        >>> Words("%(who)s would like to meet you", {"who": "GAN"}).say("en")
+        'GAN would like to meet you'
+    """
+
+    msgid: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def say(self, lang: str) -> str:
+        text = translations(lang).gettext(self.msgid)
+        if not self.params:
+            return text
+        return text % {k: (v.say(lang) if isinstance(v, Words) else v) for k, v in self.params.items()}
+
+
+def said(msgid: str, **params: Any) -> Words:
+    return Words(msgid, params)
 
 
 class Outbox:
@@ -51,6 +78,26 @@ class Outbox:
                     session.refresh(stored)
                     row = stored
         return row
+
+    def mail(self, emails: Any, subject: Words, body: Words, *, default: str = DEFAULT,
+             secret: str | None = None) -> int:
+        """Send one mail to each address (20 at most), each in its reader's language: the language of
+        the account with that address, else ``default``. Returns how many were sent."""
+        emails = list(dict.fromkeys(e for e in emails if e))[:20]
+        known = self.languages(emails)
+        for email in emails:
+            lang = known.get(email.lower()) or (default if default in LANGUAGES else DEFAULT)
+            self.send(email, subject.say(lang), body.say(lang), secret=secret)
+        return len(emails)
+
+    def languages(self, emails: list[str]) -> dict[str, str]:
+        """The language of the accounts with these addresses (lower-cased), where one is set."""
+        if not emails:
+            return {}
+        with Session(self.engine) as session:
+            rows = session.exec(select(Account.email, Account.language).where(
+                col(Account.email).in_([e.lower() for e in emails]))).all()
+        return {e: lang for e, lang in rows if lang in LANGUAGES}
 
     def recent(self, limit: int = 200, to: str | None = None) -> list[OutboxRow]:
         with Session(self.engine) as session:
@@ -105,8 +152,10 @@ class Outbox:
 def mail_invitation(outbox: Outbox, account: Any, token: str, hours: int) -> str:
     """Mail an invitation's one-time link to its account; the link."""
     link = outbox.link(f"/invite/{token}")
-    whom = f"a member of {account.organisation}" if account.organisation else "the NEAMSP secretariat"
-    outbox.send(account.email, "Your dldmatch account",
-                f"You are invited to dldmatch, the partner matching of the NEAMSP, as {whom}.\n\n"
-                f"Set your password within {hours} hours (the link works once):\n{link}\n", secret=link)
+    whom = (said(N_("a member of %(organisation)s"), organisation=account.organisation) if account.organisation
+            else said(N_("the NEAMSP secretariat")))
+    outbox.mail([account.email], said(N_("Your dldmatch account")),
+                said(N_("You are invited to dldmatch, the partner matching of the NEAMSP, as %(whom)s.\n\n"
+                        "Set your password within %(hours)s hours (the link works once):\n%(link)s\n"),
+                     whom=whom, hours=hours, link=link), secret=link)
     return link

@@ -29,7 +29,7 @@ from api.accounts import Principal
 from api.core import utc, utcnow
 from api.errors import Conflict, Forbidden, InvalidInput, NotFound, conflicts
 from api.i18n import N_
-from api.outbox import Outbox
+from api.outbox import Outbox, said
 from store.models import Account, Interest, NoThanks, Outcome, OutcomeQuestion, Stakeholder
 
 RESULTS: dict[str, str] = {
@@ -194,12 +194,14 @@ class Outcomes:
         with Session(self.engine) as session:
             emails = list(session.exec(select(Account.email).where(Account.organisation == org,
                                                                    col(Account.disabled_at).is_(None))).all())
-        when = "Two weeks ago" if stage == "first" else "About six months ago"
-        for email in emails[:20]:
-            self.outbox.send(email, f"What came of meeting {other}?",
-                             f"{when} {name} and {other} agreed to share contacts on dldmatch. Did you meet, and "
-                             f"did cooperation start? One click tells the NEAMSP secretariat, and helps dldmatch "
-                             f"suggest better partners: {self.outbox.link(f'/inbox#interest-{interest_id}')}")
+        body = (N_("Two weeks ago %(name)s and %(other)s agreed to share contacts on dldmatch. Did you meet, and did "
+                   "cooperation start? One click tells the NEAMSP secretariat, and helps dldmatch suggest better "
+                   "partners: %(link)s") if stage == "first" else
+                N_("About six months ago %(name)s and %(other)s agreed to share contacts on dldmatch. Did you meet, "
+                   "and did cooperation start? One click tells the NEAMSP secretariat, and helps dldmatch suggest "
+                   "better partners: %(link)s"))
+        self.outbox.mail(emails, said(N_("What came of meeting %(other)s?"), other=other),
+                         said(body, name=name, other=other, link=self.outbox.link(f"/inbox#interest-{interest_id}")))
 
     # ---- no thanks ------------------------------------------------------------------------------
 

@@ -147,7 +147,8 @@ def build_people_router() -> APIRouter:
     def invite(body: InvitationIn, svc: Svc) -> InvitationOut:
         """An account for a person (a member of an organisation, or the secretariat) and a one-time link,
         valid 72 hours, mailed to them to set a password. The link is never in this answer."""
-        account, expires = svc.invite(body.email, body.role, organisation=body.organisation, name=body.name)
+        account, expires = svc.invite(body.email, body.role, organisation=body.organisation, name=body.name,
+                                      language=body.language)
         assert account.id is not None
         return InvitationOut(account=account.id, email=account.email, expires_at=expires,
                              message=f"a link to set the password was mailed to {account.email}")

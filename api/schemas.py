@@ -600,6 +600,8 @@ class InvitationIn(_Strict):
     role: Literal["member", "secretariat"] = "member"
     organisation: ExternalId | None = Field(default=None, description="a member's organisation")
     name: str = Field(default="", max_length=200)
+    language: Literal["en", "zh", "ja", "ko", "mn", "ru"] | None = Field(
+        default=None, description="the language of the person's mail (the invitation first); English when not given")
 
 
 class InvitationOut(BaseModel):

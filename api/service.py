@@ -139,9 +139,9 @@ class DLDMatch:
         self.overview, self.themes = self.overview_of.overview, self.overview_of.theme_counts
 
     def invite(self, email: str, role: str, *, organisation: str | None = None,
-               name: str = "") -> tuple[Any, datetime]:
-        """An account and its one-time link to set a password, mailed through the outbox."""
-        account, token = self.accounts.invite(email, role, organisation=organisation, name=name)
+               name: str = "", language: str | None = None) -> tuple[Any, datetime]:
+        """An account and its one-time link to set a password, mailed through the outbox in ``language``."""
+        account, token = self.accounts.invite(email, role, organisation=organisation, name=name, language=language)
         mail_invitation(self.outbox, account, token, self.accounts.INVITATION_HOURS)
         return account, utcnow() + timedelta(hours=self.accounts.INVITATION_HOURS)
 

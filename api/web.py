@@ -139,10 +139,14 @@ def _mark_html(request: Request) -> None:
 
 
 def remember_language(request: Request, response: Response) -> None:
-    """A language chosen with the switch (``?lang=``) holds for the next pages: a cookie of a year."""
+    """A language chosen with the switch (``?lang=``) holds for the next pages: a cookie of a year; for
+    a signed-in person, also the language its mail is written in from now on."""
     chosen = request.query_params.get("lang")
     if chosen in LANGUAGES and chosen != request.cookies.get(LANGUAGE_COOKIE):
         response.set_cookie(LANGUAGE_COOKIE, chosen, max_age=365 * 24 * 3600, samesite="lax", secure=_secure(request))
+    me = principal_of(request)
+    if chosen in LANGUAGES and me.account_id is not None:
+        request.app.state.service.accounts.set_language(me.account_id, chosen)
 
 
 def base_of(request: Request) -> str:

@@ -321,10 +321,11 @@ def add_people_pages(router: APIRouter, page: Callable[..., HTMLResponse], svc_o
 
     @router.post("/accounts/invite", response_class=HTMLResponse)
     def accounts_invite(request: Request, email: str = Form(""), role: str = Form("member"),
-                        organisation: str = Form(""), name: str = Form("")) -> HTMLResponse:
-        form = {"email": email, "role": role, "organisation": organisation, "name": name}
+                        organisation: str = Form(""), name: str = Form(""), language: str = Form("")) -> HTMLResponse:
+        form = {"email": email, "role": role, "organisation": organisation, "name": name, "language": language}
         try:
-            account, _ = svc_of(request).invite(email, role, organisation=organisation or None, name=name)
+            account, _ = svc_of(request).invite(email, role, organisation=organisation or None, name=name,
+                                                language=language or None)
         except DomainError as exc:
             return accounts_page(request, notice={"ok": False, "message": exc.message, "errors": exc.errors},
                                  form=form, status_code=exc.status)

@@ -174,6 +174,7 @@ class Account(SQLModel, table=True):
     password_hash: str | None = None
     created_at: datetime
     disabled_at: datetime | None = None
+    language: str | None = None  # the language its mail is written in (api.i18n.LANGUAGES); None: English
 
 
 class ApiToken(SQLModel, table=True):

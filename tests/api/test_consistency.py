@@ -199,7 +199,7 @@ def test_a_database_made_by_the_schema_before_migrations_is_upgraded(tmp_path: P
     con.close()
     engine = make_engine(f"sqlite:///{path}")
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0011"  # head
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0012"  # head
         assert conn.execute(text("SELECT external_id, version FROM stakeholder")).all() == [("old", 1)]
     svc = DLDMatch(Settings(database_url=f"sqlite:///{path}", index_dir=tmp_path / "i", embedder="fake",
                             seed_dir=None), FakeEmbedder())
