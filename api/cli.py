@@ -610,6 +610,19 @@ def evaluate_languages_command(
     typer.echo(f"below the target (first in {result['target_first']:.0%}): {below}; report: {report}")
 
 
+def _numbers(given: str, option: str, what: str, most: float) -> list[float]:
+    """Numbers separated by commas, each between 0 and ``most``; else a message and exit code 2."""
+    try:
+        numbers = [float(n) for n in given.split(",") if n.strip()]
+    except ValueError:
+        typer.echo(f"error: {option} must be numbers separated by commas, not {given!r}", err=True)
+        raise typer.Exit(2)
+    if not numbers or any(not 0 <= n <= most for n in numbers):
+        typer.echo(f"error: {option} needs {what} between 0 and {most:g}", err=True)
+        raise typer.Exit(2)
+    return numbers
+
+
 @cli.command("exposure")
 def exposure_command(
     ctx: typer.Context,
@@ -623,14 +636,7 @@ def exposure_command(
     from evaluation.exposure import exposure_and_quality
     from evaluation.questions import QUESTIONS, load_questions
 
-    try:
-        strengths = [float(s) for s in spread.split(",") if s.strip()]
-    except ValueError:
-        typer.echo(f"error: --spread must be numbers separated by commas, not {spread!r}", err=True)
-        raise typer.Exit(2)
-    if not strengths or any(not 0 <= s <= 1 for s in strengths):
-        typer.echo("error: --spread needs strengths between 0 and 1", err=True)
-        raise typer.Exit(2)
+    strengths = _numbers(spread, "--spread", "strengths", 1.0)
     embedder = _eval_embedder(ctx)
     judged = load_questions(QUESTIONS)
     rows = []
@@ -681,14 +687,7 @@ def evaluate_feedback_command(
     from evaluation.keywords import SeedKeywords
     from evaluation.questions import QUESTIONS, load_questions, score_question
 
-    try:
-        strengths = [float(w) for w in weights.split(",") if w.strip()]
-    except ValueError:
-        typer.echo(f"error: --weights must be numbers separated by commas, not {weights!r}", err=True)
-        raise typer.Exit(2)
-    if not strengths or any(not 0 <= w <= 0.5 for w in strengths):
-        typer.echo("error: --weights needs weights between 0 and 0.5", err=True)
-        raise typer.Exit(2)
+    strengths = _numbers(weights, "--weights", "weights", 0.5)
     kinds = [b.strip() for b in behaviours.split(",") if b.strip()]
     if not kinds or any(b not in BEHAVIOUR for b in kinds):
         typer.echo(f"error: --behaviours takes {', '.join(BEHAVIOUR)}, not {behaviours!r}", err=True)
