@@ -26,6 +26,7 @@ from embeddings.index import VectorIndex
 from embeddings.texts import project_text
 from matcher.feedback import Record
 from matcher.gazetteer import countries_in, places_in
+from matcher.themes import Evidence, best_evidence
 from matcher.meaning import best_pair
 from matcher.rank import Filters, Match, Place, Profile, Ranking, can_fund, rank, within_reach
 from matcher.text import is_latin, keyword_hits, normalise_place, sentences
@@ -115,6 +116,7 @@ class Search(Part):
                        vocabulary=self.vocabulary, ranking=ranking if entity_type == "stakeholder" else
                        ranking.for_projects(), signals=signals)
         matches = self._close_sentences(query, matches, by_key)
+        matches = self._evidence_by_meaning(query, matches, by_key)
         shown = render(session, self.vocabulary, matches, by_key, entity_type,
                        ranking if entity_type == "stakeholder" else ranking.for_projects(), intent)
         for out in shown:  # the introductions part, said in words (its counts stay private)
@@ -185,6 +187,36 @@ class Search(Part):
         if self.introductions is None or not self.ranking.weights.get("introductions"):
             return {}
         return {entity_key("stakeholder", org): r for org, r in self.introductions.records().items()}
+
+    def _evidence_by_meaning(self, query: Profile, matches: list[Match], by_key: dict[str, Profile]) -> list[Match]:
+        """A shared theme that one side's sentences name no keyword of (it was given by hand, or by
+        meaning) is shown with that side's name when the name says it, else with its sentence nearest the
+        theme's description in meaning, as for profiles in other languages: no shared theme is shown with one side's evidence empty, unless that
+        side has no sentence at all. The first :data:`_PAIR_SENTENCES` sentences of a side are compared,
+        embedded once (``embeddings.cache``)."""
+        def nearest(profile: Profile, theme: str) -> Evidence | None:
+            if theme not in self.vocabulary:
+                return None
+            named = best_evidence([profile.name], self.vocabulary[theme]) if not profile.key.startswith("q:") else None
+            if named is not None:  # a title that says it ("Three-North Shelterbelt Programme")
+                return named
+            shown = list(profile.sentences)[:_PAIR_SENTENCES]
+            if not shown:
+                return None
+            sims = self.sentence_vectors(shown) @ self.themes.vector(theme)
+            return Evidence(theme=theme, sentence=shown[int(np.argmax(sims))])
+
+        out = []
+        for m in matches:
+            themes = m.explanation.shared_themes
+            if all(t.query_evidence and t.candidate_evidence for t in themes):
+                out.append(m)
+                continue
+            filled = tuple(replace(t, query_evidence=t.query_evidence or nearest(query, t.theme),
+                                   candidate_evidence=t.candidate_evidence or nearest(by_key[m.key], t.theme))
+                           for t in themes)
+            out.append(replace(m, explanation=replace(m.explanation, shared_themes=filled)))
+        return out
 
     def _close_sentences(self, query: Profile, matches: list[Match], by_key: dict[str, Profile]) -> list[Match]:
         """The matches that only closeness in meaning explains, with the sentence of each side that says

@@ -102,6 +102,10 @@ class ThemeAssigner:
         self._prefetch_nearest(nearest, progress)
         self._prefetch_meaning(meaning, progress)
 
+    def vector(self, theme: str) -> np.ndarray:
+        """The theme's description embedded (what sentences are compared with to find its evidence)."""
+        return self._matrix()[list(self.vocabulary).index(theme)]
+
     def _matrix(self) -> np.ndarray:
         """The themes' descriptions embedded (on first need only: most profiles never need it)."""
         if self._theme_vectors is None:

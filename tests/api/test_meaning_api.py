@@ -90,3 +90,28 @@ def test_only_results_nothing_else_explains_get_a_sentence_pair_and_a_few_at_mos
     assert search.sentence_vectors.embedded - before == 2 + 1 + 3
     search._close_sentences(query, matches, by_key)
     assert search.sentence_vectors.embedded - before == 6
+
+
+def test_every_shared_theme_shows_a_sentence_of_each_side(loaded: DLDMatch, client: TestClient) -> None:
+    """A theme given by hand to a profile whose text names no keyword of it is shown with the profile's
+    name when the name says it, else with its sentence nearest the theme in meaning: never empty."""
+    grass = "grassland_rangeland"
+    made = client.post("/stakeholders", json={
+        "id": "t-herd", "name": "Test Family Union", "kind": "cso", "countries": ["MN"],
+        "themes": [grass], "description": "We look after the animals of forty families. Our soum is far away."})
+    assert made.status_code == 201, made.text
+    made = client.post("/projects", json={
+        "id": "t-pasture", "title": "Test Pasture Recovery", "countries": ["MN"], "themes": [grass],
+        "description": "Ten families rest their land in turns."})
+    assert made.status_code == 201, made.text
+    shown = 0
+    for path in ("/stakeholders/t-herd/partners", "/stakeholders/t-herd/projects"):
+        for m in client.get(path, params={"k": 10}).json()["results"]:
+            for t in m["explanation"]["shared_themes"]:
+                shown += 1
+                assert t["query_evidence"] and t["candidate_evidence"], (path, m["id"], t)
+                if m["id"] == "t-pasture" and t["theme"] == grass:
+                    assert t["candidate_evidence"]["sentence"] == "Test Pasture Recovery"  # its title says it
+                    assert t["query_evidence"]["sentence"] in ("We look after the animals of forty families.",
+                                                               "Our soum is far away.")  # its own, by meaning
+    assert shown
