@@ -200,6 +200,10 @@ class Accounts:
     def set_language(self, account_id: int, language: str) -> None:
         """The language this account's mail is written in from now on (the web page's switch sets it)."""
         language = _language(language)
+        with Session(self.engine) as session:  # read first: a write (and its lock) only for a change
+            account = session.get(Account, account_id)
+            if account is None or account.language == language:
+                return
         with Session(self.writer) as session:
             account = session.get(Account, account_id)
             if account is not None and account.language != language:

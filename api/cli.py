@@ -545,7 +545,7 @@ def fit_questions_command(
     in_sample = {"stakeholders": round(mean_ndcg([r for r in rows if r["results"] == "stakeholders"], people), 4),
                  "projects": round(mean_ndcg([r for r in rows if r["results"] == "projects"], projects), 4)}
     edges = bands(rows, people, projects)
-    completing = fit_completing(anchor) if anchor else None
+    completing = fit_completing(anchor) if anchor else data.get("completing_weights")  # kept without consortia
     intent = people.pop("intent")
     saved = {**data, "weights": people, "intent_weight": intent, "project_weights": projects, "bands": edges,
              "completing_weights": completing,

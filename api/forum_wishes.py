@@ -45,7 +45,7 @@ class Participation:
     """A participant's own part in a forum; the forum's transaction (``change``) writes it."""
 
     def __init__(self, core: Core, *, change: Callable[..., ForumOut], validated: Callable[..., Any],
-                 meetings: Callable[[str, str], tuple[Any, list[Any]]], tell_org: Callable[[str, str, str], None],
+                 meetings: Callable[[str, str], tuple[Any, list[Any]]], tell_org: Callable[[str, Any, Any], None],
                  link: Callable[[str], str], outcomes_of: Callable[[str, str], dict[Any, Any]] | None = None) -> None:
         self.core, self._change, self._validated, self._meetings_of = core, change, validated, meetings
         self._tell_org, self._link, self._outcomes_of = tell_org, link, outcomes_of

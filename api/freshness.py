@@ -83,11 +83,14 @@ class Freshness:
             emails = self.outbox.members_to_remind(row.external_id, "stale_profile", subject, now)
             if not emails:
                 continue  # nobody to remind (the secretariat's list shows it), or reminded already
-            since = row.confirmed_at.date().isoformat() if row.confirmed_at else said(N_("never"))
+            body = (N_("The profile of %(name)s on dldmatch was last confirmed on %(since)s. Profiles not confirmed "
+                       "for a year are ranked lower and marked as possibly out of date.\n\nCheck it and press \"This "
+                       "profile is current\", or edit it: %(link)s") if row.confirmed_at else
+                    N_("The profile of %(name)s on dldmatch has never been confirmed as current. Profiles not "
+                       "confirmed for a year are ranked lower and marked as possibly out of date.\n\nCheck it and "
+                       "press \"This profile is current\", or edit it: %(link)s"))
             self.outbox.mail(emails, said(N_("Is the profile of %(name)s still current?"), name=row.name),
-                             said(N_("The profile of %(name)s on dldmatch was last confirmed on %(since)s. Profiles "
-                                     "not confirmed for a year are ranked lower and marked as possibly out of date."
-                                     "\n\nCheck it and press \"This profile is current\", or edit it: %(link)s"),
-                                  name=row.name, since=since, link=self.outbox.link(f"/s/{row.external_id}")))
+                             said(body, name=row.name, since=row.confirmed_at.date().isoformat() if row.confirmed_at
+                                  else "", link=self.outbox.link(f"/s/{row.external_id}")))
             reminded += 1
         return reminded

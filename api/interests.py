@@ -188,7 +188,8 @@ class Interests:
                     Stakeholder.external_id == org)).first()
                 contact, spoken = (row[0], row[1]) if row else (None, [])
                 emails = [contact["email"]] if contact and contact.get("email") else []
-                default = next((lang for lang in spoken or [] if lang in LANGUAGES), DEFAULT)
+                codes = (str(lang).strip().lower().split("-")[0] for lang in spoken or [])
+                default = next((code for code in codes if code in LANGUAGES), DEFAULT)
         self.outbox.mail(emails, subject, body, default=default)
 
     tell_org = _tell_org  # the forums tell participants of meeting requests the same way

@@ -317,7 +317,7 @@ class Search(Part):
             s_filters = Filters(kinds=frozenset(request.kinds), exclude=query.partners | hidden)
             stakeholders = self._run(session, snap, query, vector, "stakeholder", k=request.k,
                                      intent=request.intent, filters=s_filters, text=text,
-                                     ranking=self.ranking.for_query(len(request.participants)))
+                                     ranking=self.ranking.for_query(len(set(request.participants))))
             projects = (self._run(session, snap, query, vector, "project", k=request.k, intent="any",
                                   filters=Filters(joinable=not request.include_completed))
                         if request.include_projects else [])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import math
+import logging
 import re
 from urllib.parse import urlencode
 from functools import lru_cache, partial
@@ -38,6 +39,7 @@ from matcher.text import script_language
 from matcher.vocab import COUNTRIES, PROJECT_STATUSES, RESOURCE_KINDS, ROLES, STAKEHOLDER_KINDS
 
 HERE = Path(__file__).parent
+log = logging.getLogger(__name__)
 COMPONENT_LABELS = {"consortium": "track record and text (learned)", "past_projects": "a similar past project",
                     "lexical": "shared words (across scripts: meaning)", "network2": "partners of partners", "popularity": "experience",
                     "semantic": "text similarity", "themes": "shared themes", "complementarity": "needs met",
@@ -144,9 +146,14 @@ def remember_language(request: Request, response: Response) -> None:
     chosen = request.query_params.get("lang")
     if chosen in LANGUAGES and chosen != request.cookies.get(LANGUAGE_COOKIE):
         response.set_cookie(LANGUAGE_COOKIE, chosen, max_age=365 * 24 * 3600, samesite="lax", secure=_secure(request))
+    else:
+        return  # no switch, or the language in force already: nothing to keep
     me = principal_of(request)
-    if chosen in LANGUAGES and me.account_id is not None:
-        request.app.state.service.accounts.set_language(me.account_id, chosen)
+    if me.account_id is not None:
+        try:
+            request.app.state.service.accounts.set_language(me.account_id, chosen)
+        except Exception:  # noqa: BLE001  (the page is shown whatever happens to this preference)
+            log.exception("cannot keep the language of account %s", me.account_id)
 
 
 def base_of(request: Request) -> str:

@@ -82,5 +82,6 @@ def records(introductions: dict[tuple[str, str], bool], *, strength: float = PRI
     for org, n in tried.items():
         rate = (won[org] + strength * usual) / (n + strength)
         value = max(0.0, rate - usual) / (1.0 - usual) if usual < 1.0 and n >= least else 0.0
-        out[org] = Record(introductions=n, cooperation=won[org], value=round(value, 6))
+        # in steps of 0.05: a ranking is public, and one more outcome should rarely show in it
+        out[org] = Record(introductions=n, cooperation=won[org], value=round(round(value * 20) / 20, 2))
     return out

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from api.app import create_app
 from api.errors import Conflict
@@ -237,3 +237,31 @@ def test_the_migrations_make_the_schema_the_models_declare(file_database_url: st
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), SQLModel.metadata) == []
     engine.dispose()
+
+
+def test_going_back_before_the_mail_language_keeps_accounts_invitations_and_sessions(
+        file_database_url: str) -> None:
+    """Migration 0012's downgrade drops one column, never the rows that refer to the accounts."""
+    from alembic import command
+    from alembic.config import Config
+
+    from store.db import MIGRATIONS
+
+    svc = DLDMatch(Settings(database_url=file_database_url, index_dir=Path("/nonexistent"), embedder="fake",
+                            seed_dir=None), FakeEmbedder())
+    svc.accounts.invite("a@example.org", "secretariat", language="ko")
+    svc.accounts.create_account("b@example.org", "secretariat", password="a long pass phrase")
+    svc.accounts.login("b@example.org", "a long pass phrase", client="tests")
+    counts = "SELECT (SELECT count(*) FROM account), (SELECT count(*) FROM invitation), " \
+             "(SELECT count(*) FROM login_session)"
+    with svc.writer.connect() as conn:
+        before = tuple(conn.execute(text(counts)).one())
+    assert before == (2, 1, 1)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with svc.writer.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0011")
+    with svc.writer.connect() as conn:
+        assert tuple(conn.execute(text(counts)).one()) == before
+        assert "language" not in {c["name"] for c in inspect(conn).get_columns("account")}

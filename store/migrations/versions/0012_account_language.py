@@ -3,6 +3,8 @@
 Revision ID: 0012
 """
 
+import sqlite3
+
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
@@ -19,5 +21,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite" and sqlite3.sqlite_version_info >= (3, 35):
+        # a plain DROP COLUMN: the batch way rebuilds the table, and its DROP TABLE would cascade into the
+        # invitations and sign-in sessions that refer to the accounts
+        op.execute("ALTER TABLE account DROP COLUMN language")
+        return
     with op.batch_alter_table("account") as batch:
         batch.drop_column("language")
