@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from api.core import utcnow
 from api.i18n import DEFAULT, LANGUAGES, N_, translations
 from api.settings import Settings
-from store.models import Account, Reminder
+from store.models import Account, Reminder, Stakeholder
 from store.models import Outbox as OutboxRow
 
 SMTP_TIMEOUT = 10.0  # seconds: a slow mail server never holds a request longer
@@ -152,8 +152,12 @@ class Outbox:
 def mail_invitation(outbox: Outbox, account: Any, token: str, hours: int) -> str:
     """Mail an invitation's one-time link to its account; the link."""
     link = outbox.link(f"/invite/{token}")
-    whom = (said(N_("a member of %(organisation)s"), organisation=account.organisation) if account.organisation
-            else said(N_("the NEAMSP secretariat")))
+    if account.organisation:
+        with Session(outbox.engine) as session:  # the organisation by its name, as its members know it
+            name = session.exec(select(Stakeholder.name).where(Stakeholder.external_id == account.organisation)).first()
+        whom = said(N_("a member of %(organisation)s"), organisation=name or account.organisation)
+    else:
+        whom = said(N_("the NEAMSP secretariat"))
     outbox.mail([account.email], said(N_("Your dldmatch account")),
                 said(N_("You are invited to dldmatch, the partner matching of the NEAMSP, as %(whom)s.\n\n"
                         "Set your password within %(hours)s hours (the link works once):\n%(link)s\n"),

@@ -449,6 +449,22 @@ def test_a_national_view_from_the_overview_with_its_sources(page: Any) -> None:
     assert "National commitments" in page.locator("main").inner_text()
 
 
+def test_the_secretariat_invites_a_person_in_mongolian_and_the_mail_is_mongolian(page: Any) -> None:
+    sign_in(page, page.base)
+    page.goto(page.base + "/accounts?lang=en")
+    page.get_by_label("Email").fill("bat@herders.example")
+    page.get_by_label("Name").fill("Bat")
+    page.get_by_label("Organisation (for a member)").select_option("green_asia_network")
+    page.get_by_label("Language of the mail").select_option("mn")
+    page.get_by_role("button", name="Send invitation").click()
+    assert "Invitation mailed to bat@herders.example" in page.locator("main").inner_text()
+    page.goto(page.base + "/outbox")
+    mail = page.locator("main").inner_text()
+    assert "Таны dldmatch бүртгэл" in mail and "цагийн дотор нууц үгээ тохируулна уу" in mail
+    assert "Green Asia Network" in mail  # the organisation by its name, not its id
+    shot(page, "outbox-mongolian-invitation")
+
+
 PAGES = ["/", "/search?text=saxaul+planting+in+the+Gobi+needs+co-funding&intent=co_funding", "/browse",
          "/browse?show=projects", "/s/future_forest", "/s/future_forest/partners?intent=co_funding",
          "/s/elion/projects", "/p/three_north_shelterbelt", "/p/three_north_shelterbelt/partners", "/overview",
