@@ -17,17 +17,15 @@ from api.corpus import Corpus, calibrate
 from api.errors import IndexNotReady, InvalidInput
 from api.i18n import N_
 from api.indexing import Snapshot
+from api.sentences import Sentences
 from api.introductions import Introductions
 from api.outcomes import not_suggested
 from api.profiles import explained, project_profiles, render, stakeholder_profiles, track_records
 from api.schemas import MatchList, MatchOut, MatchRequest, MatchResponse
-from embeddings.cache import SentenceVectors
 from embeddings.index import VectorIndex
 from embeddings.texts import project_text
 from matcher.feedback import Record
 from matcher.gazetteer import countries_in, places_in
-from matcher.themes import Evidence, best_evidence
-from matcher.meaning import best_pair
 from matcher.rank import Filters, Match, Place, Profile, Ranking, can_fund, rank, within_reach
 from matcher.text import is_latin, keyword_hits, normalise_place, sentences
 from matcher.vocab import infer_needs, infer_offers
@@ -37,14 +35,13 @@ from store.models import Project, Stakeholder
 _OVERFETCH = 5
 _MIN_FETCH = 100
 _ALL_ADMITTED = 2_000  # filters admitting at most this many stakeholders: every one is a candidate
-_PAIRED = 3  # results only closeness in meaning explains, shown with their sentence pair (best first)
-_PAIR_SENTENCES = 12  # sentences of each side compared
 
 
 class Search(Part):
     def __init__(self, core: Any, introductions: Introductions | None = None) -> None:
         super().__init__(core)
-        self.sentence_vectors = SentenceVectors(self.embedder)
+        self.sentences = Sentences(core)  # the sentences shown with results (api.sentences)
+        self.sentence_vectors, self._close_sentences = self.sentences.vectors, self.sentences.close_pairs
         self.introductions = introductions  # outcomes of past introductions, read when the ranking weighs them
 
     def _candidates(self, session: Session, snap: Snapshot, entity_type: str, vector: np.ndarray, k: int,
@@ -115,8 +112,7 @@ class Search(Part):
         matches = rank(query, by_key.values(), sims, k=k, intent=intent, filters=filters,
                        vocabulary=self.vocabulary, ranking=ranking if entity_type == "stakeholder" else
                        ranking.for_projects(), signals=signals)
-        matches = self._close_sentences(query, matches, by_key)
-        matches = self._evidence_by_meaning(query, matches, by_key)
+        matches = self.sentences.theme_evidence(query, self.sentences.close_pairs(query, matches, by_key), by_key)
         shown = render(session, self.vocabulary, matches, by_key, entity_type,
                        ranking if entity_type == "stakeholder" else ranking.for_projects(), intent)
         for out in shown:  # the introductions part, said in words (its counts stay private)
@@ -187,57 +183,6 @@ class Search(Part):
         if self.introductions is None or not self.ranking.weights.get("introductions"):
             return {}
         return {entity_key("stakeholder", org): r for org, r in self.introductions.records().items()}
-
-    def _evidence_by_meaning(self, query: Profile, matches: list[Match], by_key: dict[str, Profile]) -> list[Match]:
-        """A shared theme that one side's sentences name no keyword of (it was given by hand, or by
-        meaning) is shown with that side's name when the name says it, else with its sentence nearest the
-        theme's description in meaning, as for profiles in other languages: no shared theme is shown with one side's evidence empty, unless that
-        side has no sentence at all. The first :data:`_PAIR_SENTENCES` sentences of a side are compared,
-        embedded once (``embeddings.cache``)."""
-        def nearest(profile: Profile, theme: str) -> Evidence | None:
-            if theme not in self.vocabulary:
-                return None
-            named = best_evidence([profile.name], self.vocabulary[theme]) if not profile.key.startswith("q:") else None
-            if named is not None:  # a title that says it ("Three-North Shelterbelt Programme")
-                return named
-            shown = list(profile.sentences)[:_PAIR_SENTENCES]
-            if not shown:
-                return None
-            sims = self.sentence_vectors(shown) @ self.themes.vector(theme)
-            return Evidence(theme=theme, sentence=shown[int(np.argmax(sims))])
-
-        out = []
-        for m in matches:
-            themes = m.explanation.shared_themes
-            if all(t.query_evidence and t.candidate_evidence for t in themes):
-                out.append(m)
-                continue
-            filled = tuple(replace(t, query_evidence=t.query_evidence or nearest(query, t.theme),
-                                   candidate_evidence=t.candidate_evidence or nearest(by_key[m.key], t.theme))
-                           for t in themes)
-            out.append(replace(m, explanation=replace(m.explanation, shared_themes=filled)))
-        return out
-
-    def _close_sentences(self, query: Profile, matches: list[Match], by_key: dict[str, Profile]) -> list[Match]:
-        """The matches that only closeness in meaning explains, with the sentence of each side that says
-        most nearly the same thing: the first :data:`_PAIRED` of them, :data:`_PAIR_SENTENCES` sentences
-        a side, embedded once (``embeddings.cache``), so a search embeds a few dozen sentences at most.
-        The others close in meaning show their standing, beside the reasons they have anyway."""
-        floor = getattr(self.embedder, "similarity_floor", 0.0)
-        alone = [m for m in matches if m.explanation.closeness is not None and by_key[m.key].sentences
-                 and not replace(m.explanation, closeness=None).reason][:_PAIRED]
-        if not alone or not query.sentences:
-            return matches
-        mine = list(query.sentences)[:_PAIR_SENTENCES]
-        q_vectors = self.sentence_vectors(mine)
-        out = {}
-        for m in alone:
-            theirs = list(by_key[m.key].sentences)[:_PAIR_SENTENCES]
-            i, j, cosine = best_pair(q_vectors, self.sentence_vectors(theirs))
-            shown = replace(m.explanation.closeness, query_sentence=mine[i], candidate_sentence=theirs[j],
-                            similarity=round(max(0.0, calibrate(cosine, floor)), 4))
-            out[m.key] = replace(m, explanation=replace(m.explanation, closeness=shown))
-        return [out.get(m.key, m) for m in matches]
 
     @staticmethod
     def _dense(corpus: Corpus, index: VectorIndex, vector: np.ndarray, rows: Sequence[int]) -> dict[int, float]:
