@@ -136,6 +136,36 @@ def countries_in(text: str, *, via_places: bool = False) -> list[str]:
     return out
 
 
+# A clause in which the asker says who or where it is: it opens with "we", "our", "I" or "my" (or their
+# words in the other five languages) and is no question. "We're a Japanese manufacturer" and "Our company
+# in Gansu" say where the asker is; "Which projects in Mongolia could we join?" does not.
+_CLAUSE = re.compile(r"[^.;:!?\n。；：！？]+[.;:!?\n。；：！？]?")
+_SELF = re.compile(
+    r"\s*(?:(?:we|we['’]re|we['’]ve|our|i|i['’]m|my|мы|наш\w*|я|мой|моя|бид|манай|би)(?!\w)"
+    r"|我们|我們|我司|本公司|本单位|本機構|私たち|わたしたち|我々|弊社|当社|私は|우리|저희|저는|제가)", re.IGNORECASE)
+
+
+def home_countries(text: str) -> list[str]:
+    """The countries a text names where the asker says who or where it is: in a clause that opens
+    with "we", "our", "I" or "my" (or 我们, 私たち, 우리, мы, бид ...) and asks nothing.
+
+    Example:
+        >>> home_countries("We're a Japanese manufacturer; yellow dust hits our factories.")
+        ['JP']
+        >>> home_countries("Which projects in Mongolia could we join?"), home_countries("我们是一家日本企业。")
+        ([], ['JP'])
+        >>> home_countries("Our company in Gansu supplies seedlings to Mongolia.")
+        ['CN', 'MN']
+    """
+    out: list[str] = []
+    for clause in _CLAUSE.finditer(text):
+        part = clause.group()
+        if part.rstrip().endswith(("?", "？")) or not _SELF.match(part):
+            continue
+        out += countries_in(part, via_places=True)
+    return list(dict.fromkeys(out))
+
+
 def mentions(text: str) -> list[Mention]:
     """Every name found in a text, longest first where names overlap, then returned in text order.
 

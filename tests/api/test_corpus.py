@@ -243,3 +243,23 @@ def test_a_question_about_dust_from_downwind_finds_partners_at_the_source(seeded
         assert m.explanation.dust_and_sandstorms.affected == ["KR"]
     row = match_rows(linked, "")[0]
     assert "source" in row[-2] and "KR" in row[-2]
+
+
+def test_an_asker_that_says_where_it_is_gets_the_dust_link_without_naming_countries(seeded: DLDMatch) -> None:
+    """A firm that only says it is Japanese and that yellow dust reaches it (no countries given) is read as
+    asking about dust and sandstorms from Japan: projects in the source countries are shown with that
+    reason. A country only named in a question is not where the asker is, and links nothing."""
+    from api.schemas import MatchRequest
+
+    answer = seeded.match(MatchRequest(text="We are a Japanese trading house. Yellow sand reaches our warehouses "
+                                            "each spring, and we would fund restoration where it starts. "
+                                            "Which projects could we join?", include_projects=True, k=20))
+    assert "dust_sandstorms" in answer.query["themes"] and answer.query["countries"] == ["JP"]
+    linked = [m for m in answer.projects if m.explanation.dust_and_sandstorms]
+    assert linked, [m.id for m in answer.projects]
+    for m in linked:
+        assert set(m.explanation.dust_and_sandstorms.source) <= {"CN", "MN"}
+        assert m.explanation.dust_and_sandstorms.affected == ["JP"]
+    asked = seeded.match(MatchRequest(text="Which projects in Japan study yellow dust?", include_projects=True, k=20))
+    assert asked.query["countries"] == ["JP"]
+    assert not any(m.explanation.dust_and_sandstorms for m in [*asked.projects, *asked.stakeholders])

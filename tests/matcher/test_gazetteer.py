@@ -137,3 +137,21 @@ def test_the_data_file_is_what_the_build_script_makes() -> None:
     stored = json.loads(DATA.read_text(encoding="utf-8"))
     assert built["places"] == stored["places"]
     assert built["demonyms"] == stored["demonyms"] and built["ambiguous"] == stored["ambiguous"]
+
+
+@pytest.mark.parametrize(("text", "home"), [
+    ("We're a Japanese manufacturer; yellow dust hits our factories.", ["JP"]),
+    ("Our company in Gansu supplies shrub seedlings.", ["CN"]),
+    ("我们是一家日本企业，想资助治沙。", ["JP"]),
+    ("私たちは韓国のNGOです。", ["KR"]),
+    ("우리는 몽골의 단체입니다.", ["MN"]),
+    ("Мы — российская компания.", ["RU"]),
+    ("Бид Монголын төрийн бус байгууллага.", ["MN"]),
+    ("Which projects in Mongolia could we join?", []),
+    ("Yellow dust from Mongolia reaches Japan.", []),
+    ("Japan funds it. We want to know more?", []),
+])
+def test_home_countries_are_those_the_asker_says_it_is_in(text: str, home: list[str]) -> None:
+    from matcher.gazetteer import home_countries
+
+    assert home_countries(text) == home
