@@ -127,12 +127,13 @@ _NEED_WORDS: dict[str, tuple[str, ...]] = {
     "funding": (
         "funds", "funders", "donors", "grants", "co-finance", "co-financing", "cofinance", "cofinancing",
         "co-funder", "co-funders", "financing", "financially", "share the cost", "share the costs",
-        "split the cost", "split the costs",
-        "资金", "经费", "资助", "融资", "捐款", "捐赠", "赞助", "出资", "筹资", "拨款",
-        "資金", "助成", "融資", "寄付", "出資", "財政支援",
-        "자금", "재정", "기금", "후원금", "기부", "투자", "출자", "보조금", "지원금",
+        "split the cost", "split the costs", "cover the cost", "cover the costs", "pay", "pay for", "paying",
+        "资金", "经费", "资助", "融资", "捐款", "捐赠", "赞助", "出资", "筹资", "拨款", "费用", "出钱",
+        "資金", "助成", "融資", "寄付", "出資", "財政支援", "費用", "支払",
+        "자금", "재정", "기금", "후원금", "기부", "투자", "출자", "보조금", "지원금", "비용", "지불",
         "финансир*", "софинансир*", "грант*", "пожертвован*", "донор*", "спонсор*", "инвестиц*", "деньги", "денег",
-        "деньгами",
+        "деньгами", "оплат*", "заплат*", "расход*",
+        "зардал*", "төлө*",
         "санхүү*", "хандив*", "тэтгэлэг*", "буцалтгүй тусламж*", "хөрөнгө оруулалт*", "мөнгө*"),
     "technical_expertise": (
         "expert", "specialist", "specialists", "engineers", "technical advice",

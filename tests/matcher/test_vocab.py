@@ -26,6 +26,12 @@ def test_who_could_co_fund_asks_for_funding() -> None:
     assert infer_needs("Which organisations could co-finance it?") == ["funding"]
     assert infer_needs("Who might share the cost of next year's planting?") == ["funding"]
     assert infer_needs("We look for donors who could back us financially.") == ["funding"]
+    # paying for it is funding it, asked of others; said of oneself it is no need
+    assert infer_needs("Who could help pay for it?") == ["funding"]
+    assert infer_needs("We need someone to cover the costs of fencing.") == ["funding"]
+    assert infer_needs("We pay herders to plant trees.") == []
+    assert infer_needs("谁能帮我们支付费用？") == infer_needs("Кто может оплатить посадку?") == ["funding"]
+    assert infer_needs("Хэн зардлыг төлөх вэ?") == infer_needs("비용을 지원해 줄 곳이 필요합니다.") == ["funding"]
 
 
 @pytest.mark.parametrize(("text", "needs"), [
