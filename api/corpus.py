@@ -272,6 +272,14 @@ class Corpus:
             return Usual.of(np.zeros(0))
         return Usual.of(calibrate(self.reference @ query_vector, self.floor))
 
+    def project_usual(self, query_vector: np.ndarray) -> Usual:
+        """The query's usual similarity to the projects (an even sample of up to :data:`REFERENCE_SIZE`
+        of their vectors, calibrated): a project close in meaning stands out from it."""
+        if not len(self.project_vectors):
+            return Usual.of(np.zeros(0))
+        sample = self.project_vectors[reference_rows(len(self.project_vectors), REFERENCE_SIZE)]
+        return Usual.of(calibrate(sample @ query_vector, self.floor))
+
     def lexical_by_meaning(self, usual: Usual, dense: dict[int, float], rows: Sequence[int]) -> dict[int, float]:
         """For a text that shares no words with the profiles (another script): each row's lexical
         value read from its standing (:class:`matcher.meaning.MeaningScale`); 0 without a fitted map."""

@@ -108,7 +108,11 @@ class Search(Part):
             by_key = {p.key: p for p in profiles.values()}
             floor = getattr(self.embedder, "similarity_floor", 0.0)
             sims = {profiles[i].key: calibrate(s, floor) for i, s in hits.items() if i in profiles}
-            signals = {}
+            # a project standing out in meaning from the query's usual similarity to projects is close in
+            # meaning: a reason to show it, as for stakeholders (with the sentence of each side)
+            usual = snap.corpus.project_usual(vector)
+            signals = ({key: {"standing": float(usual.standing(v)), "closer_than": usual.closer_than(v)}
+                        for key, v in sims.items()} if len(usual.ordered) else {})
         matches = rank(query, by_key.values(), sims, k=k, intent=intent, filters=filters,
                        vocabulary=self.vocabulary, ranking=ranking if entity_type == "stakeholder" else
                        ranking.for_projects(), signals=signals)

@@ -115,3 +115,26 @@ def test_every_shared_theme_shows_a_sentence_of_each_side(loaded: DLDMatch, clie
                     assert t["query_evidence"]["sentence"] in ("We look after the animals of forty families.",
                                                                "Our soum is far away.")  # its own, by meaning
     assert shown
+
+
+def test_a_project_close_in_meaning_is_shown_with_that_reason(seeded: DLDMatch) -> None:
+    """Projects stand out in meaning from the query's usual similarity to projects as stakeholders do:
+    a project that shares nothing else with a question is shown for its closeness, saying how close."""
+    for line in (ROOT / "seed_profiles" / "projects.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip() and json.loads(line)["id"] == "neamsp":
+            project = json.loads(line)
+    with TestClient(create_app(seeded.settings, service=seeded, start="none"), headers=secretariat_headers(seeded)) as client:
+        body = client.post("/match", json={"text": f"{project['title']}. {project['description']}", "k": 10,
+                                           "themes": [], "countries": ["US"]}).json()
+    first = body["projects"][0]
+    assert first["id"] == "neamsp"
+    close = first["explanation"]["close_in_meaning"]
+    assert close is not None and close["standing"] >= CLOSE_STANDING and close["closer_than"] > 0.9
+    for r in body["projects"]:
+        e = r["explanation"]
+        others = (e["shared_themes"] or e["query_needs_met"] or e["candidate_needs_met"] or e["shared_countries"]
+                  or e["shared_places"] or e["shared_partners"] or e["dust_and_sandstorms"])
+        if not others:  # shown for its closeness alone: the two sentences say why
+            assert e["close_in_meaning"]["query_sentence"] and e["close_in_meaning"]["candidate_sentence"], r["id"]
+        c = r["explanation"]["close_in_meaning"]
+        assert c is None or c["standing"] >= CLOSE_STANDING
