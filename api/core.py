@@ -8,6 +8,7 @@ them and is what the API, the web page and the CLI drive.
 
 from __future__ import annotations
 
+import copy
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -108,3 +109,19 @@ def utc(value: datetime | None) -> datetime | None:
 
 def iso(value: datetime) -> str:
     return utc(value).isoformat(timespec="seconds").replace("+00:00", "Z")  # type: ignore[union-attr]
+
+
+class Memo:
+    """The last result of a read over whole tables, kept while their fingerprint (:func:`store.repo.table_mark`,
+    read before the result) is unchanged: a view asked again and again reads the tables once per
+    change, not once per request. Each caller gets its own copy."""
+
+    def __init__(self) -> None:
+        self._entry: tuple[Any, Any] | None = None
+
+    def get(self, mark: Any, compute: Callable[[], Any]) -> Any:
+        entry = self._entry
+        if entry is None or entry[0] != mark:
+            entry = (mark, compute())
+            self._entry = entry
+        return copy.deepcopy(entry[1])

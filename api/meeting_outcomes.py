@@ -11,12 +11,13 @@ from typing import Any, Callable
 
 from sqlmodel import Session, col, select
 
-from api.core import utc, utcnow
+from api.core import Memo, utc, utcnow
 from api.errors import Conflict, NotFound, conflicts
 from api.i18n import N_
 from api.outbox import said
 from api.outcomes import LATER_OPENS, MET, RESULTS, checked_answer
 from matcher.schedule import pair
+from store import repo
 from store.models import Forum, MeetingOutcome
 
 RANK = {"no_answer": 0, "declined": 0, "met": 1, "cooperation_started": 2, "agreement_reached": 3}
@@ -25,6 +26,7 @@ RANK = {"no_answer": 0, "declined": 0, "met": 1, "cooperation_started": 2, "agre
 class MeetingOutcomes:
     def __init__(self, engine: Any, writer: Any, schedule_of: Callable[[str], Any]) -> None:
         self.engine, self.writer, self._schedule_of = engine, writer, schedule_of
+        self._funnel = Memo()  # the funnel, read again only when forums or meeting outcomes change
 
     def answer(self, forum_id: str, stakeholder_id: str, other: str, stage: str, result: str, note: str = "",
                *, answered_by: str, version: int | None = None) -> MeetingOutcome:
@@ -72,13 +74,18 @@ class MeetingOutcomes:
         """Over every forum's schedule: meetings scheduled, told of (by either side), met, cooperation
         started, agreement reached (a meeting counts at the furthest either side said)."""
         with Session(self.engine) as session:
-            schedules = [f.schedule for f in session.exec(select(Forum)).all() if f.schedule]
-            rows = session.exec(select(MeetingOutcome)).all()
+            mark = (repo.table_mark(session, Forum), repo.table_mark(session, MeetingOutcome))
+            return self._funnel.get(mark, lambda: self._count_funnel(session))  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _count_funnel(session: Session) -> dict[str, int]:
+        schedules = [s for s in session.exec(select(Forum.schedule)) if s]
         scheduled = {(m["a"], m["b"]) for s in schedules for m in s["meetings"]}
         best: dict[tuple[str, str, str], int] = {}
-        for r in rows:
-            key = (r.forum, r.a, r.b)
-            best[key] = max(best.get(key, -1), RANK.get(r.result, 0) if r.result in MET else 0)
+        for forum, a, b, result in session.exec(select(MeetingOutcome.forum, MeetingOutcome.a, MeetingOutcome.b,
+                                                       MeetingOutcome.result)):
+            key = (forum, a, b)
+            best[key] = max(best.get(key, -1), RANK.get(result, 0) if result in MET else 0)
         return {"scheduled": len(scheduled), "told": len(best),
                 "met": sum(v >= 1 for v in best.values()),
                 "cooperation": sum(v >= 2 for v in best.values()),

@@ -26,11 +26,12 @@ from typing import Any, Iterable, Literal
 from sqlmodel import Session, col, or_, select
 
 from api.accounts import Principal
-from api.core import utc, utcnow
+from api.core import Memo, utc, utcnow
 from api.errors import Conflict, Forbidden, InvalidInput, NotFound, conflicts
 from api.i18n import N_
 from api.outbox import Outbox, said
-from store.models import Account, Interest, NoThanks, Outcome, OutcomeQuestion, Stakeholder
+from store import repo
+from store.models import Account, DataVersion, Interest, NoThanks, Outcome, OutcomeQuestion, Stakeholder
 
 RESULTS: dict[str, str] = {
     "no_answer": "No answer from the other side",
@@ -79,6 +80,7 @@ class Answered:
 class Outcomes:
     def __init__(self, engine: Any, writer: Any, outbox: Outbox) -> None:
         self.engine, self.writer, self.outbox = engine, writer, outbox
+        self._funnel = Memo()  # the funnel, read again only when interests, outcomes or profiles change
 
     # ---- answers --------------------------------------------------------------------------------
 
@@ -251,24 +253,33 @@ class Outcomes:
         country and kind of the two organisations (an interest counts once in each group either side
         belongs to), from the best answer either side gave."""
         with Session(self.engine) as session:
-            interests = session.exec(select(Interest)).all()
-            outcomes = session.exec(select(Outcome)).all()
-            orgs = {o for i in interests for o in (i.from_org, i.to_org)}
-            profiles = {s.external_id: s for s in session.exec(select(Stakeholder).where(
-                col(Stakeholder.external_id).in_(orgs))).all()} if orgs else {}
+            mark = (repo.table_mark(session, Interest), repo.table_mark(session, Outcome),
+                    session.exec(select(DataVersion.version)).first())
+            return self._funnel.get(mark, lambda: self._count_funnel(session))  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _count_funnel(session: Session) -> dict[str, Any]:
+        interests = session.exec(select(Interest.id, Interest.from_org, Interest.to_org,
+                                        Interest.accepted_at)).all()
         best: dict[int, set[str]] = defaultdict(set)
-        for o in outcomes:
-            best[o.interest_id].add(o.result)
+        for interest_id, result in session.exec(select(Outcome.interest_id, Outcome.result)):
+            best[interest_id].add(result)
+        orgs = sorted({o for i in interests for o in (i[1], i[2])})
+        profiles: dict[str, Any] = {}
+        for start in range(0, len(orgs), 5_000):  # bounded IN lists
+            profiles.update({r[0]: r for r in session.exec(
+                select(Stakeholder.external_id, Stakeholder.themes, Stakeholder.countries, Stakeholder.kind)
+                .where(col(Stakeholder.external_id).in_(orgs[start:start + 5_000])))})
         overall: Counter[str] = Counter()
         groups: dict[str, dict[str, Counter[str]]] = {"theme": defaultdict(Counter), "country": defaultdict(Counter),
                                                       "kind": defaultdict(Counter)}
-        for i in interests:
-            reached = _reached(i, best.get(i.id or 0, set()))
+        for interest_id, from_org, to_org, accepted_at in interests:
+            reached = _reached(accepted_at, best.get(interest_id or 0, set()))
             overall.update(reached)
-            sides = [profiles[o] for o in (i.from_org, i.to_org) if o in profiles]
-            for name, values in (("theme", {t["id"] for s in sides for t in s.themes}),
-                                 ("country", {c for s in sides for c in s.countries}),
-                                 ("kind", {s.kind for s in sides})):
+            sides = [profiles[o] for o in (from_org, to_org) if o in profiles]
+            for name, values in (("theme", {t["id"] for s in sides for t in s[1]}),
+                                 ("country", {c for s in sides for c in s[2]}),
+                                 ("kind", {s[3] for s in sides})):
                 for value in values:
                     groups[name][value].update(reached)
         return {"stages": list(FUNNEL), "overall": {s: overall[s] for s in FUNNEL},
@@ -288,10 +299,10 @@ def not_suggested(engine: Any, org: str) -> dict[str, str]:
     return out
 
 
-def _reached(interest: Interest, results: set[str]) -> list[str]:
-    """The funnel stages an interest reached."""
+def _reached(accepted_at: datetime | None, results: set[str]) -> list[str]:
+    """The funnel stages an interest reached (accepted when, and the results either side told)."""
     out = ["expressed"]
-    if interest.accepted_at is None:
+    if accepted_at is None:
         return out
     out.append("accepted")
     if results & MET:

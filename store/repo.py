@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
+from sqlalchemy import func
 from sqlmodel import Session, col, delete, select
 
 from store.models import Embedding, Participation, Project, Stakeholder
@@ -148,3 +149,13 @@ def links(session: Session) -> list[tuple[int, int]]:
     """Every (stakeholder id, project id) participation, without loading rows."""
     return [(int(s), int(p)) for s, p in session.exec(
         select(Participation.stakeholder_id, Participation.project_id)).all()]
+
+
+def table_mark(session: Session, table: Any) -> tuple[int, int, int]:
+    """A cheap fingerprint of a table whose rows carry a row version: how many rows, the largest id and
+    the sum of the versions. Any insert, delete or versioned update changes it."""
+    count, top, versions = session.execute(
+        select(func.count(), func.coalesce(func.max(table.id), 0), func.coalesce(func.sum(table.version), 0))
+        .select_from(table)).one()
+    return int(count), int(top), int(versions)
+

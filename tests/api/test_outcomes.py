@@ -7,6 +7,7 @@ import csv
 import io
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
@@ -98,6 +99,30 @@ def test_the_funnel_counts_each_interest_at_the_furthest_stage_either_side_reach
     assert client.get("/outcomes/funnel").json()["meetings"]["scheduled"] == 0
     page = client.get("/conversion")
     assert page.status_code == 200 and "What introductions became" in page.text
+
+
+def test_the_funnel_is_counted_again_only_after_a_change_and_then_shows_it(
+        client: TestClient, anonymous: TestClient, loaded: DLDMatch, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The funnel reads whole tables: it is read once per change, not once per request, and a change
+    (an answer told, a profile edited, a row changed directly) shows at the next request."""
+    from api.outcomes import Outcomes
+
+    counted = []
+    real = Outcomes._count_funnel
+    monkeypatch.setattr(Outcomes, "_count_funnel", staticmethod(lambda session: counted.append(1) or real(session)))
+    a, b = _bearer(loaded, org=A), _bearer(loaded, org=B)
+    iid = _accepted(anonymous, a, b)
+    first = client.get("/outcomes/funnel").json()["overall"]
+    assert client.get("/outcomes/funnel").json()["overall"] == first and len(counted) == 1
+    assert first["accepted"] >= 1 and first["cooperation"] == 0
+    anonymous.post(f"/interests/{iid}/outcome", json={"result": "cooperation_started"}, headers=b)
+    assert client.get("/outcomes/funnel").json()["overall"]["cooperation"] == 1 and len(counted) == 2
+    _age(loaded, iid, 3)  # a versioned change made outside the routes is seen too
+    client.get("/outcomes/funnel")
+    assert len(counted) == 3
+    # each caller gets its own copy: changing one answer does not change the next
+    loaded.outcomes.funnel()["overall"]["expressed"] = -1
+    assert loaded.outcomes.funnel()["overall"]["expressed"] >= 1
 
 
 def test_questions_are_asked_when_due_and_only_once(anonymous: TestClient, loaded: DLDMatch) -> None:
