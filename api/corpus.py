@@ -173,6 +173,7 @@ class Corpus:
     reference: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
     meaning: MeaningScale | None = None
     _place_keys: list[str] = field(default_factory=list)  # normalised place names, by place code
+    _project_reference: np.ndarray | None = None  # the live projects' sample of project_usual, taken on first use
     _bits: dict[str, np.ndarray] = field(default_factory=dict)  # field -> one uint64 bit set per row
 
     # ---- building ------------------------------------------------------------------------------
@@ -274,11 +275,14 @@ class Corpus:
 
     def project_usual(self, query_vector: np.ndarray) -> Usual:
         """The query's usual similarity to the projects (an even sample of up to :data:`REFERENCE_SIZE`
-        of their vectors, calibrated): a project close in meaning stands out from it."""
-        if not len(self.project_vectors):
+        of the live projects' vectors, taken once per corpus, calibrated): a project close in meaning
+        stands out from it."""
+        if self._project_reference is None:
+            live = self.project_at[reference_rows(len(self.project_at), REFERENCE_SIZE)]
+            self._project_reference = np.ascontiguousarray(self.project_vectors[live], dtype=np.float32)
+        if not len(self._project_reference):
             return Usual.of(np.zeros(0))
-        sample = self.project_vectors[reference_rows(len(self.project_vectors), REFERENCE_SIZE)]
-        return Usual.of(calibrate(sample @ query_vector, self.floor))
+        return Usual.of(calibrate(self._project_reference @ query_vector, self.floor))
 
     def lexical_by_meaning(self, usual: Usual, dense: dict[int, float], rows: Sequence[int]) -> dict[int, float]:
         """For a text that shares no words with the profiles (another script): each row's lexical

@@ -26,7 +26,8 @@ from embeddings.index import VectorIndex
 from embeddings.texts import project_text
 from matcher.feedback import Record
 from matcher.gazetteer import countries_in, home_countries, places_in
-from matcher.rank import Filters, Match, Place, Profile, Ranking, can_fund, rank, within_reach
+from matcher.rank import (DUST_AFFECTED, DUST_SOURCES, Filters, Match, Place, Profile, Ranking, can_fund, rank,
+                          within_reach)
 from matcher.text import is_latin, keyword_hits, normalise_place, sentences
 from matcher.vocab import infer_needs, infer_offers
 from store import repo
@@ -299,11 +300,15 @@ class Search(Part):
         offers = list(request.offers) if request.offers is not None else infer_offers(request.text)
         places = [Place(p.name, p.lat, p.lon) for p in request.places] or self._places_in(request.text, snap)
         countries = list(request.countries) or list(dict.fromkeys(countries_in(request.text, via_places=True)))
-        # Countries given, or read only where the asker says who or where it is ("We're a Japanese firm"),
-        # are where it is; a country named in a question ("projects in Mongolia?") is not.
-        own = bool(request.countries) or bool(countries) and set(countries) <= set(home_countries(request.text))
+        # Countries given are where the asker is; of those a text names, only those it says it is of or in
+        # ("We're a Japanese firm"), not those it asks about ("projects in Mongolia?"). A home on both sides
+        # of the path of dust and sandstorms says nothing about which side the asker is on.
+        home = () if request.countries else tuple(home_countries(request.text))
+        if set(home) & DUST_SOURCES and set(home) & DUST_AFFECTED:
+            home = ()
         members = frozenset(entity_key("stakeholder", p) for p in request.participants)
-        query = Profile(key="q:draft", name=title, kind="project", countries=tuple(countries), own_countries=own,
+        query = Profile(key="q:draft", name=title, kind="project", countries=tuple(countries),
+                        own_countries=bool(request.countries), home=home,
                         places=tuple(places), themes=tuple(themes), needs=tuple(needs), offers=tuple(offers),
                         partners=members,
                         sentences=tuple(sentences(request.text)), evidence=stored_evidence(assigned))

@@ -136,33 +136,50 @@ def countries_in(text: str, *, via_places: bool = False) -> list[str]:
     return out
 
 
-# A clause in which the asker says who or where it is: it opens with "we", "our", "I" or "my" (or their
-# words in the other five languages) and is no question. "We're a Japanese manufacturer" and "Our company
-# in Gansu" say where the asker is; "Which projects in Mongolia could we join?" does not.
-_CLAUSE = re.compile(r"[^.;:!?\n。；：！？]+[.;:!?\n。；：！？]?")
+# Where the asker says who or where it is. A clause opens with "we", "our", "I" or "my" (or their words in
+# the other five languages) and asks nothing; in it a country counts when the asker says it is of it or in
+# it: a nationality ("a Japanese manufacturer", "российская компания"), "based in", "from", "our office in",
+# "we are in"; in Chinese, Japanese and Korean, a clause that says what the asker is (是, です, 입니다).
+# "We'd like to fund restoration in Mongolia" and "Мы ищем партнёров в Китае" say where it looks, not
+# where it is.
+_CLAUSE = re.compile(r"[^.;:!?\n。；：！？，、]+[.;:!?\n。；：！？，、]?")
 _SELF = re.compile(
-    r"\s*(?:(?:we|we['’]re|we['’]ve|our|i|i['’]m|my|мы|наш\w*|я|мой|моя|бид|манай|би)(?!\w)"
-    r"|我们|我們|我司|本公司|本单位|本機構|私たち|わたしたち|我々|弊社|当社|私は|우리|저희|저는|제가)", re.IGNORECASE)
+    r"\s*(?:(?:we|we['’]re|our|i|i['’]m|my|мы|наш\w*|я|мой|моя|бид|манай|би)(?!\w)"
+    r"|我们|我們|我司|本公司|私たち|わたしたち|我々|弊社|当社|우리|저희)", re.IGNORECASE)
+_QUESTION_END = ("?", "？", "吗", "嗎", "か", "까", "까요", "나요")
+_COPULA = re.compile("是|です|である|입니다|이다|이며|예요|이에요")
+_IS_IN = re.compile(r"(?:(?:based|located|headquartered|registered)\s+in|\bfrom"
+                    r"|\bour\s+(?:\w+\s+)?(?:company|organi[sz]ation|office|firm|group|association|ngo|team"
+                    r"|foundation|headquarters|factory|factories|nursery|depot|union|cooperative|institute)\s+in"
+                    r"|\b(?:we\s+are|we['’]re|i\s+am|i['’]m)\s+in|базиру\w*\s+в|находи\w*\s+в|\bиз"
+                    r"|-?(?:д|т)\s+байрлад\w*)\s*$", re.IGNORECASE)
 
 
 def home_countries(text: str) -> list[str]:
-    """The countries a text names where the asker says who or where it is: in a clause that opens
-    with "we", "our", "I" or "my" (or 我们, 私たち, 우리, мы, бид ...) and asks nothing.
+    """The countries a text says the asker is of or in: in a clause that opens with "we", "our", "I" or
+    "my" (or 我们, 私たち, 우리, мы, бид ...) and asks nothing, a nationality, a country after "based
+    in", "from", "our office in" or "we are in", or any country of a Chinese, Japanese or Korean
+    clause that says what the asker is.
 
     Example:
-        >>> home_countries("We're a Japanese manufacturer; yellow dust hits our factories.")
+        >>> home_countries("We're a Japanese manufacturer; yellow dust from Mongolia hits our factories.")
         ['JP']
-        >>> home_countries("Which projects in Mongolia could we join?"), home_countries("我们是一家日本企业。")
+        >>> home_countries("Which projects in Mongolia could we join?"), home_countries("我们是一家日本企业，想资助蒙古的项目。")
         ([], ['JP'])
-        >>> home_countries("Our company in Gansu supplies seedlings to Mongolia.")
-        ['CN', 'MN']
+        >>> home_countries("We'd like to fund restoration in Mongolia."), home_countries("Our company in Gansu supplies Mongolia.")
+        ([], ['CN'])
     """
     out: list[str] = []
     for clause in _CLAUSE.finditer(text):
         part = clause.group()
-        if part.rstrip().endswith(("?", "？")) or not _SELF.match(part):
+        if not _SELF.match(part) or part.strip().rstrip(".;:!。；：！，、,").endswith(_QUESTION_END):
             continue
-        out += countries_in(part, via_places=True)
+        says_what = bool(_CJK.search(part)) and bool(_COPULA.search(part))
+        for m in mentions(part):
+            # a nationality, or a Mongolian country name in the genitive ("Бид Монголын ... байгууллага")
+            of_it = m.country is not None and (m.place is None or m.text.endswith(("ын", "ийн")))
+            if says_what or of_it or _IS_IN.search(fold(part[:m.start])):
+                out += [m.country] if m.country else list(m.place.countries if m.place else ())
     return list(dict.fromkeys(out))
 
 

@@ -218,6 +218,7 @@ class Profile:
     record: tuple[Record, ...] = ()  # a stakeholder's participations (read for the funding intent)
     state: str = "unknown"  # a project's state this year (:func:`project_state`)
     own_countries: bool = True  # whether ``countries`` are where it works (not only named in a question)
+    home: tuple[str, ...] = ()  # else, the countries a question says the asker is of or in ("We're a Japanese firm")
     stale: bool = False  # not confirmed as current for over a year: its score is lowered (STALE_PENALTY)
 
 
@@ -558,7 +559,8 @@ def score_pair(
 
     countries = tuple(sorted(set(query.countries) & set(candidate.countries)))
     places = _shared_places(query, candidate)
-    dust = dust_link(query.themes, query.countries, candidate.countries) if query.own_countries else None
+    where = query.countries if query.own_countries else query.home
+    dust = dust_link(query.themes, where, candidate.countries) if where else None
     geo_value = max(0.5 * bool(countries) + 0.5 * bool(places), 0.5 if dust else 0.0)
 
     partners = tuple(sorted((query.partners & candidate.partners) - {query.key, candidate.key}))

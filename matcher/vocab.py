@@ -86,6 +86,12 @@ INTENT_RESOURCES: dict[str, frozenset[str]] = {
     "any": frozenset(),
 }
 
+# Paying for something asked of others is a need for funding ("Who could help pay for it?", "someone to
+# cover the costs"); said of oneself ("we need volunteers and will pay for their travel") it is not.
+_PAY_ASKED = re.compile(r"\b(?:who|whom|anyone|someone|somebody|which\s+\w+(?:\s+\w+)?)\s+(?:\w+\s+){0,3}?"
+                        r"(?:pay\s+for|pay\s+the\s+costs?|cover\s+the\s+costs?|meet\s+the\s+costs?"
+                        r"|foot\s+the\s+bill)\b", re.IGNORECASE)
+
 _NEED_CUE = re.compile(r"\b(need|needs|needed|seek|seeks|seeking|looking for|require|requires|lack|want"
                        r"|(?:who|whom|which\s+\w+(?:\s+\w+)?)\s+(?:could|can|might|would)|anyone)\b",
                        re.IGNORECASE)
@@ -127,13 +133,13 @@ _NEED_WORDS: dict[str, tuple[str, ...]] = {
     "funding": (
         "funds", "funders", "donors", "grants", "co-finance", "co-financing", "cofinance", "cofinancing",
         "co-funder", "co-funders", "financing", "financially", "share the cost", "share the costs",
-        "split the cost", "split the costs", "cover the cost", "cover the costs", "pay", "pay for", "paying",
-        "资金", "经费", "资助", "融资", "捐款", "捐赠", "赞助", "出资", "筹资", "拨款", "费用", "出钱",
-        "資金", "助成", "融資", "寄付", "出資", "財政支援", "費用", "支払",
-        "자금", "재정", "기금", "후원금", "기부", "투자", "출자", "보조금", "지원금", "비용", "지불",
+        "split the cost", "split the costs",
+        "资金", "经费", "资助", "融资", "捐款", "捐赠", "赞助", "出资", "筹资", "拨款", "支付费用", "承担费用", "出钱",
+        "資金", "助成", "融資", "寄付", "出資", "財政支援", "費用を負担", "費用を出", "お金を出",
+        "자금", "재정", "기금", "후원금", "기부", "투자", "출자", "보조금", "지원금", "비용을 지원", "비용을 부담", "비용을 대",
         "финансир*", "софинансир*", "грант*", "пожертвован*", "донор*", "спонсор*", "инвестиц*", "деньги", "денег",
-        "деньгами", "оплат*", "заплат*", "расход*",
-        "зардал*", "төлө*",
+        "деньгами", "оплатить", "оплатит", "оплатят", "покрыть расход*", "взять на себя расход*",
+        "зардлыг төлөх", "зардлыг төлж", "зардлыг даах", "төлбөр*",
         "санхүү*", "хандив*", "тэтгэлэг*", "буцалтгүй тусламж*", "хөрөнгө оруулалт*", "мөнгө*"),
     "technical_expertise": (
         "expert", "specialist", "specialists", "engineers", "technical advice",
@@ -203,7 +209,8 @@ def infer_needs(text: str) -> list[str]:
                 continue
             if scope is not None:
                 asked = (any(_has_word(scope.lower(), k) for k in kind.keywords)
-                         or _any_cue(scope, _NEED_WORDS.get(kind.code, ())))
+                         or _any_cue(scope, _NEED_WORDS.get(kind.code, ()))
+                         or kind.code == "funding" and _PAY_ASKED.search(scope) is not None)
             else:
                 asked = not offered and _any_cue(sentence, _SUBJECT_WORDS.get(kind.code, ()))
             if asked:

@@ -260,6 +260,17 @@ def test_an_asker_that_says_where_it_is_gets_the_dust_link_without_naming_countr
     for m in linked:
         assert set(m.explanation.dust_and_sandstorms.source) <= {"CN", "MN"}
         assert m.explanation.dust_and_sandstorms.affected == ["JP"]
-    asked = seeded.match(MatchRequest(text="Which projects in Japan study yellow dust?", include_projects=True, k=20))
-    assert asked.query["countries"] == ["JP"]
-    assert not any(m.explanation.dust_and_sandstorms for m in [*asked.projects, *asked.stakeholders])
+    # the source countries named as well ("yellow dust from Mongolia and China") leave the asker downwind
+    named = seeded.match(MatchRequest(text="We're a Japanese manufacturer; yellow dust from Mongolia and China hits "
+                                           "our factories. Which projects could we join?", include_projects=True, k=20))
+    assert set(named.query["countries"]) == {"JP", "MN", "CN"}
+    assert [m.explanation.dust_and_sandstorms.affected for m in named.projects
+            if m.explanation.dust_and_sandstorms] and all(
+        m.explanation.dust_and_sandstorms.affected == ["JP"] for m in named.projects if m.explanation.dust_and_sandstorms)
+    for text in ("Which projects in Japan study yellow dust?",  # a country asked about is not the asker's
+                 # the asker at the source, naming only where the dust goes (judged question cso-10's wording)
+                 "Our volunteers restore bare ground where the spring dust storms start, so less dust blows on to "
+                 "Seoul and Tokyo. Who could co-fund us?",
+                 "We are looking for partners in Mongolia to stop dust storms reaching Korea."):
+        asked = seeded.match(MatchRequest(text=text, include_projects=True, k=20))
+        assert not any(m.explanation.dust_and_sandstorms for m in [*asked.projects, *asked.stakeholders]), text

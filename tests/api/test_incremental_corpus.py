@@ -108,3 +108,16 @@ def test_an_incremental_update_keeps_the_reference_sample_and_the_meaning_map(in
     assert after is not before and after.changed_rows
     assert after.meaning == before.meaning
     assert np.array_equal(after.reference, before.reference)
+
+
+def test_projects_close_in_meaning_are_read_against_the_live_projects_only(incremental: DLDMatch) -> None:
+    """The usual similarity to projects is read over the live projects: after an update that deletes
+    one and adds one, the sample is the updated corpus's own, as a full build would have it."""
+    vector = incremental.embedder.embed(["Saxaul shelterbelts around Gobi oases"])[0]
+    before = incremental.snapshot().corpus
+    assert len(before.project_usual(vector).ordered) == len(before.project_at)
+    _writes(incremental)
+    after = incremental.snapshot().corpus
+    full = incremental.indexing._build_corpus()
+    assert len(after.project_usual(vector).ordered) == len(full.project_at) == len(before.project_at)
+    assert np.allclose(np.sort(after.project_usual(vector).ordered), np.sort(full.project_usual(vector).ordered))

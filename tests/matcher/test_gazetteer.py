@@ -147,9 +147,20 @@ def test_the_data_file_is_what_the_build_script_makes() -> None:
     ("우리는 몽골의 단체입니다.", ["MN"]),
     ("Мы — российская компания.", ["RU"]),
     ("Бид Монголын төрийн бус байгууллага.", ["MN"]),
+    ("We are a firm from Japan; we are based in Ulaanbaatar too.", ["JP", "MN"]),
+    ("Мы базируемся в Монголии.", ["MN"]),
     ("Which projects in Mongolia could we join?", []),
     ("Yellow dust from Mongolia reaches Japan.", []),
     ("Japan funds it. We want to know more?", []),
+    # where the asker looks or works with others is not where it is
+    ("We'd like to fund restoration in Mongolia.", []),
+    ("Our partners in China fund us.", []),
+    ("We are looking for partners in Mongolia to stop dust storms.", []),
+    ("Мы ищем партнёров в Китае.", []),
+    ("我们是一家日本企业，想资助蒙古的治沙项目。", ["JP"]),
+    ("Our volunteers restore bare ground where the dust storms start, so less dust blows on to Seoul and Tokyo.", []),
+    # questions without a question mark ask
+    ("私たちはモンゴルのプロジェクトに参加できますか。", []),
 ])
 def test_home_countries_are_those_the_asker_says_it_is_in(text: str, home: list[str]) -> None:
     from matcher.gazetteer import home_countries

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from matcher.vocab import RESOURCE_KINDS, infer_needs
+from matcher.vocab import RESOURCE_KINDS, infer_needs, infer_offers
 
 
 def test_english_cue_sentences_keep_their_reading() -> None:
@@ -32,6 +32,14 @@ def test_who_could_co_fund_asks_for_funding() -> None:
     assert infer_needs("We pay herders to plant trees.") == []
     assert infer_needs("谁能帮我们支付费用？") == infer_needs("Кто может оплатить посадку?") == ["funding"]
     assert infer_needs("Хэн зардлыг төлөх вэ?") == infer_needs("비용을 지원해 줄 곳이 필요합니다.") == ["funding"]
+    assert infer_needs("費用を負担してくれる団体を探しています。") == ["funding"]
+    # paying said of oneself, or words that only share a stem, are no need for funding
+    for text in ("We need to pay attention to soil salinity.", "We need paying customers.",
+                 "We need volunteers and will pay for their travel.", "Нужно сократить расход воды.",
+                 "Нам нужны волонтёры, оплата не предусмотрена.", "Бидэнд мод тарих төлөвлөгөө хэрэгтэй.",
+                 "我们需要低费用的技术。", "費用対効果の高い技術が必要です。", "비용 효율적인 기술이 필요합니다."):
+        assert "funding" not in infer_needs(text), text
+    assert "funding" not in infer_offers("我们提供低费用的培训。")
 
 
 @pytest.mark.parametrize(("text", "needs"), [
@@ -79,8 +87,6 @@ def test_needs_are_codes_of_the_vocabulary() -> None:
 
 
 def test_offers_are_read_from_what_the_asker_says_it_gives() -> None:
-    from matcher.vocab import infer_offers
-
     assert infer_offers("Our company in Gansu supplies drought-hardy shrub seedlings.") == ["seedlings_materials"]
     assert infer_offers("We run a nursery and can grow elm seedlings by the tens of thousands.") == \
         ["seedlings_materials"]
