@@ -141,3 +141,18 @@ def test_keywords_of_other_languages_keep_to_their_words() -> None:
     assert "drought" in found("Ган гачгийн эрсдэлийг бууруулна.")
     assert "ldn_reporting" in found("我们支持蒙古设定LDN目标。")  # an English acronym inside Chinese
     assert found("Привет, как дела?") == set()
+
+
+def test_the_common_names_of_dust_and_of_sloping_land_are_read_in_each_language() -> None:
+    """Yellow dust is the dust theme and fruit trees on hillsides are agroforestry on sloping land, in
+    English as in the words the other languages already had (黄沙, 黄砂, 황사; 坡地, 斜面, 경사지)."""
+    vocabulary = _vocabulary()
+    found = lambda text: ({a.theme for a in assign_themes(text, vocabulary)} if is_latin(text)  # noqa: E731
+                          else {a.theme for a, _ in assign_themes_in_any_language(text, vocabulary)})
+    assert "dust_sandstorms" in found("Yellow dust from the continent hits our factories every spring.")
+    assert "dust_sandstorms" in found("Asian dust reaches Osaka in April.")
+    assert "dust_sandstorms" in found("Желтая пыль приходит каждую весну.")
+    for text in ("Farm families plant fruit and nut trees on eroded hillsides.", "农户在山坡上种植果树。",
+                 "農家が斜面に果樹を植えています。", "농가가 경사지에 과수를 심습니다.",
+                 "Фермеры сажают плодовые деревья на склонах.", "Малчид энгэрт жимсний мод тарьдаг."):
+        assert "agroforestry_sloping_land" in found(text), text
