@@ -32,7 +32,7 @@ from api import features
 from api.features import calibrate  # noqa: F401  (also read from here)
 from matcher.ltr import ConsortiumModel
 from matcher.meaning import MeaningScale, Usual, pairs_for_fit, reference_rows
-from matcher.rank import DUST_THEME, STALE_AFTER, Place, Profile, dust_link
+from matcher.rank import STALE_AFTER, Place, Profile
 from matcher.text import normalise_place
 
 REFERENCE_SIZE = 1_000  # stakeholders whose vectors tell a query's usual similarity (matcher.meaning)
@@ -423,68 +423,12 @@ class Corpus:
                 lexical: dict[int, float], query: Profile | None = None,
                 model: ConsortiumModel | None = None,
                 usual: Usual | None = None) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
-        """Per candidate key: the calibrated dense similarity (``dense``: cosine by row), and the best
-        past-project similarity, lexical similarity and popularity; its standing in meaning and the
-        share of profiles it is closer than (``usual``: the query's, when the caller has it); with a
-        consortium ``model`` (and the ``query``), also its consortium value."""
-        by_project = self.project_vectors @ query_vector if len(self.project_vectors) else np.zeros(0)
-        now = time.time()
-        sims: dict[str, float] = {}
-        extra: dict[str, dict[str, float]] = {}
-        usual = usual or self.usual(query_vector)
-        for r in rows:
-            own = self.projects_of[r]
-            best = float(by_project[own].max()) if len(own) else 0.0
-            key = self.key(r)
-            sims[key] = calibrate(dense.get(r, 0.0), self.floor)
-            extra[key] = {"past_projects": calibrate(best, self.floor), "lexical": lexical.get(r, 0.0),
-                          "popularity": float(self.popularity[r])}
-            if self.stale(r, now):  # for the pruning bound (within_reach), as the profile says it
-                extra[key]["stale"] = 1.0
-            if len(usual.ordered):
-                extra[key]["standing"] = float(usual.standing(sims[key]))
-                extra[key]["closer_than"] = usual.closer_than(sims[key])
-        if model is not None and query is not None and len(rows):
-            values = model.value(self.features(query, query_vector, rows, dense, lexical, by_project))
-            for r, v in zip(rows, values):
-                extra[self.key(r)]["consortium"] = float(v)
-        return sims, extra
+        """See :func:`api.features.signals`."""
+        return features.signals(self, query_vector, rows, dense, lexical, query, model, usual)
 
     def upper_bounds(self, query: Profile, rows: Sequence[int]) -> dict[str, dict[str, float]]:
-        """For each row, the most the profile components can be worth against the query, from the
-        columns alone (see :func:`matcher.rank.within_reach`): needs and offers both ways, shared
-        themes, countries and places, shared partners."""
-        t = self.tables
-        q_needs = list(dict.fromkeys(t["resource"].known(query.needs)))
-        n_q_needs = len(set(query.needs))
-        q_offers = set(t["resource"].known(query.offers))
-        q_themes = set(t["theme"].known(query.themes))
-        n_q_themes = len(set(query.themes))
-        q_countries = set(t["country"].known(query.countries))
-        q_places = {normalise_place(p.name) for p in query.places}
-        q_partners = {r for key in query.partners if (r := self.row_of_key(key)) is not None}
-        names = self.tables["country"].names
-        dust_topic = DUST_THEME in query.themes
-        out = {}
-        for r in rows:
-            offers = set(self.offers[r].tolist())
-            needs = list(dict.fromkeys(self.needs[r].tolist()))
-            forward = sum(n in offers for n in q_needs) / n_q_needs if q_needs else 0.0
-            backward = sum(n in q_offers for n in needs) / len(needs) if needs else 0.0
-            themes = set(self.themes[r].tolist())
-            shared = len(themes & q_themes)
-            union = n_q_themes + len(themes) - shared
-            places = any(self._place_keys[c] in q_places for c in self.places[r])
-            partners = len(q_partners & set(self.partners[r].tolist()))
-            out[self.key(r)] = {
-                "complementarity": (forward + backward) / 2.0,
-                "themes": shared / union if union else 0.0,
-                "geography": max(0.5 * bool(q_countries & set(self.countries[r].tolist())) + 0.5 * places,
-                                 0.5 if dust_topic and dust_link(query.themes, query.countries,
-                                                                 [names[c] for c in self.countries[r]]) else 0.0),
-                "network": min(1.0, partners / 3.0),
-            }
-        return out
+        """See :func:`api.features.upper_bounds`."""
+        return features.upper_bounds(self, query, rows)
 
     @property
     def nbytes(self) -> int:

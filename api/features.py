@@ -1,18 +1,24 @@
-"""The consortium features of candidates (:data:`matcher.ltr.FEATURES`), computed from the corpus
-columns: what the learned model reads, for the service and for its training alike."""
+"""What the corpus columns say of each candidate: the consortium features (:data:`matcher.ltr.FEATURES`,
+what the learned model reads, for the service and for its training alike), the signals the ranking
+reads beside the profiles (:func:`signals`) and the most the profile components can be worth, for the
+search's pruning (:func:`upper_bounds`)."""
 
 from __future__ import annotations
 
 import math
+import time
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from matcher.ltr import FEATURES
-from matcher.rank import Profile, kind_fit
+from matcher.rank import DUST_THEME, Profile, dust_link, kind_fit
+from matcher.text import normalise_place
 
 if TYPE_CHECKING:
     from api.corpus import Corpus
+    from matcher.ltr import ConsortiumModel
+    from matcher.meaning import Usual
 
 
 def calibrate(cosine: float, floor: float) -> float:
@@ -36,7 +42,6 @@ def graph(corpus: "Corpus", query: Profile) -> tuple[np.ndarray, np.ndarray, np.
     second = shared > 0
     second[given] = False
     return ra, shared, second
-
 
 
 def consortium_features(corpus: "Corpus", query: Profile, query_vector: np.ndarray, rows: Sequence[int],
@@ -73,4 +78,72 @@ def consortium_features(corpus: "Corpus", query: Profile, query_vector: np.ndarr
         out[i, col["projects"]] = float(corpus.popularity[r])
         out[i, col["country_fit"]] = float(bool(q_countries & set(corpus.countries[r].tolist())))
         out[i, col["kind_fit"]] = kind_fit(query.kind, kinds[int(corpus.kinds[r])])
+    return out
+
+
+def signals(corpus: "Corpus", query_vector: np.ndarray, rows: Sequence[int], dense: dict[int, float],
+            lexical: dict[int, float], query: Profile | None = None, model: "ConsortiumModel | None" = None,
+            usual: "Usual | None" = None) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """Per candidate key: the calibrated dense similarity (``dense``: cosine by row), and the best
+    past-project similarity, lexical similarity and popularity; its standing in meaning and the
+    share of profiles it is closer than (``usual``: the query's, when the caller has it); with a
+    consortium ``model`` (and the ``query``), also its consortium value."""
+    by_project = corpus.project_vectors @ query_vector if len(corpus.project_vectors) else np.zeros(0)
+    now = time.time()
+    sims: dict[str, float] = {}
+    extra: dict[str, dict[str, float]] = {}
+    usual = usual or corpus.usual(query_vector)
+    for r in rows:
+        own = corpus.projects_of[r]
+        best = float(by_project[own].max()) if len(own) else 0.0
+        key = corpus.key(r)
+        sims[key] = calibrate(dense.get(r, 0.0), corpus.floor)
+        extra[key] = {"past_projects": calibrate(best, corpus.floor), "lexical": lexical.get(r, 0.0),
+                      "popularity": float(corpus.popularity[r])}
+        if corpus.stale(r, now):  # for the pruning bound (within_reach), as the profile says it
+            extra[key]["stale"] = 1.0
+        if len(usual.ordered):
+            extra[key]["standing"] = float(usual.standing(sims[key]))
+            extra[key]["closer_than"] = usual.closer_than(sims[key])
+    if model is not None and query is not None and len(rows):
+        values = model.value(consortium_features(corpus, query, query_vector, rows, dense, lexical, by_project))
+        for r, v in zip(rows, values):
+            extra[corpus.key(r)]["consortium"] = float(v)
+    return sims, extra
+
+
+def upper_bounds(corpus: "Corpus", query: Profile, rows: Sequence[int]) -> dict[str, dict[str, float]]:
+    """For each row, the most the profile components can be worth against the query, from the
+    columns alone (see :func:`matcher.rank.within_reach`): needs and offers both ways, shared
+    themes, countries and places, shared partners."""
+    t = corpus.tables
+    q_needs = list(dict.fromkeys(t["resource"].known(query.needs)))
+    n_q_needs = len(set(query.needs))
+    q_offers = set(t["resource"].known(query.offers))
+    q_themes = set(t["theme"].known(query.themes))
+    n_q_themes = len(set(query.themes))
+    q_countries = set(t["country"].known(query.countries))
+    q_places = {normalise_place(p.name) for p in query.places}
+    q_partners = {r for key in query.partners if (r := corpus.row_of_key(key)) is not None}
+    names = corpus.tables["country"].names
+    dust_topic = DUST_THEME in query.themes
+    out = {}
+    for r in rows:
+        offers = set(corpus.offers[r].tolist())
+        needs = list(dict.fromkeys(corpus.needs[r].tolist()))
+        forward = sum(n in offers for n in q_needs) / n_q_needs if q_needs else 0.0
+        backward = sum(n in q_offers for n in needs) / len(needs) if needs else 0.0
+        themes = set(corpus.themes[r].tolist())
+        shared = len(themes & q_themes)
+        union = n_q_themes + len(themes) - shared
+        places = any(corpus._place_keys[c] in q_places for c in corpus.places[r])
+        partners = len(q_partners & set(corpus.partners[r].tolist()))
+        out[corpus.key(r)] = {
+            "complementarity": (forward + backward) / 2.0,
+            "themes": shared / union if union else 0.0,
+            "geography": max(0.5 * bool(q_countries & set(corpus.countries[r].tolist())) + 0.5 * places,
+                             0.5 if dust_topic and dust_link(query.themes, query.countries,
+                                                             [names[c] for c in corpus.countries[r]]) else 0.0),
+            "network": min(1.0, partners / 3.0),
+        }
     return out
