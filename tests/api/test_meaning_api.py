@@ -138,3 +138,20 @@ def test_a_project_close_in_meaning_is_shown_with_that_reason(seeded: DLDMatch) 
             assert e["close_in_meaning"]["query_sentence"] and e["close_in_meaning"]["candidate_sentence"], r["id"]
         c = r["explanation"]["close_in_meaning"]
         assert c is None or c["standing"] >= CLOSE_STANDING
+
+
+def test_a_card_says_closer_than_how_many_projects_or_profiles_and_never_all(seeded: DLDMatch) -> None:
+    """On the served page a project card compares with projects and an organisation card with profiles;
+    the share is rounded down and kept below 100 (the sample is a sample)."""
+    import re
+
+    for line in (ROOT / "seed_profiles" / "projects.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip() and json.loads(line)["id"] == "neamsp":
+            project = json.loads(line)
+    with TestClient(create_app(seeded.settings, service=seeded, start="none")) as client:
+        page = client.get("/search", params={"text": f"{project['title']}. {project['description']}"}).text
+    projects = page[page.index('id="projects-heading"'):]
+    assert re.search(r"than \d+ % of projects", projects)
+    assert not re.search(r"than 100 %", page)
+    people = page[:page.index('id="projects-heading"')]
+    assert "of projects" not in people
