@@ -29,9 +29,10 @@ from api.accounts import Principal
 from api.core import Memo, utc, utcnow
 from api.errors import Conflict, Forbidden, InvalidInput, NotFound, conflicts
 from api.i18n import N_
+from api.indexing import data_version
 from api.outbox import Outbox, said
 from store import repo
-from store.models import Account, DataVersion, Interest, NoThanks, Outcome, OutcomeQuestion, Stakeholder
+from store.models import Account, Interest, NoThanks, Outcome, OutcomeQuestion, Stakeholder
 
 RESULTS: dict[str, str] = {
     "no_answer": "No answer from the other side",
@@ -253,8 +254,7 @@ class Outcomes:
         country and kind of the two organisations (an interest counts once in each group either side
         belongs to), from the best answer either side gave."""
         with Session(self.engine) as session:
-            mark = (repo.table_mark(session, Interest), repo.table_mark(session, Outcome),
-                    session.exec(select(DataVersion.version)).first())
+            mark = (repo.table_mark(session, Interest), repo.table_mark(session, Outcome), data_version(session))
             return self._funnel.get(mark, lambda: self._count_funnel(session))  # type: ignore[no-any-return]
 
     @staticmethod
