@@ -69,6 +69,7 @@ from api.schemas import (
     RejectIn,
     ThemeOut,
 )
+from api.reading import PURPOSE_MAX
 from api.service import DLDMatch
 from api.settings import Settings
 from api.people_api import build_people_router
@@ -219,6 +220,10 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     Language = Annotated[Literal[tuple(LANGUAGES)] | None, Query(  # type: ignore[valid-type]
         alias="lang", description="the language: " + ", ".join(f"{k} ({v})" for k, v in LANGUAGES.items()))]
     Resources = Annotated[list[ResourceCode], Query(description="resource kinds the partner offers")]  # type: ignore[valid-type]
+    Purpose = Annotated[str | None, Query(max_length=PURPOSE_MAX, description=(
+        "what the partnership is for, in words, in any of the six languages (\"for the dust and sandstorm "
+        "round-table\", \"NGOs that train herders\"): the themes, needs, places and countries it names stand in "
+        "for the profile's own, and the ranking reads its meaning and words too"))]
     MinShared = Annotated[int, Query(ge=0, le=10, description="leave out results sharing fewer themes (0: none "
                                                               "left out for that; every result still has a reason)")]
 
@@ -281,18 +286,22 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
              responses=_errors(404, 422, 503))
     def stakeholder_partners(external_id: Id, svc: Svc, intent: Intent = "any", k: K = 10,
                              country: Countries = [], kind: Kinds = [], theme: Themes = [],  # noqa: B006
-                             resource: Resources = [], min_shared_themes: MinShared = 0) -> MatchList:  # noqa: B006
-        """Ranked potential partners for a stored stakeholder, each with its explanation."""
+                             resource: Resources = [], min_shared_themes: MinShared = 0,  # noqa: B006
+                             purpose: Purpose = None) -> MatchList:
+        """Ranked potential partners for a stored stakeholder, each with its explanation; with a purpose,
+        for that purpose (what it was read as is in ``query.read``)."""
         return svc.partners_for_stakeholder(external_id, intent=intent, k=k, countries=country, kinds=kind,
-                                            themes=theme, resources=resource, min_shared_themes=min_shared_themes)
+                                            themes=theme, resources=resource, min_shared_themes=min_shared_themes,
+                                            purpose=purpose)
 
     @app.get("/stakeholders/{external_id}/projects", response_model=MatchList, tags=["matching"],
              responses=_errors(404, 422, 503))
     def stakeholder_projects(external_id: Id, svc: Svc, k: K = 10, country: Countries = [],  # noqa: B006
-                             theme: Themes = [], min_shared_themes: MinShared = 0) -> MatchList:  # noqa: B006
-        """Projects this stakeholder could join (the firm's question)."""
+                             theme: Themes = [], min_shared_themes: MinShared = 0,  # noqa: B006
+                             purpose: Purpose = None) -> MatchList:
+        """Projects this stakeholder could join (the firm's question); with a purpose, for that purpose."""
         return svc.projects_for_stakeholder(external_id, k=k, countries=country, themes=theme,
-                                            min_shared_themes=min_shared_themes)
+                                            min_shared_themes=min_shared_themes, purpose=purpose)
 
     @app.get("/projects", response_model=ProjectPage, tags=["projects"], responses=_errors(422))
     def list_projects(svc: Svc, offset: Annotated[int, Query(ge=0)] = 0,
@@ -333,10 +342,10 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
              responses=_errors(404, 422, 503))
     def project_partners(external_id: Id, svc: Svc, intent: Intent = "any", k: K = 10,
                          country: Countries = [], kind: Kinds = [],  # noqa: B006
-                         min_shared_themes: MinShared = 0) -> MatchList:
-        """Stakeholders who could fund or join this project."""
+                         min_shared_themes: MinShared = 0, purpose: Purpose = None) -> MatchList:
+        """Stakeholders who could fund or join this project; with a purpose, for that purpose."""
         return svc.partners_for_project(external_id, intent=intent, k=k, countries=country, kinds=kind,
-                                        min_shared_themes=min_shared_themes)
+                                        min_shared_themes=min_shared_themes, purpose=purpose)
 
     @app.post("/match", response_model=MatchResponse, tags=["matching"], responses=_errors(413, 422, 503))
     def match(body: MatchRequest, svc: Svc) -> MatchResponse:

@@ -195,11 +195,17 @@ def match(
     country: list[str] = typer.Option([], help="draft project's countries (with --text) or filter"),
     theme: list[str] = typer.Option([], help="draft project's themes (with --text) or filter"),
     participant: list[str] = typer.Option([], help="with --text: current participants by id"),
+    purpose: Optional[str] = typer.Option(None, "--purpose", help="with --stakeholder or --project: what the "
+                                          "partnership is for, in words (\"NGOs for the dust round-table\")"),
     as_json: bool = typer.Option(False, "--json", help="print the same JSON as the API"),
 ) -> None:
     """Ranked partners and projects for a stored profile or for free text, with explanations."""
     if sum(x is not None for x in (text, stakeholder, project)) != 1:
         typer.echo("error: give exactly one of --text, --stakeholder, --project", err=True)
+        raise typer.Exit(2)
+    if purpose is not None and text is not None:
+        typer.echo("error: --purpose goes with --stakeholder or --project (a --text says its purpose itself)",
+                   err=True)
         raise typer.Exit(2)
     service = _service(ctx)
     try:
@@ -216,14 +222,16 @@ def match(
                 raise InvalidInput(N_("invalid query"), errors=errors) from exc
             result = service.match(request)
         elif stakeholder is not None and projects:
-            result = service.projects_for_stakeholder(stakeholder, k=k, countries=country, themes=theme)
+            result = service.projects_for_stakeholder(stakeholder, k=k, countries=country, themes=theme,
+                                                      purpose=purpose)
         elif stakeholder is not None:
             _check_intent(intent)
             result = service.partners_for_stakeholder(stakeholder, intent=intent, k=k, countries=country,
-                                                      themes=theme)
+                                                      themes=theme, purpose=purpose)
         else:
             _check_intent(intent)
-            result = service.partners_for_project(project, intent=intent, k=k, countries=country)  # type: ignore[arg-type]
+            result = service.partners_for_project(project, intent=intent, k=k, countries=country,  # type: ignore[arg-type]
+                                                  purpose=purpose)
     except DomainError as exc:
         _fail(exc)
         return
@@ -233,7 +241,17 @@ def match(
         _print_matches("Stakeholders", result.stakeholders)
         _print_matches("Projects", result.projects)
     else:
+        if result.query.get("purpose"):
+            typer.echo(f"Purpose: {result.query['purpose']}")
+            typer.echo(f"  read as: {_read_as(result.query['read'])}")
         _print_matches(f"For {result.query['name']}", result.results)
+
+
+def _read_as(read: dict[str, list[str]]) -> str:
+    """What a search's purpose was read as, in a line ("themes: dust; countries: MN"), or that it named none."""
+    said = [f"{label}: {', '.join(read[key])}" for key, label in (
+        ("kinds", "kinds"), ("themes", "themes"), ("needs", "needs"), ("places", "places"), ("countries", "countries")) if read.get(key)]
+    return "; ".join(said) or "no theme, need, place or country (its meaning and words still count)"
 
 
 @cli.command()

@@ -10,28 +10,24 @@ from dataclasses import replace
 from typing import Any, Iterable, Sequence
 
 import numpy as np
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from api.core import Part, entity_key, external_ids, stored_evidence
+from api.core import Part, entity_key, external_ids
 from api.corpus import Corpus, calibrate
-from api.errors import IndexNotReady, InvalidInput
-from api.i18n import N_
+from api.errors import IndexNotReady
 from api.indexing import Snapshot
 from api.sentences import Sentences
 from api.introductions import Introductions
+from api.reading import Reading, purpose_of
 from api.outcomes import not_suggested
 from api.profiles import explained, project_profiles, render, stakeholder_profiles, track_records
 from api.schemas import MatchList, MatchOut, MatchRequest, MatchResponse
 from embeddings.index import VectorIndex
-from embeddings.texts import project_text
 from matcher.feedback import Record
-from matcher.gazetteer import countries_in, home_countries, places_in
-from matcher.rank import (DUST_AFFECTED, DUST_SOURCES, Filters, Match, Place, Profile, Ranking, can_fund, rank,
-                          within_reach)
-from matcher.text import is_latin, keyword_hits, normalise_place, sentences
-from matcher.vocab import infer_needs, infer_offers
+from matcher.rank import Filters, Profile, Ranking, can_fund, rank, within_reach
+from matcher.text import is_latin
 from store import repo
-from store.models import Project, Stakeholder
+from store.models import Project
 
 _OVERFETCH = 5
 _MIN_FETCH = 100
@@ -44,6 +40,8 @@ class Search(Part):
         self.sentences = Sentences(core)  # the sentences shown with results (api.sentences)
         self.sentence_vectors, self._close_sentences = self.sentences.vectors, self.sentences.close_pairs
         self.introductions = introductions  # outcomes of past introductions, read when the ranking weighs them
+        self.reading = Reading(core)  # what a question or a search's purpose says (api.reading)
+        self.draft_query, self.with_second_partners = self.reading.draft_query, self.reading.with_second_partners
 
     def _candidates(self, session: Session, snap: Snapshot, entity_type: str, vector: np.ndarray, k: int,
                     filtered: bool) -> tuple[dict[int, Profile], dict[int, float]]:
@@ -198,62 +196,79 @@ class Search(Part):
         id_rows = corpus.rows_of_ids(list(by_id))
         return {id_rows[i]: s for i, s in by_id.items() if i in id_rows}
 
-    def with_second_partners(self, query: Profile, snap: Snapshot) -> Profile:
-        """The query with the partners of its partners, from the corpus."""
-        corpus = snap.corpus
-        second = frozenset(q for partner in query.partners for q in corpus.partner_keys(partner))
-        return replace(query, partners2=second - query.partners - {query.key})
-
     def partners_for_stakeholder(self, external_id: str, *, intent: str = "any", k: int = 10,
                                  countries: Sequence[str] = (), kinds: Sequence[str] = (),
                                  themes: Sequence[str] = (), resources: Sequence[str] = (),
-                                 min_shared_themes: int = 0) -> MatchList:
-        """Ranked partners for a stored stakeholder, each explained (none shown for similarity alone)."""
+                                 min_shared_themes: int = 0, purpose: str | None = None) -> MatchList:
+        """Ranked partners for a stored stakeholder, each explained (none shown for similarity alone);
+        with a ``purpose``, for that purpose (:meth:`api.reading.Reading.with_purpose`)."""
         snap = self.core.snapshot()
+        purpose = purpose_of(purpose)
         row = self.core.row("stakeholder", external_id)
         with Session(self.engine) as session:
             vector = self._stored_vector(session, "stakeholder", row.id)
             query = self.with_second_partners(stakeholder_profiles(session, [row])[row.id], snap)
+            query, vector, text, read = self._for_purpose(query, vector, purpose, snap)
+            kinds = kinds or read.get("read", {}).get("kinds", ())
             declined = not_suggested(self.engine, external_id)  # its no thanks, and interests it declined
             filters = Filters(countries=frozenset(countries), kinds=frozenset(kinds), themes=frozenset(themes),
                               resources=frozenset(resources),
                               exclude=frozenset({query.key, *(entity_key("stakeholder", o) for o in declined)}),
                               min_shared_themes=min_shared_themes)
-            results = self._run(session, snap, query, vector, "stakeholder", k=k, intent=intent, filters=filters)
-        return MatchList(query={"type": "stakeholder", "id": external_id, "name": row.name}, intent=intent,
+            results = self._run(session, snap, query, vector, "stakeholder", k=k, intent=intent, filters=filters,
+                                text=text)
+        return MatchList(query={"type": "stakeholder", "id": external_id, "name": row.name, **read}, intent=intent,
                          results=results, not_suggested=len(declined))
 
     def projects_for_stakeholder(self, external_id: str, *, k: int = 10, countries: Sequence[str] = (),
-                                 themes: Sequence[str] = (), min_shared_themes: int = 0) -> MatchList:
-        """Projects this stakeholder could join: those it is not part of yet, and not completed."""
+                                 themes: Sequence[str] = (), min_shared_themes: int = 0,
+                                 purpose: str | None = None) -> MatchList:
+        """Projects this stakeholder could join: those it is not part of yet, and not completed; with a
+        ``purpose``, for that purpose."""
         snap = self.core.snapshot()
+        purpose = purpose_of(purpose)
         row = self.core.row("stakeholder", external_id)
         with Session(self.engine) as session:
             vector = self._stored_vector(session, "stakeholder", row.id)
             query = stakeholder_profiles(session, [row])[row.id]
+            query, vector, _, read = self._for_purpose(query, vector, purpose, snap)
             own = repo.participations(session, stakeholder_ids=[row.id])
             mine = external_ids(session, Project, {link.project_id for link in own})
             filters = Filters(countries=frozenset(countries), themes=frozenset(themes),
                               exclude=frozenset(entity_key("project", e) for e in mine.values()),
                               min_shared_themes=min_shared_themes, joinable=True)
             results = self._run(session, snap, query, vector, "project", k=k, intent="any", filters=filters)
-        return MatchList(query={"type": "stakeholder", "id": external_id, "name": row.name}, intent="any",
+        return MatchList(query={"type": "stakeholder", "id": external_id, "name": row.name, **read}, intent="any",
                          results=results)
 
     def partners_for_project(self, external_id: str, *, intent: str = "any", k: int = 10,
                              countries: Sequence[str] = (), kinds: Sequence[str] = (),
-                             min_shared_themes: int = 0) -> MatchList:
-        """Stakeholders who could fund or join this project: not those already in it."""
+                             min_shared_themes: int = 0, purpose: str | None = None) -> MatchList:
+        """Stakeholders who could fund or join this project: not those already in it; with a
+        ``purpose``, for that purpose."""
         snap = self.core.snapshot()
+        purpose = purpose_of(purpose)
         row = self.core.row("project", external_id)
         with Session(self.engine) as session:
             vector = self._stored_vector(session, "project", row.id)
             query = self.with_second_partners(project_profiles(session, [row])[row.id], snap)
+            query, vector, text, read = self._for_purpose(query, vector, purpose, snap)
+            kinds = kinds or read.get("read", {}).get("kinds", ())
             filters = Filters(countries=frozenset(countries), kinds=frozenset(kinds), exclude=query.partners,
                               min_shared_themes=min_shared_themes)
-            results = self._run(session, snap, query, vector, "stakeholder", k=k, intent=intent, filters=filters)
-        return MatchList(query={"type": "project", "id": external_id, "name": row.title}, intent=intent,
+            results = self._run(session, snap, query, vector, "stakeholder", k=k, intent=intent, filters=filters,
+                                text=text)
+        return MatchList(query={"type": "project", "id": external_id, "name": row.title, **read}, intent=intent,
                          results=results)
+
+    def _for_purpose(self, query: Profile, vector: np.ndarray, purpose: str | None, snap: Snapshot
+                     ) -> tuple[Profile, np.ndarray, str, dict[str, Any]]:
+        """The query, vector and text searched for a purpose (unchanged without one), and what the purpose
+        was read as, to show with the results."""
+        if purpose is None:
+            return query, vector, "", {}
+        query, vector, text, read = self.reading.with_purpose(query, vector, purpose, snap)
+        return query, vector, text, {"purpose": purpose, "read": read}
 
     def match(self, request: MatchRequest, *, vector: np.ndarray | None = None,
               hide: Iterable[str] = ()) -> MatchResponse:
@@ -276,62 +291,3 @@ class Search(Part):
                                     "places": [p.name for p in query.places],
                                     "countries": list(query.countries)},
                              intent=request.intent, stakeholders=stakeholders, projects=projects)
-
-    def draft_query(self, request: MatchRequest, snap: Snapshot | None = None) -> tuple[Profile, str]:
-        """The profile and the text a free-text query stands for: themes, needs and offers read from the
-        text (unless given), places it names, its participants and their partners."""
-        snap = snap or self.core.snapshot()
-        unknown = [t for t in request.themes if t not in self.vocabulary]
-        if unknown:
-            raise InvalidInput(N_("unknown theme"), errors=[{"field": "themes", "message": f"unknown theme {t!r}"}
-                                                        for t in unknown])
-        with Session(self.engine) as session:
-            found = repo.stakeholders_by_external_id(session, external_ids=request.participants)
-        missing = [p for p in request.participants if p not in found]
-        if missing:
-            raise InvalidInput(N_("unknown participant"), errors=[
-                {"field": f"participants.{request.participants.index(p)}",
-                 "message": f"no stakeholder with id {p!r}"} for p in missing])
-        title = request.title or "Draft project"
-        text = project_text(title, request.text) if request.title else request.text
-        assigned = self.themes.for_text(text, list(request.themes))
-        themes = [t["id"] for t in assigned]
-        needs = list(request.needs) if request.needs is not None else infer_needs(request.text)
-        offers = list(request.offers) if request.offers is not None else infer_offers(request.text)
-        places = [Place(p.name, p.lat, p.lon) for p in request.places] or self._places_in(request.text, snap)
-        countries = list(request.countries) or list(dict.fromkeys(countries_in(request.text, via_places=True)))
-        # Countries given are where the asker is; of those a text names, only those it says it is of or in
-        # ("We're a Japanese firm"), not those it asks about ("projects in Mongolia?"). A home on both sides
-        # of the path of dust and sandstorms says nothing about which side the asker is on.
-        home = () if request.countries else tuple(home_countries(request.text))
-        if set(home) & DUST_SOURCES and set(home) & DUST_AFFECTED:
-            home = ()
-        members = frozenset(entity_key("stakeholder", p) for p in request.participants)
-        query = Profile(key="q:draft", name=title, kind="project", countries=tuple(countries),
-                        own_countries=bool(request.countries), home=home,
-                        places=tuple(places), themes=tuple(themes), needs=tuple(needs), offers=tuple(offers),
-                        partners=members,
-                        sentences=tuple(sentences(request.text)), evidence=stored_evidence(assigned))
-        return self.with_second_partners(query, snap), text
-
-    def _places_in(self, text: str, snap: Snapshot | None = None) -> list[Place]:
-        """The places a free text names, in any of the six languages: the gazetteer's (provinces, aimags,
-        deserts, basins, towns; countries are read apart) and the stored profiles' place names."""
-        named = [Place(p.name, p.lat, p.lon) for p in places_in(text) if p.kind != "country"]
-        seen = {normalise_place(p.name) for p in named}
-        return named + [Place(n) for n in self._stored_places_in(text, snap) if normalise_place(n) not in seen]
-
-    def _stored_places_in(self, text: str, snap: Snapshot | None = None) -> list[str]:
-        """Stored place names that a free text mentions (so "in the Gobi" finds partners in the Gobi)."""
-        def build() -> dict[str, str]:
-            with Session(self.engine) as session:
-                names = [p["name"] for places in session.exec(select(Stakeholder.places)).all() for p in places]
-                names += [p["name"] for places in session.exec(select(Project.places)).all() for p in places]
-            return {normalise_place(n): n for n in sorted(set(names))}
-
-        known: dict[str, str] = self.core.cached("places", build, snap)
-        found = []
-        for short, name in known.items():
-            if short and (keyword_hits(text, [name]) or keyword_hits(text, [short])):
-                found.append(name)
-        return found

@@ -43,19 +43,24 @@ class ThemeAssigner:
         self._by_meaning: dict[str, list[tuple[ThemeAssignment, str]]] = {}  # text in another script -> themes
         self.keyword_themes: dict[str, list[ThemeAssignment]] = {}  # found while batching, used once when written
 
-    def for_text(self, text: str, manual: list[str], *, name: str = "") -> list[dict[str, Any]]:
+    def for_text(self, text: str, manual: list[str], *, name: str = "", named_only: bool = False
+                 ) -> list[dict[str, Any]]:
         """Manual themes, then themes read from keywords; a profile with neither gets the theme whose
         definition its text is nearest to, so that every profile has at least one theme. A text in
         another script (Chinese, Korean, Russian...) gets its themes from the vocabulary's keywords in
         its language, or by meaning when it has none of them; each with the sentence that shows it
-        (``text`` may start with the profile's ``name``: a sentence shown is the description's own)."""
+        (``text`` may start with the profile's ``name``: a sentence shown is the description's own).
+        With ``named_only``, only the themes whose keywords the text names, in any language, and
+        none when it names none (a search's purpose, which need not be about a theme)."""
         if is_latin(text):
             auto = [(a, "") for a in self.keyword_themes.pop(text, None)
                     or assign_themes(text, list(self.vocabulary.values()))]
-            if not manual and not auto:
+            if not manual and not auto and not named_only:
                 auto = [(self.nearest(text), "")]
         else:  # its keywords in its own language; by meaning when it has none
-            auto = assign_themes_in_any_language(text, list(self.vocabulary.values())) or self.meaning(text)
+            auto = assign_themes_in_any_language(text, list(self.vocabulary.values()))
+            if not auto and not named_only:
+                auto = self.meaning(text)
         lead = f"{name}. " if name else ""
         evidence = {a.theme: sentence[len(lead):] if lead and sentence.startswith(lead) else sentence
                     for a, sentence in auto if sentence}

@@ -301,3 +301,45 @@ def _any_cue(text: str, words: tuple[str, ...]) -> bool:
 
 def _has_word(text: str, phrase: str) -> bool:
     return re.search(r"(?<!\w)" + re.escape(phrase) + r"(?![\w])", text) is not None
+
+
+# Kinds of organisation a search asks for, named in general ("which NGOs", "universities that..."): English
+# plurals only, so that one body named ("the Korean government", "Mongolia's Ministry") is not read as a
+# kind asked for; the other languages' general names (their nouns do not mark the plural, or a stem
+# covers both). Funders are not a kind asked for here: "co-funders" and "donors" are whoever can fund, of
+# any kind, which the co-funding intent finds.
+_KIND_WORDS: dict[str, tuple[str, ...]] = {
+    "cso": ("NGOs", "CSOs", "NPOs", "civil-society organisations", "civil-society organizations",
+            "civil society organisations", "civil society organizations", "non-governmental organisations",
+            "non-governmental organizations", "nonprofits", "non-profits", "grassroots groups",
+            "非政府组织", "民间组织", "社会组织", "公益组织", "市民団体", "非政府組織", "시민단체", "비정부기구",
+            "НКО", "некоммерческих организаци*", "некоммерческие организаци*", "общественные организаци*",
+            "общественных организаци*", "неправительственные организаци*", "неправительственных организаци*",
+            "ТББ", "төрийн бус байгууллаг*"),
+    "government": ("ministries", "governments", "government agencies", "public agencies", "public bodies",
+                   "政府部门", "政府机构", "省庁", "政府機関", "정부 부처", "정부 기관", "министерства",
+                   "министерствами", "госорганы", "государственные органы", "государственных органов",
+                   "яамд*", "төрийн байгууллаг*"),
+    "private": ("companies", "firms", "businesses", "private sector", "private-sector", "corporations",
+                "企业", "公司", "企業", "기업", "компании", "компаний", "компаниями", "бизнес", "предприятия",
+                "компаниуд*", "аж ахуйн нэгж*"),
+    "academia": ("universities", "research institutes", "research institutions", "academia", "scientists",
+                 "researchers", "大学", "高校", "科研机构", "研究机构", "研究機関", "대학", "연구기관", "연구 기관",
+                 "университеты", "университетов", "научные институты", "научных институтов",
+                 "их сургууль*", "судалгааны хүрээлэн*"),
+    "international": ("international organisations", "international organizations", "UN agencies",
+                      "国际组织", "国際機関", "국제기구", "международные организаци*", "международных организаци*",
+                      "олон улсын байгууллаг*"),
+}
+
+
+def kinds_asked(text: str) -> list[str]:
+    """Kinds of organisation a text asks for by their general names, in any of the six languages.
+
+    Example:
+        >>> kinds_asked("Which NGOs should Elion meet?"), kinds_asked("partners beyond the Korean government")
+        (['cso'], [])
+        >>> kinds_asked("哪些企业和大学可以参与？")
+        ['private', 'academia']
+    """
+    return [kind for kind, words in _KIND_WORDS.items() if _any_cue(text, words)]

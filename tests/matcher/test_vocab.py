@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from matcher.vocab import RESOURCE_KINDS, infer_needs, infer_offers
+from matcher.vocab import RESOURCE_KINDS, infer_needs, infer_offers, kinds_asked
 
 
 def test_english_cue_sentences_keep_their_reading() -> None:
@@ -106,3 +106,27 @@ def test_offers_are_read_from_what_the_asker_says_it_gives() -> None:
 def test_a_nursery_that_can_grow_seedlings_offers_them_and_does_not_need_them() -> None:
     text = "We run a tree nursery in Sainshand and can grow elm seedlings by the tens of thousands."
     assert infer_needs(text) == []
+
+
+@pytest.mark.parametrize("text, kinds", [
+    ("Which NGOs should Elion meet at the forum?", ["cso"]),
+    ("universities and research institutes working on dust", ["academia"]),
+    ("firms or ministries that could co-fund it", ["government", "private"]),
+    ("哪些非政府组织可以合作？", ["cso"]),
+    ("研究機関と企業", ["private", "academia"]),
+    ("시민단체와 국제기구", ["cso", "international"]),
+    ("какие НКО и международные организации", ["cso", "international"]),
+    ("төрийн бус байгууллагууд", ["cso"]),
+])
+def test_kinds_a_purpose_asks_for(text: str, kinds: list[str]) -> None:
+    assert sorted(kinds_asked(text)) == sorted(kinds)
+
+
+@pytest.mark.parametrize("text", [
+    "partners beyond the Korean government and the UNCCD",  # one body named, not a kind asked for
+    "At the round-table, who should sit with Mongolia's Ministry of Environment?",
+    "We need co-funders for the next stage",  # whoever can fund: the co-funding intent, not a kind
+    "a company-wide policy",  # not "companies"
+])
+def test_bodies_named_are_not_kinds_asked_for(text: str) -> None:
+    assert kinds_asked(text) == []
