@@ -244,7 +244,7 @@ def match(
         if result.query.get("purpose"):
             typer.echo(f"Purpose: {result.query['purpose']}")
             typer.echo(f"  read as: {_read_as(result.query['read'])}")
-        _print_matches(f"For {result.query['name']}", result.results)
+        _print_matches(f"For {result.query['name']}", result.results, result.query.get("purpose") or "")
 
 
 def _read_as(read: dict[str, list[str]]) -> str:
@@ -928,7 +928,8 @@ def _check_intent(intent: str) -> None:
         raise typer.Exit(2)
 
 
-def _print_matches(title: str, matches: list[MatchOut]) -> None:
+def _print_matches(title: str, matches: list[MatchOut], purpose: str = "") -> None:
+    """The matches with their reasons; a sentence of the search's purpose is said to be the purpose's."""
     typer.echo(f"\n{title}")
     if not matches:
         typer.echo("  (none)")
@@ -940,7 +941,8 @@ def _print_matches(title: str, matches: list[MatchOut]) -> None:
         for t in e.shared_themes:
             typer.echo(f"      theme {t.label}")
             if t.query_evidence:
-                typer.echo(f"        you:  {t.query_evidence.sentence}")
+                mine = "purpose:" if purpose and t.query_evidence.sentence in purpose else "you: "
+                typer.echo(f"        {mine} {t.query_evidence.sentence}")
             if t.candidate_evidence:
                 typer.echo(f"        them: {t.candidate_evidence.sentence}")
         if e.query_needs_met:

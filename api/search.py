@@ -232,6 +232,7 @@ class Search(Part):
             vector = self._stored_vector(session, "stakeholder", row.id)
             query = stakeholder_profiles(session, [row])[row.id]
             query, vector, _, read = self._for_purpose(query, vector, purpose, snap)
+            read.get("read", {}).pop("kinds", None)  # projects have no kind of organisation
             own = repo.participations(session, stakeholder_ids=[row.id])
             mine = external_ids(session, Project, {link.project_id for link in own})
             filters = Filters(countries=frozenset(countries), themes=frozenset(themes),

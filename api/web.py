@@ -33,6 +33,7 @@ from api.i18n import t, translator as tr
 from api.outcomes import RESULTS
 from api.web_forums import add_participant_pages
 from api.web_people import add_people_pages
+from api.reading import PURPOSE_MAX
 from api.schemas import MatchRequest, RowId
 from api.service import DLDMatch
 from matcher.text import script_language
@@ -154,6 +155,12 @@ def remember_language(request: Request, response: Response) -> None:
             request.app.state.service.accounts.set_language(me.account_id, chosen)
         except Exception:  # noqa: BLE001  (the page is shown whatever happens to this preference)
             log.exception("cannot keep the language of account %s", me.account_id)
+
+
+def with_purpose(url: str, result: Any) -> str:
+    """A link to another view of the same partner search, keeping the purpose it was asked for."""
+    purpose = result.query.get("purpose")
+    return f"{url}&{urlencode({'purpose': purpose})}" if purpose else url
 
 
 def base_of(request: Request) -> str:
@@ -284,10 +291,10 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
     @router.get("/s/{external_id}/partners", response_class=HTMLResponse)
     def stakeholder_partners(request: Request, external_id: str,
                              intent: Literal["any", "co_funding", "implementation"] = "any",
-                             k: int = Query(10, ge=1, le=50),
+                             k: int = Query(10, ge=1, le=50), purpose: str | None = Query(None, max_length=PURPOSE_MAX),
                              format: Literal["html", "csv", "xlsx"] = "html") -> Response:  # noqa: A002
         svc = svc_of(request)
-        result = svc.partners_for_stakeholder(external_id, intent=intent, k=k)
+        result = svc.partners_for_stakeholder(external_id, intent=intent, k=k, purpose=purpose)
         if format != "html":
             return download(f"{external_id}-{intent}", MATCH_HEADER, match_rows(result.results, base_of(request)),
                             format)
@@ -296,22 +303,25 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
         heading = {"co_funding": _("Co-funders for %(name)s", name=name),
                    "implementation": _("Implementing partners for %(name)s", name=name),
                    "any": _("Partners for %(name)s", name=name)}[intent]
-        switch = [(f"/s/{external_id}/partners?intent={i}", label, i == intent)
+        switch = [(with_purpose(f"/s/{external_id}/partners?intent={i}", result), label, i == intent)
                   for i, label in (("co_funding", _("Co-funders")), ("implementation", _("Implementing partners")),
                                    ("any", _("Any partner")))]
-        return page(request, "results.html", result=result, heading=heading, switch=switch,
+        return page(request, "results.html", result=result, heading=heading, switch=switch, intent=intent,
                     intro=_("Ranked by how well each fits both ways; every result says why."),
-                    back_url=f"/s/{external_id}", back_label=name, you_label=name)
+                    back_url=f"/s/{external_id}", back_label=name, you_label=name,
+                    purpose=result.query.get("purpose"))
 
     @router.get("/s/{external_id}/projects", response_class=HTMLResponse)
-    def stakeholder_projects(request: Request, external_id: str, k: int = Query(10, ge=1, le=50)) -> HTMLResponse:
+    def stakeholder_projects(request: Request, external_id: str, k: int = Query(10, ge=1, le=50),
+                             purpose: str | None = Query(None, max_length=PURPOSE_MAX)) -> HTMLResponse:
         svc = svc_of(request)
-        result = svc.projects_for_stakeholder(external_id, k=k)
+        result = svc.projects_for_stakeholder(external_id, k=k, purpose=purpose)
         name = result.query["name"]
         _ = tr(request)
         return page(request, "results.html", result=result, heading=_("Projects %(name)s could join", name=name),
                     switch=None, intro=_("Projects it is not part of yet, ranked by fit; every result says why."),
-                    back_url=f"/s/{external_id}", back_label=name, you_label=name)
+                    back_url=f"/s/{external_id}", back_label=name, you_label=name,
+                    purpose=result.query.get("purpose"))
 
     @router.get("/p/{external_id}", response_class=HTMLResponse)
     def project(request: Request, external_id: str) -> HTMLResponse:
@@ -320,20 +330,22 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
     @router.get("/p/{external_id}/partners", response_class=HTMLResponse)
     def project_partners(request: Request, external_id: str,
                          intent: Literal["any", "co_funding", "implementation"] = "co_funding",
-                         k: int = Query(10, ge=1, le=50),
+                         k: int = Query(10, ge=1, le=50), purpose: str | None = Query(None, max_length=PURPOSE_MAX),
                          format: Literal["html", "csv", "xlsx"] = "html") -> Response:  # noqa: A002
-        result = svc_of(request).partners_for_project(external_id, intent=intent, k=k)
+        result = svc_of(request).partners_for_project(external_id, intent=intent, k=k, purpose=purpose)
         if format != "html":
             return download(f"{external_id}-{intent}", MATCH_HEADER, match_rows(result.results, base_of(request)),
                             format)
         name = result.query["name"]
         _ = tr(request)
-        switch = [(f"/p/{external_id}/partners?intent={i}", label, i == intent)
+        switch = [(with_purpose(f"/p/{external_id}/partners?intent={i}", result), label, i == intent)
                   for i, label in (("co_funding", _("Co-funders")), ("implementation", _("Implementing partners")),
                                    ("any", _("Any partner")))]
         return page(request, "results.html", result=result, heading=_("Who could join %(name)s", name=name),
-                    switch=switch, intro=_("Organisations not in the project yet, ranked by fit; every result says why."),
-                    back_url=f"/p/{external_id}", back_label=name, you_label=_("the project"))
+                    switch=switch, intent=intent,
+                    intro=_("Organisations not in the project yet, ranked by fit; every result says why."),
+                    back_url=f"/p/{external_id}", back_label=name, you_label=_("the project"),
+                    purpose=result.query.get("purpose"))
 
     @router.get("/browse", response_class=HTMLResponse)
     def browse(request: Request, show: Literal["stakeholders", "projects", "all"] = "stakeholders",

@@ -96,6 +96,9 @@ def test_the_cli_takes_a_purpose_and_prints_what_it_was_read_as(tmp_path: Path) 
     assert result.exit_code == 0, result.output
     assert "Purpose: which firms could take part?" in result.stdout and "kinds: private" in result.stdout
     assert "1. " in result.stdout and "Test Desert Firm" in result.stdout and "2. " not in result.stdout
+    themed = runner.invoke(cli, ["match", "--stakeholder", "t-cso", "--purpose", "dust and sandstorm monitoring",
+                                 "--k", "3"], env=env)
+    assert themed.exit_code == 0 and "purpose: dust and sandstorm monitoring" in themed.stdout
     both = runner.invoke(cli, ["match", "--text", "sand fixation", "--purpose", "firms"], env=env)
     assert both.exit_code == 2 and "--purpose goes with --stakeholder or --project" in both.stderr
     long = runner.invoke(cli, ["match", "--stakeholder", "t-cso", "--purpose", "x" * (PURPOSE_MAX + 1)], env=env)

@@ -89,6 +89,33 @@ def test_a_result_close_in_meaning_says_so_on_its_card(page: Any) -> None:
     shot(page, "search-close-in-meaning")
 
 
+def test_the_secretariat_says_what_a_partner_search_is_for(page: Any) -> None:
+    """A partner search for a stored profile, narrowed by a purpose typed in words: the page says what
+    it read, keeps to the kinds of organisation it names, and the switch between intents keeps it."""
+    page.goto(page.base + "/s/elion")
+    page.get_by_role("link", name="Find partners", exact=True).click()
+    before = page.locator("article.result").count()
+    page.get_by_label("What is it for? (optional)").fill("Which NGOs should it meet about sand fixation?")
+    page.get_by_role("button", name="Search for this purpose").click()
+    read = page.locator("#purpose-read")
+    expect(read).to_contain_text("Read from the purpose")
+    assert "Civil-society organisation / NGO" in read.inner_text() and "Sand fixation" in read.inner_text()
+    assert page.get_by_label("What is it for? (optional)").input_value() == \
+        "Which NGOs should it meet about sand fixation?"
+    cards = page.locator("article.result")
+    assert 1 <= cards.count() <= max(before, 10)
+    kinds = [cards.nth(i).locator(".muted").first.inner_text() for i in range(cards.count())]
+    assert all("Civil-society organisation / NGO" in k for k in kinds), kinds
+    # the sentence that shows a theme the purpose names is the purpose's, and is said to be
+    first = cards.first.locator(".evidence").first
+    assert "The purpose:" in first.inner_text() and "Elion Group:" not in first.inner_text()
+    shot(page, "partners-for-a-purpose")
+    page.get_by_role("link", name="Co-funders").click()
+    assert "purpose=" in page.url
+    assert page.get_by_label("What is it for? (optional)").input_value() == \
+        "Which NGOs should it meet about sand fixation?"
+
+
 def test_firm_finds_a_project_to_join(page: Any) -> None:
     page.goto(page.base + "/browse?kind=private")
     page.get_by_role("link", name="Elion Group").click()
@@ -467,7 +494,8 @@ def test_the_secretariat_invites_a_person_in_mongolian_and_the_mail_is_mongolian
 
 PAGES = ["/", "/search?text=saxaul+planting+in+the+Gobi+needs+co-funding&intent=co_funding", "/browse",
          "/browse?show=projects", "/s/future_forest", "/s/future_forest/partners?intent=co_funding",
-         "/s/elion/projects", "/p/three_north_shelterbelt", "/p/three_north_shelterbelt/partners", "/overview",
+         "/s/elion/projects", "/s/elion/partners?purpose=NGOs%20for%20the%20dust%20and%20sandstorm%20round-table",
+         "/p/three_north_shelterbelt", "/p/three_north_shelterbelt/partners", "/overview",
          "/pooling-opportunities", "/s/future_forest/pooling", "/intake", "/login", "/planner", "/review",
          "/accounts", "/outbox", "/audit-log", "/deleted", "/inbox", "/s/future_forest/edit", "/docs",
          "/conversion", "/hidden", "/country/MN", "/s/gov_mn", "/stale-profiles", "/map"]
