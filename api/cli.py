@@ -460,18 +460,22 @@ def evaluate_questions_command(
     questions: Path = typer.Option(None, help="judged questions (default: the set written from the seed documents)"),
     cache: Path = typer.Option(Path("data/eval"), help="seed databases per model, reused between runs"),
     report: Path = typer.Option(Path("bench-results/questions.json")),
+    purpose_from_question: bool = typer.Option(False, "--purpose-from-question", help="ask the questions on a "
+                                               "stored profile's routes with their own words as the purpose"),
 ) -> None:
     """nDCG@10, precision@5 and the share of results with a reason on the users' judged questions,
     asked through the HTTP routes on the seed profiles; per question, per kind of user, overall."""
     from api.settings import SEED_PROFILES
     from evaluation.keywords import SeedKeywords, baselines
-    from evaluation.questions import QUESTIONS, load_questions, evaluate_questions
+    from evaluation.questions import QUESTIONS, load_questions, evaluate_questions, with_purposes
 
     try:
         judged = load_questions(questions or QUESTIONS)
     except (OSError, ValueError, KeyError) as exc:
         typer.echo(f"error: cannot read the questions: {exc}", err=True)
         raise typer.Exit(2)
+    if purpose_from_question:
+        judged = with_purposes(judged)
     embedder = _eval_embedder(ctx)
     settings = _seed_settings(ctx, embedder, cache)
     bars = _Bars()
@@ -479,6 +483,7 @@ def evaluate_questions_command(
         result = evaluate_questions(ask, judged, progress=bars)
     bars.close()
     result["model"], result["ranker"] = embedder.model_id, str(settings.ranker_path)
+    result["purpose_from_question"] = purpose_from_question
     result["baselines"] = baselines(SeedKeywords(SEED_PROFILES), judged)
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(json.dumps(result, indent=2))

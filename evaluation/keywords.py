@@ -66,14 +66,16 @@ class SeedKeywords:
         self.texts = {i: " ".join(t) for i, t in texts.items()}
 
     def _asked(self, q: dict[str, Any]) -> tuple[str, set[str], set[str]]:
-        """The question's text, the asking side's organisations, and who is left out."""
+        """The question's text, the asking side's organisations, and who is left out. A search's purpose
+        is searched with the profile's text, as the service searches it."""
         p = q["params"]
+        said = f"{p['purpose']} " if p.get("purpose") else ""
         if q["route"] in ("stakeholder_partners", "stakeholder_projects"):
             s = p["stakeholder"]
-            return self.texts.get(s, s), {s}, {s}
+            return said + self.texts.get(s, s), {s}, {s}
         if q["route"] == "project_partners":
             members = set(self.members.get(p["project"], ()))
-            return self.project_text.get(p["project"], p["project"]), members, members
+            return said + self.project_text.get(p["project"], p["project"]), members, members
         given = set(p.get("participants") or ())
         return str(p.get("text", "")), given, given
 

@@ -46,6 +46,16 @@ def request_for(q: dict[str, Any], k: int = 10) -> tuple[str, str, dict[str, Any
     raise ValueError(f"question {q['id']}: unknown route {route!r}")
 
 
+PARTNER_ROUTES = ("stakeholder_partners", "project_partners", "stakeholder_projects")
+
+
+def with_purposes(questions: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The questions asked on a stored profile's routes with their own words as the search's purpose,
+    as a user who types the question into the purpose field does (free-text questions are unchanged)."""
+    return [{**q, "params": {**q["params"], "purpose": q["question"]}} if q["route"] in PARTNER_ROUTES else q
+            for q in questions]
+
+
 def results_of(q: dict[str, Any], body: dict[str, Any]) -> list[dict[str, Any]]:
     if q["route"] == "match":
         return body["projects"] if q["results"] == "projects" else body["stakeholders"]

@@ -8,7 +8,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from api.cli import cli
-from evaluation.questions import USERS, folds, has_reason, load_questions, ndcg, request_for
+from evaluation.keywords import SeedKeywords
+from evaluation.questions import USERS, folds, has_reason, load_questions, ndcg, request_for, with_purposes
 from api.settings import SEED_PROFILES
 
 
@@ -53,3 +54,19 @@ def test_evaluate_questions_command(tmp_path: Path) -> None:
     refused = CliRunner().invoke(cli, ["evaluate-questions", "--questions", str(bad), "--cache",
                                        str(tmp_path / "cache")], env={"DLDMATCH_EMBEDDER": "fake"})
     assert refused.exit_code == 2 and "has no 'user'" in refused.output
+
+
+def test_questions_on_a_stored_profile_can_be_asked_with_their_words_as_the_purpose() -> None:
+    judged = load_questions()
+    asked = with_purposes(judged)
+    for q, a in zip(judged, asked):
+        if q["route"] == "match":
+            assert a == q
+        else:
+            method, path, params = request_for(a)
+            assert method == "GET" and params["purpose"] == q["question"] and "purpose" not in q["params"]
+    # the keyword baseline searches the same words with the profile's text
+    keywords = SeedKeywords(SEED_PROFILES)
+    q = next(q for q in asked if q["route"] == "stakeholder_partners")
+    text, _, _ = keywords._asked(q)
+    assert text.startswith(q["question"]) and len(text) > len(q["question"])
