@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 import typer
 from pydantic import ValidationError
@@ -244,7 +244,8 @@ def match(
         if result.query.get("purpose"):
             typer.echo(f"Purpose: {result.query['purpose']}")
             typer.echo(f"  read as: {_read_as(result.query['read'])}")
-        _print_matches(f"For {result.query['name']}", result.results, result.query.get("purpose") or "")
+        _print_matches(f"For {result.query['name']}", result.results,
+                       result.query.get("read", {}).get("sentences", ()))
 
 
 def _read_as(read: dict[str, list[str]]) -> str:
@@ -933,7 +934,7 @@ def _check_intent(intent: str) -> None:
         raise typer.Exit(2)
 
 
-def _print_matches(title: str, matches: list[MatchOut], purpose: str = "") -> None:
+def _print_matches(title: str, matches: list[MatchOut], purpose: Sequence[str] = ()) -> None:
     """The matches with their reasons; a sentence of the search's purpose is said to be the purpose's."""
     typer.echo(f"\n{title}")
     if not matches:
@@ -946,7 +947,7 @@ def _print_matches(title: str, matches: list[MatchOut], purpose: str = "") -> No
         for t in e.shared_themes:
             typer.echo(f"      theme {t.label}")
             if t.query_evidence:
-                mine = "purpose:" if purpose and t.query_evidence.sentence in purpose else "you: "
+                mine = "purpose:" if t.query_evidence.sentence in purpose else "you: "
                 typer.echo(f"        {mine} {t.query_evidence.sentence}")
             if t.candidate_evidence:
                 typer.echo(f"        them: {t.candidate_evidence.sentence}")

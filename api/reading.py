@@ -99,7 +99,8 @@ class Reading(Part):
         """A stored profile narrowed by what the search is for ("for the dust and sandstorm round-table",
         "partners who can train herders in erosion control"): the themes, needs, places and countries the
         purpose names stand in for the profile's own (those it does not name stay the profile's); its
-        sentences come first, so that the evidence shown can be the purpose's; the vector is the mean of
+        sentences come first, so that the evidence shown can be the purpose's (and is said to be); its
+        offers are not the profile's (they say what the partner is to offer); the vector is the mean of
         the profile's and the purpose's, and the text searched for words is the purpose, then the
         profile. Also what was read, to show it, with the kinds of organisation it asks for ("which
         NGOs"), which the caller keeps to unless it was given kinds."""
@@ -107,22 +108,26 @@ class Reading(Part):
         assigned = self.themes.for_text(purpose, [], named_only=True)
         themes = [t["id"] for t in assigned]
         named_countries = [c for c in read.countries if c]
+        own = sentences(purpose) or [purpose]
         narrowed = replace(
             query, themes=tuple(themes) or query.themes,
             evidence=stored_evidence(assigned) if themes else query.evidence,
-            needs=tuple(read.needs) or query.needs, offers=tuple(dict.fromkeys([*query.offers, *read.offers])),
+            needs=tuple(read.needs) or query.needs,  # its offers stay the profile's: a purpose says what the partner offers
             places=tuple(read.places) or query.places,
             # the countries named are where the work is to be; the profile's own stay where it is
             countries=tuple(named_countries) or query.countries,
             own_countries=not named_countries and query.own_countries,
             home=query.countries if named_countries and query.own_countries else query.home,
-            sentences=tuple(dict.fromkeys([*sentences(purpose), *query.sentences])))
+            sentences=tuple(dict.fromkeys([*own, *query.sentences])))
         purpose_vector = self.embedder.embed([purpose])[0]
         mean = np.asarray(vector, dtype=np.float32) + np.asarray(purpose_vector, dtype=np.float32)
         mean /= float(np.linalg.norm(mean)) or 1.0
         text = " ".join((purpose, query.name, *query.sentences))
         shown = {"kinds": kinds_asked(purpose), "themes": themes, "needs": list(read.needs),
-                 "places": [p.name for p in read.places], "countries": named_countries}
+                 "places": [p.name for p in read.places], "countries": named_countries,
+                 # the sentences of the purpose, as they may be shown (a theme's is read with ё as е): what
+                 # is shown from them is the purpose's, never the profile's
+                 "sentences": list(dict.fromkeys([*own, *(sentence for _, sentence in stored_evidence(assigned))]))}
         return narrowed, mean, text, shown
 
     def with_second_partners(self, query: Profile, snap: Snapshot) -> Profile:

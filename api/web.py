@@ -196,6 +196,7 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
         context.setdefault("theme_labels", {t.id: t.label_in(lang) for t in svc.vocabulary.values()})
         context.setdefault("theme_in", {t.label: t.label_in(lang) for t in svc.vocabulary.values()})
         context.setdefault("has_pooling", True)
+        context.setdefault("purpose_max", PURPOSE_MAX)
         me = principal_of(request)
         context.setdefault("has_forums", me.secretariat)
         token, new = csrf_token(request)
@@ -309,7 +310,7 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
         return page(request, "results.html", result=result, heading=heading, switch=switch, intent=intent,
                     intro=_("Ranked by how well each fits both ways; every result says why."),
                     back_url=f"/s/{external_id}", back_label=name, you_label=name,
-                    purpose=result.query.get("purpose"))
+                    purpose_sentences=result.query.get("read", {}).get("sentences"))
 
     @router.get("/s/{external_id}/projects", response_class=HTMLResponse)
     def stakeholder_projects(request: Request, external_id: str, k: int = Query(10, ge=1, le=50),
@@ -321,7 +322,7 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
         return page(request, "results.html", result=result, heading=_("Projects %(name)s could join", name=name),
                     switch=None, intro=_("Projects it is not part of yet, ranked by fit; every result says why."),
                     back_url=f"/s/{external_id}", back_label=name, you_label=name,
-                    purpose=result.query.get("purpose"))
+                    purpose_sentences=result.query.get("read", {}).get("sentences"))
 
     @router.get("/p/{external_id}", response_class=HTMLResponse)
     def project(request: Request, external_id: str) -> HTMLResponse:
@@ -345,7 +346,7 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
                     switch=switch, intent=intent,
                     intro=_("Organisations not in the project yet, ranked by fit; every result says why."),
                     back_url=f"/p/{external_id}", back_label=name, you_label=_("the project"),
-                    purpose=result.query.get("purpose"))
+                    purpose_sentences=result.query.get("read", {}).get("sentences"))
 
     @router.get("/browse", response_class=HTMLResponse)
     def browse(request: Request, show: Literal["stakeholders", "projects", "all"] = "stakeholders",

@@ -303,34 +303,52 @@ def _has_word(text: str, phrase: str) -> bool:
     return re.search(r"(?<!\w)" + re.escape(phrase) + r"(?![\w])", text) is not None
 
 
-# Kinds of organisation a search asks for, named in general ("which NGOs", "universities that..."): English
-# plurals only, so that one body named ("the Korean government", "Mongolia's Ministry") is not read as a
-# kind asked for; the other languages' general names (their nouns do not mark the plural, or a stem
-# covers both). Funders are not a kind asked for here: "co-funders" and "donors" are whoever can fund, of
-# any kind, which the co-funding intent finds.
+# Kinds of organisation a search asks for, named in general ("which NGOs", "universities that..."), so
+# that one body named ("the Korean government", "Mongolia's Ministry", 清华大学, "компании Элион") is not
+# read as a kind asked for: English plurals; Russian and Mongolian plural forms that are no singular's
+# too; Chinese, Japanese and Korean words standing on their own (:func:`_kind_pattern`).
 _KIND_WORDS: dict[str, tuple[str, ...]] = {
     "cso": ("NGOs", "CSOs", "NPOs", "civil-society organisations", "civil-society organizations",
             "civil society organisations", "civil society organizations", "non-governmental organisations",
             "non-governmental organizations", "nonprofits", "non-profits", "grassroots groups",
             "非政府组织", "民间组织", "社会组织", "公益组织", "市民団体", "非政府組織", "시민단체", "비정부기구",
-            "НКО", "некоммерческих организаци*", "некоммерческие организаци*", "общественные организаци*",
-            "общественных организаци*", "неправительственные организаци*", "неправительственных организаци*",
-            "ТББ", "төрийн бус байгууллаг*"),
+            "НКО", "некоммерческих организаций", "некоммерческие организации", "общественные организации",
+            "общественных организаций", "неправительственные организации", "неправительственных организаций",
+            "ТББ", "ТББ-ууд*", "төрийн бус байгууллагууд*"),
     "government": ("ministries", "governments", "government agencies", "public agencies", "public bodies",
-                   "政府部门", "政府机构", "省庁", "政府機関", "정부 부처", "정부 기관", "министерства",
+                   "政府部门", "政府机构", "省庁", "政府機関", "정부 부처", "정부 기관", "정부기관", "министерств",
                    "министерствами", "госорганы", "государственные органы", "государственных органов",
-                   "яамд*", "төрийн байгууллаг*"),
+                   "яамд*", "төрийн байгууллагууд*"),
     "private": ("companies", "firms", "businesses", "private sector", "private-sector", "corporations",
-                "企业", "公司", "企業", "기업", "компании", "компаний", "компаниями", "бизнес", "предприятия",
-                "компаниуд*", "аж ахуйн нэгж*"),
-    "academia": ("universities", "research institutes", "research institutions", "academia", "scientists",
-                 "researchers", "大学", "高校", "科研机构", "研究机构", "研究機関", "대학", "연구기관", "연구 기관",
+                "企业", "公司", "私营企业", "民营企业", "企業", "民間企業", "기업", "민간 기업", "민간기업", "기업들",
+                "компаний", "компаниями", "частные компании", "частных компаний", "предприятий",
+                "компаниуд*", "аж ахуйн нэгжүүд*"),
+    "academia": ("universities", "research institutes", "research institutions", "academia",
+                 "大学", "高等院校", "科研机构", "研究机构", "研究機関", "대학", "대학들", "연구기관", "연구 기관",
                  "университеты", "университетов", "научные институты", "научных институтов",
-                 "их сургууль*", "судалгааны хүрээлэн*"),
+                 "их сургуулиуд*", "судалгааны хүрээлэнгүүд*"),
     "international": ("international organisations", "international organizations", "UN agencies",
-                      "国际组织", "国際機関", "국제기구", "международные организаци*", "международных организаци*",
-                      "олон улсын байгууллаг*"),
+                      "国际组织", "国際機関", "국제기구", "международные организации", "международных организаций",
+                      "олон улсын байгууллагууд*"),
 }
+# Before a Chinese, Japanese or Korean kind word: the start, a space or a mark, or one of these (哪些,
+# 各, 和, 与, 的, や, と, の, 国 of 中国企业...); after it, none of 生 家 法 校 교 界 ("students",
+# "entrepreneurs", "company law", "university" in a name; 교 생 법 in Korean).
+_CJK_BEFORE = "些哪各和与及或的等やとの・国本"
+_CJK_AFTER = "生家法校界교생법"
+
+
+def _kind_pattern(word: str) -> "re.Pattern[str]":
+    if not re.search(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]", word):
+        return cue_pattern(word)
+    body = r"\s*".join(re.escape(p) for p in word.split())
+    before = rf"(?:(?<=[{_CJK_BEFORE}])|(?<![\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]))"
+    return re.compile(before + body + rf"(?![{_CJK_AFTER}])")
+
+
+@lru_cache(maxsize=1)
+def _kind_patterns() -> tuple[tuple[str, tuple["re.Pattern[str]", ...]], ...]:
+    return tuple((kind, tuple(_kind_pattern(w) for w in words)) for kind, words in _KIND_WORDS.items())
 
 
 def kinds_asked(text: str) -> list[str]:
@@ -339,7 +357,7 @@ def kinds_asked(text: str) -> list[str]:
     Example:
         >>> kinds_asked("Which NGOs should Elion meet?"), kinds_asked("partners beyond the Korean government")
         (['cso'], [])
-        >>> kinds_asked("哪些企业和大学可以参与？")
-        ['private', 'academia']
+        >>> kinds_asked("哪些企业和大学可以参与？"), kinds_asked("清华大学的大学生")
+        (['private', 'academia'], [])
     """
-    return [kind for kind, words in _KIND_WORDS.items() if _any_cue(text, words)]
+    return [kind for kind, patterns in _kind_patterns() if any(p.search(text) for p in patterns)]

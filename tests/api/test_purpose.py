@@ -103,3 +103,39 @@ def test_the_cli_takes_a_purpose_and_prints_what_it_was_read_as(tmp_path: Path) 
     assert both.exit_code == 2 and "--purpose goes with --stakeholder or --project" in both.stderr
     long = runner.invoke(cli, ["match", "--stakeholder", "t-cso", "--purpose", "x" * (PURPOSE_MAX + 1)], env=env)
     assert long.exit_code != 0 and "purpose" in long.stderr
+
+
+def test_what_is_shown_from_the_purpose_is_said_to_be_the_purposes(client: TestClient) -> None:
+    """In any language: a theme's sentence read from a Russian purpose (ё read as е) or a short Chinese
+    one is listed among the purpose's sentences, so the page and the CLI label it as the purpose's."""
+    for purpose in ("Ещё нужны партнёры по мониторингу пыльных бурь.", "沙尘暴。我们需要监测沙尘暴的伙伴。"):
+        body = partners(client, "/stakeholders/t-cso/partners", purpose=purpose)
+        mine = set(body["query"]["read"]["sentences"])
+        shown = [t["query_evidence"]["sentence"] for r in body["results"]
+                 for t in r["explanation"]["shared_themes"] if t["query_evidence"]]
+        # the CSO's profile is in English: every sentence shown in the purpose's script is the purpose's
+        assert shown and all(s in mine for s in shown if not s.isascii()), (shown, mine)
+        assert any(not s.isascii() for s in shown)
+
+
+def test_the_offers_a_purpose_names_are_the_partners_not_the_profiles(client: TestClient) -> None:
+    body = partners(client, "/stakeholders/t-cso/partners", purpose="NGOs that provide training")
+    needs_met = [n for r in body["results"] for n in r["explanation"]["candidate_needs_met"]]
+    assert "training" not in needs_met  # the CSO is not said to offer training: the partner is to
+
+
+def test_the_partner_page_says_what_the_purpose_was_read_as_and_keeps_it(client: TestClient) -> None:
+    page = client.get("/s/t-cso/partners", params={"purpose": 'dust <b>"&" monitoring', "intent": "any"})
+    assert page.status_code == 200
+    html = page.text
+    assert "Read from the purpose" in html and "<b>" not in html and "&lt;b&gt;" in html
+    assert 'value="dust &lt;b&gt;&#34;&amp;&#34; monitoring"' in html
+    # the switch between intents keeps the purpose, encoded
+    assert "/s/t-cso/partners?intent=co_funding&amp;purpose=dust+%3Cb%3E%22%26%22+monitoring" in html
+    assert "The purpose:" in html
+    kinds = client.get("/s/t-cso/partners", params={"purpose": "which universities?"}).text
+    assert "Only organisations of these kinds are shown" in kinds and "Academia" in kinds
+    none = client.get("/p/t-kubuqi/partners", params={"purpose": "which universities?"}).text
+    assert "No organisation of the kinds the purpose names fits yet." in none  # the lab is in it already
+    long = client.get("/s/t-cso/partners", params={"purpose": "x" * (PURPOSE_MAX + 1)})
+    assert long.status_code == 422 and "purpose" in long.text

@@ -117,6 +117,10 @@ def test_a_nursery_that_can_grow_seedlings_offers_them_and_does_not_need_them() 
     ("시민단체와 국제기구", ["cso", "international"]),
     ("какие НКО и международные организации", ["cso", "international"]),
     ("төрийн бус байгууллагууд", ["cso"]),
+    ("中国企业和哪些大学", ["private", "academia"]),
+    ("어떤 기업과 대학이", ["private", "academia"]),
+    ("частные компании и университеты", ["private", "academia"]),
+    ("их сургуулиуд болон яамд", ["government", "academia"]),
 ])
 def test_kinds_a_purpose_asks_for(text: str, kinds: list[str]) -> None:
     assert sorted(kinds_asked(text)) == sorted(kinds)
@@ -127,6 +131,10 @@ def test_kinds_a_purpose_asks_for(text: str, kinds: list[str]) -> None:
     "At the round-table, who should sit with Mongolia's Ministry of Environment?",
     "We need co-funders for the next stage",  # whoever can fund: the co-funding intent, not a kind
     "a company-wide policy",  # not "companies"
+    "share the data with researchers",  # people to share with, not a kind asked for
+    "清华大学的大学生", "企业家和公司法", "東京大学の高校生", "서울대학교 대학생과 공기업",  # one named, or not a body
+    "проект министерства", "компании Элион", "бизнес-плана",  # genitive singulars
+    "төрийн байгууллагатай", "Монгол Улсын Их Сургууль",  # singular: one body
 ])
 def test_bodies_named_are_not_kinds_asked_for(text: str) -> None:
     assert kinds_asked(text) == []
