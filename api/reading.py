@@ -109,10 +109,13 @@ class Reading(Part):
         themes = [t["id"] for t in assigned]
         named_countries = [c for c in read.countries if c]
         own = sentences(purpose) or [purpose]
+        sought = infer_offers(purpose, by_others=True)
         narrowed = replace(
             query, themes=tuple(themes) or query.themes,
             evidence=stored_evidence(assigned) if themes else query.evidence,
-            needs=tuple(read.needs) or query.needs,  # its offers stay the profile's: a purpose says what the partner offers
+            # what the partner is to offer is a need of the search ("NGOs that provide training"); the
+            # offers stay the profile's
+            needs=tuple(dict.fromkeys([*read.needs, *sought])) or query.needs,
             places=tuple(read.places) or query.places,
             # the countries named are where the work is to be; the profile's own stay where it is
             countries=tuple(named_countries) or query.countries,
@@ -123,7 +126,7 @@ class Reading(Part):
         mean = np.asarray(vector, dtype=np.float32) + np.asarray(purpose_vector, dtype=np.float32)
         mean /= float(np.linalg.norm(mean)) or 1.0
         text = " ".join((purpose, query.name, *query.sentences))
-        shown = {"kinds": kinds_asked(purpose), "themes": themes, "needs": list(read.needs),
+        shown = {"kinds": kinds_asked(purpose), "themes": themes, "needs": list(dict.fromkeys([*read.needs, *sought])),
                  "places": [p.name for p in read.places], "countries": named_countries,
                  # the sentences of the purpose, as they may be shown (a theme's is read with ё as е): what
                  # is shown from them is the purpose's, never the profile's

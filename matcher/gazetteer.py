@@ -28,6 +28,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from matcher.text import clauses, opens_with_self
+
 DATA = Path(__file__).with_name("gazetteer.json")
 
 _CJK = re.compile("[\u2e80-\u9fff\uac00-\ud7af\u1100-\u11ff\u3040-\u30ff\uf900-\ufaff]")
@@ -142,10 +144,6 @@ def countries_in(text: str, *, via_places: bool = False) -> list[str]:
 # "we are in"; in Chinese, Japanese and Korean, a clause that says what the asker is (是, です, 입니다).
 # "We'd like to fund restoration in Mongolia" and "Мы ищем партнёров в Китае" say where it looks, not
 # where it is.
-_CLAUSE = re.compile(r"[^.;:!?\n。；：！？，、]+[.;:!?\n。；：！？，、]?")
-_SELF = re.compile(
-    r"\s*(?:(?:we|we['’]re|our|i|i['’]m|my|мы|наш\w*|я|мой|моя|бид|манай|би)(?!\w)"
-    r"|我们|我們|我司|本公司|私たち|わたしたち|我々|弊社|当社|우리|저희)", re.IGNORECASE)
 _QUESTION_END = ("?", "？", "吗", "嗎", "か", "까", "까요", "나요")
 _COPULA = re.compile("是|です|である|입니다|이다|이며|예요|이에요")
 _IS_IN = re.compile(r"(?:(?:based|located|headquartered|registered)\s+in|\bfrom"
@@ -170,9 +168,8 @@ def home_countries(text: str) -> list[str]:
         ([], ['CN'])
     """
     out: list[str] = []
-    for clause in _CLAUSE.finditer(text):
-        part = clause.group()
-        if not _SELF.match(part) or part.strip().rstrip(".;:!。；：！，、,").endswith(_QUESTION_END):
+    for part in clauses(text):
+        if not opens_with_self(part) or part.strip().rstrip(".;:!。；：！，、,").endswith(_QUESTION_END):
             continue
         says_what = bool(_CJK.search(part)) and bool(_COPULA.search(part))
         for m in mentions(part):

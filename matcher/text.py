@@ -169,3 +169,27 @@ def normalise_place(name: str) -> str:
     cleaned = re.sub(r"[^\w\s]", " ", name.lower())
     words = [w for w in cleaned.split() if w not in {"the", "desert", "province", "region", "of", "autonomous"}]
     return " ".join(words) or cleaned.strip()
+
+
+# A clause: up to a stop, a semicolon, a colon, a question or exclamation mark, or a comma of Chinese,
+# Japanese or Korean (the English comma stays inside: "We, the firm, ..."). One that opens with "we",
+# "our", "I" or "my" (or their words in the five other languages) is said of the writer itself.
+_CLAUSE = re.compile(r"[^.;:!?\n。；：！？，、]+[.;:!?\n。；：！？，、]?")
+_SELF = re.compile(
+    r"\s*(?:(?:we|we['’]re|our|i|i['’]m|my|мы|наш\w*|я|мой|моя|бид|манай|би)(?!\w)"
+    r"|我们|我們|我司|本公司|私たち|わたしたち|我々|弊社|当社|우리|저희)", re.IGNORECASE)
+
+
+def clauses(text: str) -> list[str]:
+    """A text's clauses, in order, each with the mark that ends it."""
+    return [m.group() for m in _CLAUSE.finditer(text)]
+
+
+def opens_with_self(clause: str) -> bool:
+    """Whether a clause is said by the writer of itself ("We offer land", "我们提供培训", "Бид ...").
+
+    Example:
+        >>> [opens_with_self(c) for c in clauses("We offer land; partners who provide seedlings.")]
+        [True, False]
+    """
+    return _SELF.match(clause) is not None

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from matcher.text import cue_pattern
+from matcher.text import cue_pattern, opens_with_self
 
 STAKEHOLDER_KINDS: dict[str, str] = {
     "government": "Government body",
@@ -218,12 +218,15 @@ def infer_needs(text: str) -> list[str]:
     return found
 
 
-def infer_offers(text: str) -> list[str]:
+def infer_offers(text: str, *, by_others: bool = False) -> list[str]:
     """Resource kinds a free text says it offers, in the same six languages as :func:`infer_needs`.
 
     Read from the offer on (in English: "we supply", "we can grow", "we'd like to put money into",
     said by the asker, up to a need said after it; elsewhere the clauses with an offer word), never
     where the offer is denied ("we cannot provide") or asked of others ("which donors could fund").
+    With ``by_others``, the other way round: what a text says others offer ("NGOs that provide
+    training", "partners who can supply seedlings", 提供培训的组织), never what the writer says of
+    itself ("we provide training", 我们提供培训).
 
     Example:
         >>> infer_offers("We run a nursery and can grow elm seedlings, but we need funding.")
@@ -236,14 +239,16 @@ def infer_offers(text: str) -> list[str]:
     found: list[str] = []
     for sentence in _NEED_SENTENCES.split(text):
         sentence = sentence.replace("ё", "е").replace("Ё", "Е")
-        cue = _offer_cue(sentence)
+        cue = _offer_cue(sentence, by_others=by_others)
         if cue is not None:
             start, end = cue
             need = _NEED_CUE.search(sentence, end)
             scope = sentence[start:need.start() if need else len(sentence)]
         elif _any_cue(sentence, _OTHER_OFFER_CUES):
-            # each clause with an offer word, up to a need word after it ("предлагаем саженцы и ищем ...")
-            scope = " ".join(_up_to_need(c) for c in _CLAUSES.split(sentence) if _any_cue(c, _OTHER_OFFER_CUES))
+            # each clause with an offer word, up to a need word after it ("предлагаем саженцы и ищем ..."):
+            # of the writer's clauses, or with ``by_others`` of the others'
+            scope = " ".join(_up_to_need(c) for c in _CLAUSES.split(sentence) if _any_cue(c, _OTHER_OFFER_CUES)
+                             and (not by_others or not opens_with_self(c)))
         else:
             continue
         for kind in RESOURCE_KINDS.values():
@@ -281,14 +286,22 @@ _OFFER_WORDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _offer_cue(sentence: str) -> tuple[int, int] | None:
+def _offer_cue(sentence: str, *, by_others: bool = False) -> tuple[int, int] | None:
     """Where an English offer's cue starts and ends in a sentence (None: it offers nothing, denies the
-    offer or asks it of others)."""
+    offer or asks it of others); with ``by_others``, an offer said of others: after "who", "that" or
+    "which", or with no "we" or "I" before it, and not denied."""
     for m in _OFFER_CUE.finditer(sentence):
         before = sentence[:m.start()]
-        if _FIRST_PERSON.search(before) and not _NOT_OFFERED.search(before):
+        if by_others:
+            if (_RELATIVE.search(before) or not _FIRST_PERSON.search(before)) and not _DENIED.search(before):
+                return m.start(), m.end()
+        elif _FIRST_PERSON.search(before) and not _NOT_OFFERED.search(before):
             return m.start(), m.end()
     return None
+
+
+_DENIED = re.compile(r"(?:\bnot|n['’]t|\bcannot|\bnever|\bno\s+longer)\s+(?:\w+\s+){0,2}$", re.IGNORECASE)
+_RELATIVE = re.compile(r"\b(?:who|that|which)\s+(?:\w+\s+)?$", re.IGNORECASE)
 
 
 _NEED_SENTENCES = re.compile(r"(?<=[.!?;])\s+|(?<=[。！？；])")

@@ -119,9 +119,13 @@ def test_what_is_shown_from_the_purpose_is_said_to_be_the_purposes(client: TestC
 
 
 def test_the_offers_a_purpose_names_are_the_partners_not_the_profiles(client: TestClient) -> None:
-    body = partners(client, "/stakeholders/t-cso/partners", purpose="NGOs that provide training")
-    needs_met = [n for r in body["results"] for n in r["explanation"]["candidate_needs_met"]]
-    assert "training" not in needs_met  # the CSO is not said to offer training: the partner is to
+    for purpose in ("NGOs that provide training", "提供培训的非政府组织"):
+        body = partners(client, "/stakeholders/t-cso/partners", purpose=purpose)
+        needs_met = [n for r in body["results"] for n in r["explanation"]["candidate_needs_met"]]
+        assert "training" not in needs_met  # the CSO is not said to offer training: the partner is to
+        assert "training" in body["query"]["read"]["needs"], purpose  # it is what the search needs
+    mine = partners(client, "/stakeholders/t-cso/partners", purpose="我们提供培训。")
+    assert "training" not in mine["query"]["read"]["needs"]  # said of itself: not a need
 
 
 def test_the_partner_page_says_what_the_purpose_was_read_as_and_keeps_it(client: TestClient) -> None:

@@ -138,3 +138,17 @@ def test_kinds_a_purpose_asks_for(text: str, kinds: list[str]) -> None:
 ])
 def test_bodies_named_are_not_kinds_asked_for(text: str) -> None:
     assert kinds_asked(text) == []
+
+
+@pytest.mark.parametrize("text, offered", [
+    ("NGOs that provide training", ["training"]),
+    ("We need partners who can supply seedlings.", ["seedlings_materials"]),
+    ("提供培训的非政府组织", ["training"]),
+    ("НКО, которые предоставляют саженцы", ["seedlings_materials"]),
+    ("we provide training", []),  # said of the writer
+    ("我们提供培训。", []),
+    ("Мы предоставляем саженцы.", []),
+    ("partners that cannot provide funding", []),  # denied
+])
+def test_what_a_text_says_others_offer(text: str, offered: list[str]) -> None:
+    assert infer_offers(text, by_others=True) == offered
