@@ -98,8 +98,9 @@ class Reading(Part):
                      snap: Snapshot | None = None) -> tuple[Profile, np.ndarray, str, dict]:
         """A stored profile narrowed by what the search is for ("for the dust and sandstorm round-table",
         "partners who can train herders in erosion control"): the themes, needs, places and countries the
-        purpose names stand in for the profile's own (those it does not name stay the profile's); its
-        sentences come first, so that the evidence shown can be the purpose's (and is said to be); its
+        purpose names stand in for the profile's own (those it does not name stay the profile's); when it
+        names themes, the evidence shown for them is its own sentences (and is said to be), else its
+        sentences come before the profile's; its
         offers are not the profile's (they say what the partner is to offer); the vector is the mean of
         the profile's and the purpose's, and the text searched for words is the purpose, then the
         profile. Also what was read, to show it, with the kinds of organisation it asks for ("which
@@ -121,7 +122,9 @@ class Reading(Part):
             countries=tuple(named_countries) or query.countries,
             own_countries=not named_countries and query.own_countries,
             home=query.countries if named_countries and query.own_countries else query.home,
-            sentences=tuple(dict.fromkeys([*own, *query.sentences])))
+            # the themes it names are shown with its own sentences; else the profile's sentences may show
+            # the profile's themes, after the purpose's
+            sentences=tuple(own) if themes else tuple(dict.fromkeys([*own, *query.sentences])))
         purpose_vector = self.embedder.embed([purpose])[0]
         mean = np.asarray(vector, dtype=np.float32) + np.asarray(purpose_vector, dtype=np.float32)
         mean /= float(np.linalg.norm(mean)) or 1.0

@@ -69,6 +69,7 @@ def make_templates() -> Jinja2Templates:
     env.filters["country"] = pass_context(lambda ctx, code: _in(ctx)["countries"].get(code, code))
     env.filters["lang"] = script_language
     env.filters["resource"] = pass_context(lambda ctx, code: _in(ctx)["resources"].get(code, code))
+    env.filters["theme_label"] = pass_context(lambda ctx, theme: ctx.get("theme_labels", {}).get(theme, theme))
     env.filters["role"] = pass_context(lambda ctx, code: _in(ctx)["roles"].get(code, code))
     env.globals["csrf_field"] = _csrf_field
     env.globals["language_link"] = _language_link

@@ -7,10 +7,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+from sqlmodel import Session
+
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.cli import cli
+from api.profiles import stakeholder_profiles
+from api.service import DLDMatch
+from matcher.themes import evidence_for
 from api.reading import PURPOSE_MAX
 from tests.conftest import SMALL
 
@@ -143,3 +149,22 @@ def test_the_partner_page_says_what_the_purpose_was_read_as_and_keeps_it(client:
     assert "No organisation of the kinds the purpose names fits yet." in none  # the lab is in it already
     long = client.get("/s/t-cso/partners", params={"purpose": "x" * (PURPOSE_MAX + 1)})
     assert long.status_code == 422 and "purpose" in long.text
+
+
+def test_a_theme_a_purpose_names_is_shown_with_the_purposes_sentence_in_any_language(loaded: DLDMatch) -> None:
+    """The firm's own English sentence names sand fixation; a purpose naming it, in Chinese or English,
+    shows that theme with its own sentence, not with the firm's."""
+    search = loaded.search
+    row = loaded.core.row("stakeholder", "t-firm")
+    with Session(loaded.core.engine) as session:
+        profile = stakeholder_profiles(session, [row])[row.id]
+    assert any("sand fixation" in s for s in profile.sentences)
+    vector = np.ones(loaded.embedder.dim, dtype=np.float32)
+    for purpose in ("固沙", "Partners for sand fixation."):
+        narrowed, _, _, read = search.reading.with_purpose(profile, vector, purpose)
+        assert "sand_fixation" in narrowed.themes
+        shown = evidence_for(list(narrowed.sentences), loaded.vocabulary["sand_fixation"], dict(narrowed.evidence))
+        assert shown is not None and shown.sentence in read["sentences"], (purpose, shown)
+    # a purpose naming no theme keeps the profile's sentences after its own
+    narrowed, _, _, read = search.reading.with_purpose(profile, vector, "which NGOs?")
+    assert narrowed.sentences[0] == "which NGOs?" and set(profile.sentences) <= set(narrowed.sentences)
