@@ -250,8 +250,8 @@ def match(
 
 def _read_as(read: dict[str, list[str]]) -> str:
     """What a search's purpose was read as, in a line ("themes: dust; countries: MN"), or that it named none."""
-    said = [f"{label}: {', '.join(read[key])}" for key, label in (
-        ("kinds", "kinds"), ("themes", "themes"), ("needs", "needs"), ("places", "places"), ("countries", "countries")) if read.get(key)]
+    said = [f"{key}: {', '.join(read[key])}" for key in ("kinds", "themes", "needs", "places", "countries")
+            if read.get(key)]
     return "; ".join(said) or "no theme, need, place or country (its meaning and words still count)"
 
 

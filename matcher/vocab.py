@@ -274,8 +274,11 @@ _OFFER_CUE = re.compile(
     rf"|(?:can|could|['’]d\s+like\s+to|(?:would\s+like|wants?|wish|plans?|ready|able|willing)\s+to)"
     rf"\s+(?:{_OFFER_VERBS}))\b", re.IGNORECASE)
 # Not an offer: denied ("we cannot provide"), or asked of others ("who could fund us?").
-_NOT_OFFERED = re.compile(r"(?:(?:\bnot|n['’]t|\bcannot|\bnever|\bno\s+longer)\s+(?:\w+\s+){0,2}"
-                          r"|\b(?:who|whom|anyone|someone|somebody|which\s+\w+(?:\s+\w+)?)\s+)$", re.IGNORECASE)
+_DENIED_BY = r"(?:\bnot|n['’]t|\bcannot|\bnever|\bno\s+longer)\s+(?:\w+\s+){0,2}"
+_NOT_OFFERED = re.compile(rf"(?:{_DENIED_BY}|\b(?:who|whom|anyone|someone|somebody|which\s+\w+(?:\s+\w+)?)\s+)$",
+                          re.IGNORECASE)
+_DENIED = re.compile(_DENIED_BY + "$", re.IGNORECASE)  # denied, whoever says it
+_RELATIVE = re.compile(r"\b(?:who|that|which)\s+(?:\w+\s+)?$", re.IGNORECASE)  # "partners who can supply"
 _FIRST_PERSON = re.compile(r"\b(?:we|i|our|my)\b", re.IGNORECASE)  # the asker offers, not those asked about
 _OTHER_OFFER_CUES = tuple(w for w in _OFFER_CUES if not w.isascii())
 
@@ -298,10 +301,6 @@ def _offer_cue(sentence: str, *, by_others: bool = False) -> tuple[int, int] | N
         elif _FIRST_PERSON.search(before) and not _NOT_OFFERED.search(before):
             return m.start(), m.end()
     return None
-
-
-_DENIED = re.compile(r"(?:\bnot|n['’]t|\bcannot|\bnever|\bno\s+longer)\s+(?:\w+\s+){0,2}$", re.IGNORECASE)
-_RELATIVE = re.compile(r"\b(?:who|that|which)\s+(?:\w+\s+)?$", re.IGNORECASE)
 
 
 _NEED_SENTENCES = re.compile(r"(?<=[.!?;])\s+|(?<=[。！？；])")
@@ -352,6 +351,8 @@ _CJK_AFTER = "生家法校界교생법"
 
 
 def _kind_pattern(word: str) -> "re.Pattern[str]":
+    """A kind word's pattern: as a cue (:func:`matcher.text.cue_pattern`), or for a Chinese, Japanese or
+    Korean word, standing on its own (:data:`_CJK_BEFORE`, :data:`_CJK_AFTER`)."""
     if not re.search(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]", word):
         return cue_pattern(word)
     body = r"\s*".join(re.escape(p) for p in word.split())
