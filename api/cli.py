@@ -503,6 +503,34 @@ def evaluate_questions_command(
     typer.echo(f"report: {report}")
 
 
+def _fit_projects(rows: list[dict[str, Any]], served: dict[str, Any], output: Path, embedder: str, source: str
+                  ) -> None:
+    """Refit the projects' weights on the judged questions whose results are projects (reported
+    cross-validated across them), keep the stakeholders' weights of the ranker file, and fit the bands
+    again on the scores both give."""
+    from evaluation.fit_questions import PROJECT_PARTS, bands, cross_validate, fit, mean_ndcg
+
+    projects_rows = [r for r in rows if r["results"] == "projects"]
+    if not projects_rows:
+        typer.echo("error: no judged question asks for projects", err=True)
+        raise typer.Exit(2)
+    cv = cross_validate(projects_rows)
+    projects = fit(projects_rows, PROJECT_PARTS)
+    people = {**served["weights"], "intent": served.get("intent_weight", 0.0)}
+    fitted = {**served.get("fitted_on", {}),
+              "projects": {"questions": len(projects_rows), "source": source, "embedder": embedder,
+                           "parts": list(PROJECT_PARTS), "cross_validated": cv,
+                           "in_sample_ndcg@10": round(mean_ndcg(projects_rows, projects), 4),
+                           "before_ndcg@10": round(mean_ndcg(projects_rows, served.get("project_weights") or {}), 4),
+                           "command": "dldmatch fit-questions --projects-only"}}
+    output.write_text(json.dumps({**served, "project_weights": projects, "bands": bands(rows, people, projects),
+                                  "fitted_on": fitted}, indent=1))
+    typer.echo(f"projects, cross-validated nDCG@10 ({cv['folds']} folds over {len(projects_rows)} questions): "
+               f"{cv['ndcg@10']:.3f}; in sample (not a figure to report): {fitted['projects']['in_sample_ndcg@10']:.3f}, "
+               f"the weights before it: {fitted['projects']['before_ndcg@10']:.3f}")
+    typer.echo("project weights: " + ", ".join(f"{k} {v:.3f}" for k, v in projects.items() if v))
+
+
 @cli.command("fit-questions")
 def fit_questions_command(
     ctx: typer.Context,
@@ -519,6 +547,8 @@ def fit_questions_command(
     no_consortia: bool = typer.Option(False, "--no-consortia", help="fit on the questions alone"),
     rows_file: Optional[Path] = typer.Option(None, "--rows", help="a file of collected rows: read when it exists "
                                              "(no service asked), else written (to try fits quickly)"),
+    projects_only: bool = typer.Option(False, "--projects-only", help="refit only how projects are ranked (and "
+                                       "the fit bands) into the ranker file --output; its stakeholder weights stay"),
 ) -> None:
     """Fit how the consortium value combines with themes, needs, places, kinds and intent on the judged
     questions: weights chosen by nDCG@10, reported cross-validated across questions (5 folds), then
@@ -536,6 +566,11 @@ def fit_questions_command(
         data = json.loads(model.read_text())
         if "model" not in data:
             raise ValueError(f"{model} holds no LambdaMART model (run dldmatch train)")
+        served = json.loads(output.read_text()) if projects_only else None
+        if served is not None and "weights" not in served:
+            raise ValueError(f"{output} holds no fitted weights to keep (run dldmatch fit-questions without "
+                             "--projects-only)")
+        no_consortia = no_consortia or projects_only  # the consortia bound the stakeholders' weights only
         if not no_consortia and consortia is not None and not (consortia / "projects.jsonl").is_file():
             raise ValueError(f"no CORDIS data in {consortia} (projects.jsonl); give --consortia or --no-consortia")
     except (OSError, ValueError, KeyError) as exc:
@@ -563,6 +598,9 @@ def fit_questions_command(
                 bars.close()
         if rows_file is not None:
             rows_file.write_text(json.dumps({"questions": rows, "consortia": anchor}))
+    if served is not None:
+        _fit_projects(rows, served, output, embedder.model_id, str(questions or QUESTIONS.name))
+        return
     start = dict(data["weights"]) if anchor else None  # the model file's own combination: the consortia's best
     cv = cross_validate(rows, anchor=anchor, start=start)
     people, projects = fit_both(rows, anchor, start)

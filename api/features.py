@@ -13,7 +13,7 @@ import numpy as np
 
 from matcher.ltr import FEATURES
 from matcher.rank import DUST_THEME, Profile, dust_link, kind_fit
-from matcher.text import normalise_place
+from matcher.text import is_latin, normalise_place
 
 if TYPE_CHECKING:
     from api.corpus import Corpus
@@ -110,6 +110,32 @@ def signals(corpus: "Corpus", query_vector: np.ndarray, rows: Sequence[int], den
         for r, v in zip(rows, values):
             extra[corpus.key(r)]["consortium"] = float(v)
     return sims, extra
+
+
+def project_signals(corpus: "Corpus", usual: "Usual", sims: dict[str, float], texts: dict[str, str],
+                    query_text: str, limit: int) -> dict[str, dict[str, float]]:
+    """Per candidate project (key): its standing in meaning and the share of projects it is closer than
+    (``sims``: calibrated similarities; ``usual``: the query's to the projects), and its lexical value
+    for the ``limit`` closest in meaning of those with a text (``texts``: each one's title and
+    description): the TF-IDF cosine of the query's text to it, in the stakeholders' vocabulary; for a
+    query in another script, the value its standing in meaning implies (as for stakeholders: never
+    words borrowed from the closest projects). Those beyond ``limit`` count no words in common."""
+    out: dict[str, dict[str, float]] = {key: {} for key in sims}
+    if len(usual.ordered):
+        for key, s in sims.items():
+            out[key] = {"standing": float(usual.standing(s)), "closer_than": usual.closer_than(s)}
+    read = sorted((key for key in texts if key in sims), key=lambda key: (-sims[key], key))[:limit]
+    if not read:
+        return out
+    if is_latin(query_text):
+        values = corpus.lexicon.text_scores(corpus.lexical_query(query_text), [texts[key] for key in read])
+    elif corpus.meaning is not None and len(usual.ordered):
+        values = [float(v) for v in corpus.meaning.value(usual.standing(np.array([sims[key] for key in read])))]
+    else:
+        values = [0.0] * len(read)
+    for key, v in zip(read, values):
+        out[key]["lexical"] = max(0.0, v)
+    return out
 
 
 def upper_bounds(corpus: "Corpus", query: Profile, rows: Sequence[int]) -> dict[str, dict[str, float]]:

@@ -131,6 +131,14 @@ class Lexicon:
             return None
         return self.tfidf.transform([text]).tocsr()
 
+    def text_scores(self, query: csr_matrix | None, texts: Sequence[str]) -> list[float]:
+        """The TF-IDF cosine of the query to each of these texts, weighted with this lexicon's vocabulary
+        and idf (texts that are not rows of it: the projects'); 0 each without a lexical index."""
+        if query is None or not query.nnz or self.tfidf is None or not texts:
+            return [0.0] * len(texts)
+        matrix = self.tfidf.transform(list(texts)).tocsr()
+        return [float(v) for v in np.asarray(matrix @ query.T.toarray(), dtype=np.float64).ravel()]
+
     def top(self, query: csr_matrix | None, n: int, limit: int, allowed: np.ndarray | None = None,
                     budget: int = 200_000) -> list[int]:
         """The rows with the highest TF-IDF cosine to the query (best first), among the ``allowed``

@@ -15,6 +15,7 @@ from sqlmodel import Session
 from api.core import Part, entity_key, external_ids
 from api.corpus import Corpus, calibrate
 from api.errors import IndexNotReady
+from api.features import project_signals
 from api.indexing import Snapshot
 from api.sentences import Sentences
 from api.introductions import Introductions
@@ -108,10 +109,12 @@ class Search(Part):
             floor = getattr(self.embedder, "similarity_floor", 0.0)
             sims = {profiles[i].key: calibrate(s, floor) for i, s in hits.items() if i in profiles}
             # a project standing out in meaning from the query's usual similarity to projects is close in
-            # meaning: a reason to show it, as for stakeholders (with the sentence of each side)
-            usual = snap.corpus.project_usual(vector)
-            signals = ({key: {"standing": float(usual.standing(v)), "closer_than": usual.closer_than(v)}
-                        for key, v in sims.items()} if len(usual.ordered) else {})
+            # meaning: a reason to show it, as for stakeholders (with the sentence of each side); the words
+            # it shares with the query are read for the closest of those the filters admit
+            texts = {key: " ".join((p.name, *p.sentences)) for key, p in by_key.items() if filters.admits(p)}
+            signals = project_signals(snap.corpus, snap.corpus.project_usual(vector), sims, texts,
+                                      text or " ".join((query.name, *query.sentences)),
+                                      max(k * _OVERFETCH, _MIN_FETCH))
         matches = rank(query, by_key.values(), sims, k=k, intent=intent, filters=filters,
                        vocabulary=self.vocabulary, ranking=ranking if entity_type == "stakeholder" else
                        ranking.for_projects(), signals=signals)
@@ -231,14 +234,15 @@ class Search(Part):
         with Session(self.engine) as session:
             vector = self._stored_vector(session, "stakeholder", row.id)
             query = stakeholder_profiles(session, [row])[row.id]
-            query, vector, _, read = self._for_purpose(query, vector, purpose, snap)
+            query, vector, text, read = self._for_purpose(query, vector, purpose, snap)
             read.get("read", {}).pop("kinds", None)  # projects have no kind of organisation
             own = repo.participations(session, stakeholder_ids=[row.id])
             mine = external_ids(session, Project, {link.project_id for link in own})
             filters = Filters(countries=frozenset(countries), themes=frozenset(themes),
                               exclude=frozenset(entity_key("project", e) for e in mine.values()),
                               min_shared_themes=min_shared_themes, joinable=True)
-            results = self._run(session, snap, query, vector, "project", k=k, intent="any", filters=filters)
+            results = self._run(session, snap, query, vector, "project", k=k, intent="any", filters=filters,
+                                text=text)
         return MatchList(query={"type": "stakeholder", "id": external_id, "name": row.name, **read}, intent="any",
                          results=results)
 
@@ -285,7 +289,7 @@ class Search(Part):
                                      intent=request.intent, filters=s_filters, text=text,
                                      ranking=self.ranking.for_query(len(set(request.participants))))
             projects = (self._run(session, snap, query, vector, "project", k=request.k, intent="any",
-                                  filters=Filters(joinable=not request.include_completed))
+                                  filters=Filters(joinable=not request.include_completed), text=text)
                         if request.include_projects else [])
         return MatchResponse(query={"type": "draft", "name": query.name, "themes": list(query.themes),
                                     "needs": list(query.needs), "offers": list(query.offers),

@@ -5,7 +5,7 @@ component some weight and a k large enough to return every explained candidate, 
 ``parts`` (each component's value before its weight) are known. A weight vector then ranks those
 results offline exactly as the service would (score = weights · parts, ties by id), and a
 coordinate search picks the weights with the best mean nDCG@10. Stakeholder results and project
-results get their own weights (a project has no text-index or consortium signals).
+results get their own weights (a project has no consortium signal: no graph of projects is learned).
 
 The figure to report is the cross-validated one (:func:`cross_validate`): weights fitted on four
 folds of questions, nDCG@10 measured on the fifth, never on the questions a weight was fitted on.
@@ -22,7 +22,7 @@ from evaluation.questions import folds, ndcg, request_for, results_of
 
 STAKEHOLDER_PARTS = ("consortium", "semantic", "past_projects", "lexical", "themes", "complementarity", "geography",
                      "kinds", "network", "network2", "popularity", "intent")
-PROJECT_PARTS = ("semantic", "themes", "complementarity", "geography", "kinds", "network", "network2")
+PROJECT_PARTS = ("semantic", "lexical", "themes", "complementarity", "geography", "kinds", "network", "network2")
 FACTORS = (0.0, 0.25, 0.5, 2.0, 4.0)
 MAX_ROUNDS = 12
 Rows = list[dict[str, Any]]
