@@ -508,6 +508,7 @@ def _fit_projects(rows: list[dict[str, Any]], served: dict[str, Any], output: Pa
     """Refit the projects' weights on the judged questions whose results are projects (reported
     cross-validated across them), keep the stakeholders' weights of the ranker file, and fit the bands
     again on the scores both give."""
+    from embeddings.index import atomic_write
     from evaluation.fit_questions import PROJECT_PARTS, bands, cross_validate, fit, mean_ndcg
 
     projects_rows = [r for r in rows if r["results"] == "projects"]
@@ -522,9 +523,11 @@ def _fit_projects(rows: list[dict[str, Any]], served: dict[str, Any], output: Pa
                            "parts": list(PROJECT_PARTS), "cross_validated": cv,
                            "in_sample_ndcg@10": round(mean_ndcg(projects_rows, projects), 4),
                            "before_ndcg@10": round(mean_ndcg(projects_rows, served.get("project_weights") or {}), 4),
+                           "note": "the firm questions' figures under cross_validated above are those of the fit "
+                                   "the stakeholders' weights come from, with the projects' weights of then",
                            "command": "dldmatch fit-questions --projects-only"}}
-    output.write_text(json.dumps({**served, "project_weights": projects, "bands": bands(rows, people, projects),
-                                  "fitted_on": fitted}, indent=1))
+    atomic_write(output, json.dumps({**served, "project_weights": projects, "bands": bands(rows, people, projects),
+                                     "fitted_on": fitted}, indent=1).encode())
     typer.echo(f"projects, cross-validated nDCG@10 ({cv['folds']} folds over {len(projects_rows)} questions): "
                f"{cv['ndcg@10']:.3f}; in sample (not a figure to report): {fitted['projects']['in_sample_ndcg@10']:.3f}, "
                f"the weights before it: {fitted['projects']['before_ndcg@10']:.3f}")
@@ -556,6 +559,7 @@ def fit_questions_command(
     every fit: none keeps less than 95 % of the best nDCG@10 on them."""
     import tempfile
 
+    from embeddings.index import atomic_write
     from evaluation.fit_questions import (STAKEHOLDER_PARTS, anchor_ndcg, bands, collect, collect_cordis,
                                           cross_validate, fit_both, fit_completing, mean_ndcg)
     from matcher.rank import COMPLETING
@@ -570,6 +574,8 @@ def fit_questions_command(
         if served is not None and "weights" not in served:
             raise ValueError(f"{output} holds no fitted weights to keep (run dldmatch fit-questions without "
                              "--projects-only)")
+        if projects_only and rows_file is not None:  # its rows would hold no consortia, read later as none asked
+            raise ValueError("--rows cannot be used with --projects-only")
         no_consortia = no_consortia or projects_only  # the consortia bound the stakeholders' weights only
         if not no_consortia and consortia is not None and not (consortia / "projects.jsonl").is_file():
             raise ValueError(f"no CORDIS data in {consortia} (projects.jsonl); give --consortia or --no-consortia")
@@ -626,7 +632,7 @@ def fit_questions_command(
                                          "ndcg@10_completing": round(anchor_ndcg(anchor, completing), 4)
                                          if completing else None},
                            "command": "dldmatch fit-questions"}}
-    output.write_text(json.dumps(saved, indent=1))
+    atomic_write(output, json.dumps(saved, indent=1).encode())
     typer.echo(f"cross-validated nDCG@10 ({cv['folds']} folds over {len(rows)} questions): {cv['ndcg@10']:.3f}  "
                + "  ".join(f"{u} {v:.3f}" for u, v in cv["by_user"].items()))
     typer.echo(f"in sample (fitted on all; not a figure to report): {in_sample}; consortia of the choice year: "

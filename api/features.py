@@ -118,8 +118,10 @@ def project_signals(corpus: "Corpus", usual: "Usual", sims: dict[str, float], te
     (``sims``: calibrated similarities; ``usual``: the query's to the projects), and its lexical value
     for the ``limit`` closest in meaning of those with a text (``texts``: each one's title and
     description): the TF-IDF cosine of the query's text to it, in the stakeholders' vocabulary; for a
-    query in another script, the value its standing in meaning implies (as for stakeholders: never
-    words borrowed from the closest projects). Those beyond ``limit`` count no words in common."""
+    query mostly in another script, the larger of that and the value its standing in meaning implies
+    (as for stakeholders: never words borrowed from the closest projects; the map from standing to
+    value is the one fitted on the stakeholders' texts). Those beyond ``limit`` count no words in
+    common."""
     out: dict[str, dict[str, float]] = {key: {} for key in sims}
     if len(usual.ordered):
         for key, s in sims.items():
@@ -127,12 +129,10 @@ def project_signals(corpus: "Corpus", usual: "Usual", sims: dict[str, float], te
     read = sorted((key for key in texts if key in sims), key=lambda key: (-sims[key], key))[:limit]
     if not read:
         return out
-    if is_latin(query_text):
-        values = corpus.lexicon.text_scores(corpus.lexical_query(query_text), [texts[key] for key in read])
-    elif corpus.meaning is not None and len(usual.ordered):
-        values = [float(v) for v in corpus.meaning.value(usual.standing(np.array([sims[key] for key in read])))]
-    else:
-        values = [0.0] * len(read)
+    values = corpus.lexicon.text_scores(corpus.lexical_query(query_text), [texts[key] for key in read])
+    if not is_latin(query_text) and corpus.meaning is not None and len(usual.ordered):
+        implied = corpus.meaning.value(usual.standing(np.array([sims[key] for key in read])))
+        values = [max(v, float(m)) for v, m in zip(values, implied)]
     for key, v in zip(read, values):
         out[key]["lexical"] = max(0.0, v)
     return out

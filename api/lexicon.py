@@ -137,7 +137,7 @@ class Lexicon:
         if query is None or not query.nnz or self.tfidf is None or not texts:
             return [0.0] * len(texts)
         matrix = self.tfidf.transform(list(texts)).tocsr()
-        return [float(v) for v in np.asarray(matrix @ query.T.toarray(), dtype=np.float64).ravel()]
+        return [float(v) for v in np.asarray((matrix @ query.T).toarray(), dtype=np.float64).ravel()]
 
     def top(self, query: csr_matrix | None, n: int, limit: int, allowed: np.ndarray | None = None,
                     budget: int = 200_000) -> list[int]:

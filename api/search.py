@@ -111,10 +111,13 @@ class Search(Part):
             # a project standing out in meaning from the query's usual similarity to projects is close in
             # meaning: a reason to show it, as for stakeholders (with the sentence of each side); the words
             # it shares with the query are read for the closest of those the filters admit
-            texts = {key: " ".join((p.name, *p.sentences)) for key, p in by_key.items() if filters.admits(p)}
-            signals = project_signals(snap.corpus, snap.corpus.project_usual(vector), sims, texts,
-                                      text or " ".join((query.name, *query.sentences)),
-                                      max(k * _OVERFETCH, _MIN_FETCH))
+            if filters.min_shared_themes and not filters.query_themes:  # as rank admits them
+                filters = replace(filters, query_themes=frozenset(query.themes))
+            read = sorted((key for key, p in by_key.items() if key in sims and filters.admits(p)),
+                          key=lambda key: (-sims[key], key))[:max(k * _OVERFETCH, _MIN_FETCH)]
+            signals = project_signals(snap.corpus, snap.corpus.project_usual(vector), sims,
+                                      {key: " ".join((by_key[key].name, *by_key[key].sentences)) for key in read},
+                                      text or " ".join((query.name, *query.sentences)), len(read))
         matches = rank(query, by_key.values(), sims, k=k, intent=intent, filters=filters,
                        vocabulary=self.vocabulary, ranking=ranking if entity_type == "stakeholder" else
                        ranking.for_projects(), signals=signals)

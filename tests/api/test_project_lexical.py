@@ -16,6 +16,7 @@ from api.cli import cli
 from api.features import project_signals
 from api.service import DLDMatch
 from api.settings import ROOT
+from matcher.text import is_latin
 from tests.conftest import secretariat_headers
 
 
@@ -78,3 +79,36 @@ def test_fit_questions_projects_only_keeps_the_stakeholder_weights(tmp_path: Pat
                                  env={"DLDMATCH_EMBEDDER": "fake"})
     assert refused.exit_code == 2 and "no fitted weights" in refused.output
     assert json.loads(bare.read_text()) == {"model": served["model"]}  # nothing written
+    with_rows = CliRunner().invoke(cli, ["fit-questions", "--projects-only", "--output", str(out),
+                                         "--rows", str(tmp_path / "rows.json")], env={"DLDMATCH_EMBEDDER": "fake"})
+    assert with_rows.exit_code == 2 and "--rows" in with_rows.output and not (tmp_path / "rows.json").exists()
+
+
+def test_projects_filtered_by_shared_themes_keep_their_lexical_part(seeded: DLDMatch) -> None:
+    with TestClient(create_app(seeded.settings, service=seeded, start="none"),
+                    headers=secretariat_headers(seeded)) as client:
+        response = client.get("/stakeholders/elion/projects", params={"min_shared_themes": 1, "k": 20})
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert results and any(p["parts"]["lexical"] > 0 for p in results)
+
+
+def test_a_purpose_reaches_the_projects_lexical_part(seeded: DLDMatch) -> None:
+    with TestClient(create_app(seeded.settings, service=seeded, start="none"),
+                    headers=secretariat_headers(seeded)) as client:
+        response = client.get("/stakeholders/elion/projects",
+                              params={"purpose": "a DSS forecasting model with two working groups", "k": 50})
+    assert response.status_code == 200, response.text
+    by_id = {p["id"]: p["parts"]["lexical"] for p in response.json()["results"]}
+    assert max(by_id, key=lambda key: (by_id[key], key)) == "temm_dss_research"
+
+
+def test_a_mixed_script_text_keeps_its_latin_words(seeded: DLDMatch) -> None:
+    corpus = seeded.snapshot().corpus
+    usual = corpus.project_usual(np.ones(seeded.embedder.dim, dtype=np.float32) / np.sqrt(seeded.embedder.dim))
+    text = "我们需要一个沙尘暴预报模型，用于蒙古和中国北方的早期预警系统与联合研究。 dust storm forecasting model"
+    assert not is_latin(text)
+    sims = {"project:a": 0.2, "project:b": 0.1}
+    signals = project_signals(corpus, usual, sims, {key: "sand and dust storm forecasting model" for key in sims},
+                              text, limit=5)
+    assert all(s["lexical"] > 0.3 for s in signals.values())  # its English words count, not only its meaning
