@@ -1003,6 +1003,8 @@ def _print_matches(title: str, matches: list[MatchOut], purpose: Sequence[str] =
             typer.echo(f"      places: {', '.join(e.shared_places + e.shared_countries)}")
         if e.shared_partners:
             typer.echo(f"      shared partners: {', '.join(p.name for p in e.shared_partners)}")
+        if e.words_in_common:
+            typer.echo(f"      words in common: {', '.join(e.words_in_common)}")
 
 
 def main() -> None:

@@ -171,6 +171,7 @@ class Corpus:
     # Closeness in meaning (matcher.meaning): a fixed sample of the stakeholders' vectors, and the map from
     # standing to TF-IDF value fitted on their own texts at the full build (kept by incremental updates).
     reference: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    reference_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # their rows
     meaning: MeaningScale | None = None
     _place_keys: list[str] = field(default_factory=list)  # normalised place names, by place code
     _project_reference: np.ndarray | None = None  # the live projects' sample of project_usual, taken on first use
@@ -257,6 +258,7 @@ class Corpus:
         does, instead of stopping at the closest other profile). Needs the lexicon; without one, only
         the reference is kept."""
         self.reference = np.asarray(vectors, dtype=np.float32)
+        self.reference_rows = np.asarray(rows, dtype=np.int64)
         self.meaning = None
         if self.postings is None or len(rows) < 3:
             return
@@ -283,6 +285,14 @@ class Corpus:
         if not len(self._project_reference):
             return Usual.of(np.zeros(0))
         return Usual.of(calibrate(self._project_reference @ query_vector, self.floor))
+
+    def lexical_usual(self, query: csr_matrix | None) -> Usual:
+        """The query's usual TF-IDF cosine to the profiles (the reference sample's): a candidate whose
+        words in common weigh well above it shares more than the query shares with anyone."""
+        if query is None or not query.nnz or not len(self.reference_rows):
+            return Usual.of(np.zeros(0))
+        scores = self.lexical_scores(query, [int(r) for r in self.reference_rows])
+        return Usual.of(np.array(list(scores.values()), dtype=np.float64))
 
     def lexical_by_meaning(self, usual: Usual, dense: dict[int, float], rows: Sequence[int]) -> dict[int, float]:
         """For a text that shares no words with the profiles (another script): each row's lexical

@@ -108,7 +108,8 @@ def updated(corpus: Corpus, rows: Sequence[ProfileRows], removed: Iterable[int],
         partners=partners_col, projects_of=projects_col, project_vectors=p_vectors,
         popularity=(np.log1p(counts) / math.log1p(top)).astype(np.float32), tables=tables,
         lexicon=corpus.lexicon.with_rows({row: texts.get(r.id, "") for row, r in changed.items()}, dead, n),
-        floor=corpus.floor, reference=corpus.reference, meaning=corpus.meaning, alive=alive, project_ids=p_ids, project_at=p_at,
+        floor=corpus.floor, reference=corpus.reference, reference_rows=corpus.reference_rows, meaning=corpus.meaning,
+        alive=alive, project_ids=p_ids, project_at=p_at,
         changed_rows=corpus.changed_rows + len(changed) + len(dead), confirmed=confirmed)
     out._place_keys = corpus._place_keys + [normalise_place(p) for p in tables["place"].names[len(corpus._place_keys):]]
     out._set_bits()

@@ -90,7 +90,7 @@ def overview_rows(overview: dict[str, Any]) -> tuple[list[str], list[list[Any]]]
 
 MATCH_HEADER = ("rank", "type", "id", "name", "kind", "countries", "fit (0-100)", "band", "shared themes",
                 "needs it meets", "needs you meet", "shared places", "shared countries", "shared partners",
-                "track record", "close in meaning", "dust and sandstorms", "page")
+                "track record", "close in meaning", "dust and sandstorms", "words in common", "page")
 
 
 def match_rows(matches: Iterable[Any], base: str) -> list[list[Any]]:
@@ -105,5 +105,6 @@ def match_rows(matches: Iterable[Any], base: str) -> list[list[Any]]:
                      "yes" if e.close_in_meaning else "",
                      (f"source {_join(e.dust_and_sandstorms.source)}, affected {_join(e.dust_and_sandstorms.affected)}"
                       if e.dust_and_sandstorms else ""),
+                     _join(e.words_in_common),
                      f"{base}/{'s' if m.type == 'stakeholder' else 'p'}/{m.id}"])
     return rows

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import math
 import time
-from typing import TYPE_CHECKING, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Sequence, TypeVar
 
 import numpy as np
 
 from matcher.ltr import FEATURES
-from matcher.rank import DUST_THEME, Profile, dust_link, kind_fit
+from matcher.rank import DUST_THEME, Match, Profile, dust_link, kind_fit
 from matcher.text import is_latin, normalise_place
+
+K = TypeVar("K")
 
 if TYPE_CHECKING:
     from api.corpus import Corpus
@@ -129,12 +132,44 @@ def project_signals(corpus: "Corpus", usual: "Usual", sims: dict[str, float], te
     read = sorted((key for key in texts if key in sims), key=lambda key: (-sims[key], key))[:limit]
     if not read:
         return out
-    values = corpus.lexicon.text_scores(corpus.lexical_query(query_text), [texts[key] for key in read])
+    query = corpus.lexical_query(query_text)
+    values = corpus.lexicon.text_scores(query, [texts[key] for key in read])
+    for key, standing in words_standing(corpus.lexical_usual(query), dict(zip(read, values))).items():
+        out[key]["words"] = standing
     if not is_latin(query_text) and corpus.meaning is not None and len(usual.ordered):
         implied = corpus.meaning.value(usual.standing(np.array([sims[key] for key in read])))
         values = [max(v, float(m)) for v, m in zip(values, implied)]
     for key, v in zip(read, values):
         out[key]["lexical"] = max(0.0, v)
+    return out
+
+
+def words_standing(usual: "Usual", lexical: dict[K, float]) -> dict[K, float]:
+    """The standing of each positive TF-IDF cosine above the query's usual one (``usual``: over the
+    reference sample of profiles); none without a sample or words in common."""
+    if not len(usual.ordered):
+        return {}
+    return {key: float(usual.standing(v)) for key, v in lexical.items() if v > 0}
+
+
+def with_words(corpus: "Corpus", query_text: str, matches: list[Match], texts: dict[str, str] | None
+               ) -> list[Match]:
+    """The matches with the words they have in common with the query filled in, where those explain
+    them: from a stakeholder's row of the postings, or from a project's text (``texts``, by key)."""
+    if not any(m.explanation.words is not None for m in matches):
+        return matches
+    query = corpus.lexical_query(query_text)
+    out = []
+    for m in matches:
+        if m.explanation.words is not None:
+            if texts is not None:
+                found = corpus.lexicon.words_of_text(query, texts.get(m.key, ""))
+            else:
+                row = corpus.row_of_key(m.key)
+                found = corpus.lexicon.words_of_row(query, row) if row is not None else ()
+            shown = replace(m.explanation.words, words=found) if found else None
+            m = replace(m, explanation=replace(m.explanation, words=shown))
+        out.append(m)
     return out
 
 

@@ -22,6 +22,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from embeddings.index import atomic_write
 
 LEXICON_FORMAT = 2  # 2: files named by the save that wrote them
+WORDS_SHOWN = 4  # the words in common shown with a result at most
 _SAVED_PARAMS = ("sublinear_tf", "min_df", "max_df", "stop_words", "ngram_range", "max_features")
 
 
@@ -33,6 +34,7 @@ class Lexicon:
     stale: np.ndarray | None = None  # rows whose postings row no longer counts
     delta_rows: dict[int, csr_matrix] = field(default_factory=dict)  # row -> its TF-IDF row, 1 x terms
     delta: csr_matrix | None = None  # delta_rows as one matrix, rows x terms
+    _names: np.ndarray | None = field(default=None, repr=False, compare=False)  # term of each column, on first use
 
     @classmethod
     def fit(cls, texts: Iterable[str], n: int) -> "Lexicon":
@@ -138,6 +140,54 @@ class Lexicon:
             return [0.0] * len(texts)
         matrix = self.tfidf.transform(list(texts)).tocsr()
         return [float(v) for v in np.asarray((matrix @ query.T).toarray(), dtype=np.float64).ravel()]
+
+    def words_of_row(self, query: csr_matrix | None, row: int, most: int = WORDS_SHOWN) -> tuple[str, ...]:
+        """The terms of the query this row's text holds, those that weigh most in their cosine first."""
+        if query is None or not query.nnz or self.postings is None:
+            return ()
+        if row in self.delta_rows:
+            return self._words(query, self.delta_rows[row], most)
+        if row >= self.postings.shape[0] or (self.stale is not None and self.stale[row]):
+            return ()
+        indptr, indices, data = self.postings.indptr, self.postings.indices, self.postings.data
+        weights = {}
+        for term, weight in zip(query.indices, query.data):
+            a, b = int(indptr[term]), int(indptr[term + 1])
+            at = a + int(np.searchsorted(indices[a:b], row))
+            if at < b and indices[at] == row:
+                weights[int(term)] = float(weight) * float(data[at])
+        return self._named(weights, most)
+
+    def words_of_text(self, query: csr_matrix | None, text: str, most: int = WORDS_SHOWN) -> tuple[str, ...]:
+        """The terms of the query this text holds (a text that is not a row: a project's), weightiest first."""
+        if query is None or not query.nnz or self.tfidf is None:
+            return ()
+        return self._words(query, self.tfidf.transform([text]).tocsr(), most)
+
+    def _words(self, query: csr_matrix, other: csr_matrix, most: int) -> tuple[str, ...]:
+        theirs = dict(zip(other.indices.tolist(), other.data.tolist()))
+        return self._named({int(t): float(w) * theirs[int(t)] for t, w in zip(query.indices, query.data)
+                            if int(t) in theirs}, most)
+
+    def _named(self, weights: dict[int, float], most: int) -> tuple[str, ...]:
+        """The terms of the weightiest columns, a word left out when a pair of words shown holds it."""
+        if not weights or self.tfidf is None:
+            return ()
+        if self._names is None:
+            names = np.empty(len(self.tfidf.vocabulary_), dtype=object)
+            for term, column in self.tfidf.vocabulary_.items():
+                names[column] = term
+            self._names = names
+        chosen: list[str] = []
+        for term in (str(self._names[t]) for t in sorted(weights, key=lambda t: (-weights[t], t))):
+            parts = term.split()
+            if len(parts) == 1 and any(term in c.split() for c in chosen):
+                continue  # already shown within a pair of words
+            chosen = [c for c in chosen if c not in parts]  # a pair of words stands for its single words
+            chosen.append(term)
+            if len(chosen) >= most:
+                break
+        return tuple(chosen)
 
     def top(self, query: csr_matrix | None, n: int, limit: int, allowed: np.ndarray | None = None,
                     budget: int = 200_000) -> list[int]:

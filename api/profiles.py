@@ -147,7 +147,8 @@ def render(session: Session, vocabulary: dict[str, Theme], matches: list[Match],
                 track_record=[RecordOut(project=r.project[2:], title=r.title, role=r.role) for r in e.track_record],
                 close_in_meaning=ClosenessOut(**asdict(e.closeness)) if e.closeness else None,
                 dust_and_sandstorms=DustLinkOut(source=list(e.dust.source), affected=list(e.dust.affected))
-                if e.dust else None),
+                if e.dust else None,
+                words_in_common=list(e.words.words) if e.words else []),
         ))
     return out
 

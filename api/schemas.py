@@ -350,6 +350,9 @@ class ExplanationOut(BaseModel):
                                                   "stands out in meaning against the query, in any language")
     dust_and_sandstorms: DustLinkOut | None = Field(default=None, description="for a query about dust and "
                                                     "sandstorms: one side in a source area, the other downwind")
+    words_in_common: list[str] = Field(default_factory=list, description="words (or pairs of words) both texts "
+                                       "use, weightiest first, when together they weigh well above what the "
+                                       "query usually shares with a profile (a reason of their own)")
     introductions: bool = Field(default=False, description="when the ranking weighs what past introductions "
                                 "became: its introductions through the service (five partners or more) became "
                                 "cooperation more often than usual (the counts stay private)")

@@ -15,7 +15,7 @@ from sqlmodel import Session
 from api.core import Part, entity_key, external_ids
 from api.corpus import Corpus, calibrate
 from api.errors import IndexNotReady
-from api.features import project_signals
+from api.features import project_signals, with_words, words_standing
 from api.indexing import Snapshot
 from api.sentences import Sentences
 from api.introductions import Introductions
@@ -121,6 +121,9 @@ class Search(Part):
         matches = rank(query, by_key.values(), sims, k=k, intent=intent, filters=filters,
                        vocabulary=self.vocabulary, ranking=ranking if entity_type == "stakeholder" else
                        ranking.for_projects(), signals=signals)
+        matches = with_words(snap.corpus, text or " ".join((query.name, *query.sentences)), matches,
+                             None if entity_type == "stakeholder" else
+                             {m.key: " ".join((by_key[m.key].name, *by_key[m.key].sentences)) for m in matches})
         matches = self.sentences.theme_evidence(query, self.sentences.close_pairs(query, matches, by_key), by_key)
         shown = render(session, self.vocabulary, matches, by_key, entity_type,
                        ranking if entity_type == "stakeholder" else ranking.for_projects(), intent)
@@ -175,11 +178,14 @@ class Search(Part):
             rows = [r for r in dict.fromkeys([*dense, *lexical_rows, *graph]) if r not in excluded]
             dense.update(self._dense(corpus, index, vector, [r for r in rows if r not in dense]))
         lexical_values = corpus.lexical_scores(lexical, rows)
+        words = words_standing(corpus.lexical_usual(lexical), lexical_values)  # of the words alone, not of meaning
         usual = corpus.usual(vector)
         if not is_latin(text):  # no word in common with the profiles: the lexical value read from meaning
             by_meaning = corpus.lexical_by_meaning(usual, dense, rows)
             lexical_values = {r: max(v, by_meaning.get(r, 0.0)) for r, v in lexical_values.items()}
         sims, signals = corpus.signals(vector, rows, dense, lexical_values, query, self.ranking.model, usual=usual)
+        for r, standing in words.items():
+            signals[corpus.key(r)]["words"] = standing
         for key, record in self._introductions().items():
             if key in signals and record.value:
                 signals[key]["introductions"] = record.value

@@ -64,13 +64,14 @@ def results_of(q: dict[str, Any], body: dict[str, Any]) -> list[dict[str, Any]]:
 
 def has_reason(result: dict[str, Any]) -> bool:
     """Whether a shown result says why it is shown (something beyond a bare score): closeness in
-    meaning counts only with the sentence of each side that shows it, not as a bare standing."""
+    meaning counts only with the sentence of each side that shows it, not as a bare standing; words in
+    common only with the words."""
     e = result.get("explanation") or {}
     close = e.get("close_in_meaning") or {}
     return bool(e.get("shared_themes") or e.get("query_needs_met") or e.get("candidate_needs_met")
                 or e.get("shared_countries") or e.get("shared_places") or e.get("shared_partners")
                 or e.get("worked_together") or e.get("intent_resources") or e.get("track_record")
-                or e.get("dust_and_sandstorms")
+                or e.get("dust_and_sandstorms") or e.get("words_in_common")
                 or (close.get("query_sentence") and close.get("candidate_sentence")))
 
 

@@ -309,6 +309,21 @@ def dust_link(query_themes: Iterable[str], query_countries: Iterable[str],
 
 
 @dataclass(frozen=True)
+class SharedWords:
+    """Words the two texts have in common, weighing more than the query usually shares with a profile:
+    its TF-IDF cosine's standing (in deviations above the query's usual cosine to a reference sample of
+    profiles) is at least :data:`WORDS_STANDING`. ``words`` are filled in for the results shown."""
+
+    standing: float
+    words: tuple[str, ...] = ()
+
+
+# The same conventional bar as closeness in meaning (matcher.meaning.CLOSE_STANDING): not tuned on any
+# judged question or consortium.
+WORDS_STANDING = CLOSE_STANDING
+
+
+@dataclass(frozen=True)
 class Explanation:
     shared_themes: tuple[SharedTheme, ...]
     query_needs_met: tuple[str, ...]  # the query's needs the candidate offers
@@ -322,13 +337,15 @@ class Explanation:
     track_record: tuple[Record, ...] = ()  # participations that show it can do what the intent is after
     closeness: Closeness | None = None  # standing out in meaning (matcher.meaning), with its sentences when shown
     dust: DustLink | None = None  # source and affected areas of dust and sandstorms, for a query about them
+    words: SharedWords | None = None  # words in common, weighing more than usual
 
     @property
     def reason(self) -> bool:
         """Whether something the two profiles hold explains the match (not a bare similarity)."""
         return bool(self.shared_themes or self.query_needs_met or self.candidate_needs_met or self.shared_countries
                     or self.shared_places or self.shared_partners or self.worked_together or self.intent_resources
-                    or self.track_record or self.closeness is not None or self.dust is not None)
+                    or self.track_record or self.closeness is not None or self.dust is not None
+                    or self.words is not None)
 
 
 @dataclass(frozen=True)
@@ -574,6 +591,9 @@ def score_pair(
     standing = signals.get("standing")
     closeness = (Closeness(round(float(standing), 2), float(signals.get("closer_than", 0.0)))
                  if standing is not None and standing >= CLOSE_STANDING else None)
+    words_standing = signals.get("words")  # of the TF-IDF cosine alone, never of a value read from meaning
+    words = (SharedWords(round(float(words_standing), 2))
+             if words_standing is not None and words_standing >= WORDS_STANDING else None)
 
     values = {
         "semantic": min(1.0, max(0.0, similarity)),
@@ -624,6 +644,7 @@ def score_pair(
             track_record=track_record,
             closeness=closeness,
             dust=dust,
+            words=words,
         ),
     )
 

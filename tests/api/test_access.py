@@ -573,7 +573,8 @@ def test_lists_and_results_download_as_csv_and_xlsx_with_their_reasons(anonymous
     api = client.get(f"/stakeholders/{OWN}/partners", params={"intent": "co_funding"}).json()
     assert [r["id"] for r in table] == [m["id"] for m in api["results"]]  # the same ranking as the page's
     assert all(r["shared themes"] or r["needs it meets"] or r["shared places"] or r["track record"] or
-               r["close in meaning"] or r["shared partners"] or r["shared countries"] for r in table)
+               r["close in meaning"] or r["shared partners"] or r["shared countries"] or r["words in common"]
+               for r in table)
     assert "Download these results" in anonymous.get(f"/s/{OWN}/partners").text
     found = anonymous.get("/search", params={"text": "saxaul shelterbelts in the Gobi", "format": "csv"})
     searched = list(csv.DictReader(io.StringIO(found.content.decode("utf-8-sig"))))

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from matcher.rank import (DEFAULT_WEIGHTS, Filters, Place, Profile, Ranking, Record, complementarity, intent_fit,
-                          project_state, rank, score_pair)
+from matcher.rank import (DEFAULT_WEIGHTS, WORDS_STANDING, Filters, Place, Profile, Ranking, Record, SharedWords,
+                          complementarity, intent_fit, project_state, rank, score_pair)
 from matcher.themes import Theme
 
 VOCAB = {
@@ -297,3 +297,14 @@ def test_a_stale_candidate_is_lowered_by_a_share_of_its_score() -> None:
     assert b.score == pytest.approx(0.85 * a.score, abs=1e-5) and b.components["stale"] < 0
     assert b.score == pytest.approx(sum(b.components.values()), abs=1e-5)
     assert [m.key for m in rank(QUERY, [stale, fresh], {"f": 0.5, "s": 0.5}, k=2)] == ["f", "s"]
+
+
+def test_words_in_common_weighing_well_above_the_usual_explain_a_result() -> None:
+    q = profile("q", themes=("sand",))
+    worded, usual = profile("worded"), profile("usual")  # nothing shared but words
+    signals = {"worded": {"words": WORDS_STANDING}, "usual": {"words": WORDS_STANDING - 0.01}}
+    got = rank(q, [worded, usual], {"worded": 0.5, "usual": 0.9}, k=5, signals=signals)
+    assert [m.key for m in got] == ["worded"]
+    assert got[0].explanation.words == SharedWords(WORDS_STANDING) and got[0].explanation.reason
+    # a lexical value read from meaning (another script) is no word in common: it explains nothing
+    assert rank(q, [usual], {"usual": 0.9}, k=5, signals={"usual": {"lexical": 0.9}}) == []
