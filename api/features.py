@@ -134,7 +134,8 @@ def project_signals(corpus: "Corpus", usual: "Usual", sims: dict[str, float], te
         return out
     query = corpus.lexical_query(query_text)
     values = corpus.lexicon.text_scores(query, [texts[key] for key in read])
-    for key, standing in words_standing(corpus.lexical_usual(query), dict(zip(read, values))).items():
+    for key, standing in words_standing(corpus.lexical_usual(query), dict(zip(read, values)),
+                                        corpus.words_floor).items():
         out[key]["words"] = standing
     if not is_latin(query_text) and corpus.meaning is not None and len(usual.ordered):
         implied = corpus.meaning.value(usual.standing(np.array([sims[key] for key in read])))
@@ -144,12 +145,20 @@ def project_signals(corpus: "Corpus", usual: "Usual", sims: dict[str, float], te
     return out
 
 
-def words_standing(usual: "Usual", lexical: dict[K, float]) -> dict[K, float]:
-    """The standing of each positive TF-IDF cosine above the query's usual one (``usual``: over the
-    reference sample of profiles); none without a sample or words in common."""
+def words_standing(usual: "Usual", lexical: dict[K, float], floor: float = 0.0) -> dict[K, float]:
+    """The standing of each TF-IDF cosine above the query's usual one (``usual``: over the reference
+    sample of profiles), for those that have words in common and reach ``floor``
+    (:attr:`api.corpus.Corpus.words_floor`); none without a sample.
+
+    Example:
+        >>> from matcher.meaning import Usual
+        >>> got = words_standing(Usual.of(np.array([0.0, 0.0, 0.1])), {"a": 0.3, "b": 0.05, "c": 0.0}, floor=0.1)
+        >>> {key: round(v, 2) for key, v in got.items()}
+        {'a': 5.66}
+    """
     if not len(usual.ordered):
         return {}
-    return {key: float(usual.standing(v)) for key, v in lexical.items() if v > 0}
+    return {key: float(usual.standing(v)) for key, v in lexical.items() if v > 0 and v >= floor}
 
 
 def with_words(corpus: "Corpus", query_text: str, matches: list[Match], texts: dict[str, str] | None

@@ -119,7 +119,7 @@ class Lexicon:
                 delta_rows[row] = matrix[k]
             stale[written] = True
         return Lexicon(self.tfidf, self.postings, self.state, stale, delta_rows,
-                       _stack(delta_rows, n, len(self.tfidf.vocabulary_)))
+                       _stack(delta_rows, n, len(self.tfidf.vocabulary_)), self._names)
 
     @property
     def nbytes(self) -> int:
@@ -183,8 +183,8 @@ class Lexicon:
             parts = term.split()
             if len(parts) == 1 and any(term in c.split() for c in chosen):
                 continue  # already shown within a pair of words
-            chosen = [c for c in chosen if c not in parts]  # a pair of words stands for its single words
-            chosen.append(term)
+            at = next((i for i, c in enumerate(chosen) if c in parts), len(chosen))
+            chosen = [c for c in chosen[:at] if c not in parts] + [term] + [c for c in chosen[at:] if c not in parts]
             if len(chosen) >= most:
                 break
         return tuple(chosen)

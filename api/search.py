@@ -178,7 +178,8 @@ class Search(Part):
             rows = [r for r in dict.fromkeys([*dense, *lexical_rows, *graph]) if r not in excluded]
             dense.update(self._dense(corpus, index, vector, [r for r in rows if r not in dense]))
         lexical_values = corpus.lexical_scores(lexical, rows)
-        words = words_standing(corpus.lexical_usual(lexical), lexical_values)  # of the words alone, not of meaning
+        # of the words alone (never of a value read from meaning), against the usual of the others
+        words = words_standing(corpus.lexical_usual(lexical, excluded), lexical_values, corpus.words_floor)
         usual = corpus.usual(vector)
         if not is_latin(text):  # no word in common with the profiles: the lexical value read from meaning
             by_meaning = corpus.lexical_by_meaning(usual, dense, rows)

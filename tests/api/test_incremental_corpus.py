@@ -121,3 +121,16 @@ def test_projects_close_in_meaning_are_read_against_the_live_projects_only(incre
     full = incremental.indexing._build_corpus()
     assert len(after.project_usual(vector).ordered) == len(full.project_at) == len(before.project_at)
     assert np.allclose(np.sort(after.project_usual(vector).ordered), np.sort(full.project_usual(vector).ordered))
+
+
+def test_the_reference_and_the_words_floor_survive_an_incremental_update(incremental: DLDMatch) -> None:
+    before = incremental.snapshot().corpus
+    _writes(incremental)
+    corpus = incremental.snapshot().corpus
+    assert corpus.changed_rows > 0 and np.array_equal(corpus.reference_rows, before.reference_rows)
+    assert len(corpus.reference_rows) and corpus.words_floor == before.words_floor > 0
+    dead = corpus.row_of_key("s:green_asia_network") is None
+    query = corpus.lexical_query("restoring oases with herders in the Gobi")
+    usual = corpus.lexical_usual(query)
+    live = [r for r in corpus.reference_rows if corpus.alive is None or corpus.alive[int(r)]]
+    assert dead and len(usual.ordered) == len(live) < len(corpus.reference_rows)  # the deleted one is left out

@@ -10,6 +10,7 @@ import io
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.features import words_standing
 from api.service import DLDMatch
 from tests.conftest import secretariat_headers
 
@@ -59,3 +60,24 @@ def test_a_changed_rows_words_are_those_of_its_new_text(seeded: DLDMatch) -> Non
     changed = corpus.lexicon.with_rows({row: "Tree planting in the Gobi"}, (), len(corpus))
     assert "tree planting" in changed.words_of_row(query, row)
     assert "ministers meeting" not in changed.words_of_row(query, row)  # the old text no longer counts
+
+
+def test_words_must_reach_the_floor_and_stand_out_from_the_others(seeded: DLDMatch) -> None:
+    corpus = seeded.snapshot().corpus
+    floor = corpus.words_floor
+    assert 0 < floor < 1
+    query = corpus.lexical_query(TEXT)
+    own = corpus.row_of_key("s:temm")
+    usual, without = corpus.lexical_usual(query), corpus.lexical_usual(query, {own})
+    assert len(without.ordered) == len(usual.ordered) - (own in set(corpus.reference_rows.tolist()))
+    standings = words_standing(without, {"above": floor, "below": floor * 0.99, "none": 0.0}, floor)
+    assert set(standings) == {"above"}
+
+
+def test_a_question_in_another_script_has_no_words_in_common(seeded: DLDMatch) -> None:
+    with TestClient(create_app(seeded.settings, service=seeded, start="none"),
+                    headers=secretariat_headers(seeded)) as client:
+        body = client.post("/match", json={"text": "三方环境部长会议及其两个工作组关于沙尘暴的联合研究", "k": 20}).json()
+    shown = body["stakeholders"] + body["projects"]
+    assert shown and all(not m["explanation"]["words_in_common"] for m in shown)
+    assert any(m["parts"]["lexical"] > 0 for m in shown)  # its lexical value, read from meaning, explains nothing
