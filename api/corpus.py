@@ -31,7 +31,7 @@ from api.lexicon import Lexicon
 from api import features
 from api.features import calibrate  # noqa: F401  (also read from here)
 from matcher.ltr import ConsortiumModel
-from matcher.meaning import CLOSE_STANDING, MeaningScale, Usual, pairs_for_fit, reference_rows
+from matcher.meaning import MeaningScale, Usual, pairs_for_fit, reference_rows
 from matcher.rank import STALE_AFTER, Place, Profile
 from matcher.text import normalise_place
 
@@ -285,27 +285,6 @@ class Corpus:
         if not len(self._project_reference):
             return Usual.of(np.zeros(0))
         return Usual.of(calibrate(self._project_reference @ query_vector, self.floor))
-
-    def lexical_usual(self, query: csr_matrix | None, exclude: Iterable[int] = ()) -> Usual:
-        """The query's usual TF-IDF cosine to the profiles (the live rows of the reference sample, less
-        ``exclude``: the query's own row and those left out): a candidate whose words in common weigh
-        well above it shares more than the query shares with anyone."""
-        if query is None or not query.nnz or not len(self.reference_rows):
-            return Usual.of(np.zeros(0))
-        left_out = set(exclude)
-        rows = [int(r) for r in self.reference_rows
-                if int(r) not in left_out and (self.alive is None or self.alive[int(r)])]
-        scores = self.lexical_scores(query, rows)
-        return Usual.of(np.array(list(scores.values()), dtype=np.float64))
-
-    @property
-    def words_floor(self) -> float:
-        """The least TF-IDF cosine words in common must reach to explain a result, however far above the
-        usual: the cosine the profiles' own texts show at the standing in meaning that makes a text
-        close in meaning (:data:`matcher.meaning.CLOSE_STANDING`, by the fitted map). A query whose words
-        the reference sample hardly holds has a usual near 0, and then one shared word would stand far
-        above it; the floor asks for as much in common as a text close in meaning has."""
-        return float(self.meaning.value(np.array([CLOSE_STANDING]))[0]) if self.meaning is not None else 0.0
 
     def lexical_by_meaning(self, usual: Usual, dense: dict[int, float], rows: Sequence[int]) -> dict[int, float]:
         """For a text that shares no words with the profiles (another script): each row's lexical

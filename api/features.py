@@ -8,20 +8,22 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING, Sequence, TypeVar
+from typing import TYPE_CHECKING, Iterable, Sequence, TypeVar
 
 import numpy as np
 
 from matcher.ltr import FEATURES
+from matcher.meaning import CLOSE_STANDING, Usual
 from matcher.rank import DUST_THEME, Match, Profile, dust_link, kind_fit
 from matcher.text import is_latin, normalise_place
 
 K = TypeVar("K")
 
 if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
+
     from api.corpus import Corpus
     from matcher.ltr import ConsortiumModel
-    from matcher.meaning import Usual
 
 
 def calibrate(cosine: float, floor: float) -> float:
@@ -134,8 +136,8 @@ def project_signals(corpus: "Corpus", usual: "Usual", sims: dict[str, float], te
         return out
     query = corpus.lexical_query(query_text)
     values = corpus.lexicon.text_scores(query, [texts[key] for key in read])
-    for key, standing in words_standing(corpus.lexical_usual(query), dict(zip(read, values)),
-                                        corpus.words_floor).items():
+    for key, standing in words_standing(lexical_usual(corpus, query), dict(zip(read, values)),
+                                        words_floor(corpus)).items():
         out[key]["words"] = standing
     if not is_latin(query_text) and corpus.meaning is not None and len(usual.ordered):
         implied = corpus.meaning.value(usual.standing(np.array([sims[key] for key in read])))
@@ -145,10 +147,31 @@ def project_signals(corpus: "Corpus", usual: "Usual", sims: dict[str, float], te
     return out
 
 
+def lexical_usual(corpus: "Corpus", query: "csr_matrix | None", exclude: Iterable[int] = ()) -> "Usual":
+    """The query's usual TF-IDF cosine to the profiles (the live rows of the reference sample, less
+    ``exclude``: the query's own row and those left out): a candidate whose words in common weigh
+    well above it shares more than the query shares with anyone."""
+    if query is None or not query.nnz or not len(corpus.reference_rows):
+        return Usual.of(np.zeros(0))
+    left_out = set(exclude)
+    rows = [int(r) for r in corpus.reference_rows
+            if int(r) not in left_out and (corpus.alive is None or corpus.alive[int(r)])]
+    return Usual.of(np.array(list(corpus.lexical_scores(query, rows).values()), dtype=np.float64))
+
+
+def words_floor(corpus: "Corpus") -> float:
+    """The least TF-IDF cosine words in common must reach to explain a result, however far above the
+    usual: the cosine the profiles' own texts show at the standing in meaning that makes a text close
+    in meaning (:data:`matcher.meaning.CLOSE_STANDING`, by the fitted map). A query whose words the
+    reference sample hardly holds has a usual near 0, and then one shared word would stand far above
+    it; the floor asks for as much in common as a text close in meaning has."""
+    return float(corpus.meaning.value(np.array([CLOSE_STANDING]))[0]) if corpus.meaning is not None else 0.0
+
+
 def words_standing(usual: "Usual", lexical: dict[K, float], floor: float = 0.0) -> dict[K, float]:
     """The standing of each TF-IDF cosine above the query's usual one (``usual``: over the reference
     sample of profiles), for those that have words in common and reach ``floor``
-    (:attr:`api.corpus.Corpus.words_floor`); none without a sample.
+    (:func:`words_floor`); none without a sample.
 
     Example:
         >>> from matcher.meaning import Usual

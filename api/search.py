@@ -15,7 +15,7 @@ from sqlmodel import Session
 from api.core import Part, entity_key, external_ids
 from api.corpus import Corpus, calibrate
 from api.errors import IndexNotReady
-from api.features import project_signals, with_words, words_standing
+from api.features import lexical_usual, project_signals, with_words, words_floor, words_standing
 from api.indexing import Snapshot
 from api.sentences import Sentences
 from api.introductions import Introductions
@@ -179,7 +179,7 @@ class Search(Part):
             dense.update(self._dense(corpus, index, vector, [r for r in rows if r not in dense]))
         lexical_values = corpus.lexical_scores(lexical, rows)
         # of the words alone (never of a value read from meaning), against the usual of the others
-        words = words_standing(corpus.lexical_usual(lexical, excluded), lexical_values, corpus.words_floor)
+        words = words_standing(lexical_usual(corpus, lexical, excluded), lexical_values, words_floor(corpus))
         usual = corpus.usual(vector)
         if not is_latin(text):  # no word in common with the profiles: the lexical value read from meaning
             by_meaning = corpus.lexical_by_meaning(usual, dense, rows)

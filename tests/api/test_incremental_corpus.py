@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from api.corpus import Corpus
+from api.features import lexical_usual, words_floor
 from api.schemas import MatchRequest, ProjectIn, StakeholderIn
 from api.service import DLDMatch
 from api.settings import ROOT, Settings
@@ -128,9 +129,9 @@ def test_the_reference_and_the_words_floor_survive_an_incremental_update(increme
     _writes(incremental)
     corpus = incremental.snapshot().corpus
     assert corpus.changed_rows > 0 and np.array_equal(corpus.reference_rows, before.reference_rows)
-    assert len(corpus.reference_rows) and corpus.words_floor == before.words_floor > 0
+    assert len(corpus.reference_rows) and words_floor(corpus) == words_floor(before) > 0
     dead = corpus.row_of_key("s:green_asia_network") is None
     query = corpus.lexical_query("restoring oases with herders in the Gobi")
-    usual = corpus.lexical_usual(query)
+    usual = lexical_usual(corpus, query)
     live = [r for r in corpus.reference_rows if corpus.alive is None or corpus.alive[int(r)]]
     assert dead and len(usual.ordered) == len(live) < len(corpus.reference_rows)  # the deleted one is left out

@@ -10,7 +10,7 @@ import io
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.features import words_standing
+from api.features import lexical_usual, words_floor, words_standing
 from api.service import DLDMatch
 from tests.conftest import secretariat_headers
 
@@ -64,11 +64,11 @@ def test_a_changed_rows_words_are_those_of_its_new_text(seeded: DLDMatch) -> Non
 
 def test_words_must_reach_the_floor_and_stand_out_from_the_others(seeded: DLDMatch) -> None:
     corpus = seeded.snapshot().corpus
-    floor = corpus.words_floor
+    floor = words_floor(corpus)
     assert 0 < floor < 1
     query = corpus.lexical_query(TEXT)
     own = corpus.row_of_key("s:temm")
-    usual, without = corpus.lexical_usual(query), corpus.lexical_usual(query, {own})
+    usual, without = lexical_usual(corpus, query), lexical_usual(corpus, query, {own})
     assert len(without.ordered) == len(usual.ordered) - (own in set(corpus.reference_rows.tolist()))
     standings = words_standing(without, {"above": floor, "below": floor * 0.99, "none": 0.0}, floor)
     assert set(standings) == {"above"}
