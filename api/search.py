@@ -35,6 +35,11 @@ _MIN_FETCH = 100
 _ALL_ADMITTED = 2_000  # filters admitting at most this many stakeholders: every one is a candidate
 
 
+def _text(profile: Profile) -> str:
+    """A profile's words as the lexical signals read them: its name, then its sentences."""
+    return " ".join((profile.name, *profile.sentences))
+
+
 class Search(Part):
     def __init__(self, core: Any, introductions: Introductions | None = None) -> None:
         super().__init__(core)
@@ -67,6 +72,7 @@ class Search(Part):
     def _run(self, session: Session, snap: Snapshot, query: Profile, vector: np.ndarray, entity_type: str, *,
              k: int, intent: str, filters: Filters, text: str = "", ranking: Ranking | None = None) -> list[MatchOut]:
         ranking = ranking or self.ranking
+        text = text or _text(query)  # the words searched: the caller's, else the profile's own
         if entity_type == "stakeholder":
             if intent == "co_funding":  # co-funders are those able to fund, however close otherwise
                 filters = replace(filters, able_to_fund=True)
@@ -116,14 +122,12 @@ class Search(Part):
             read = sorted((key for key, p in by_key.items() if key in sims and filters.admits(p)),
                           key=lambda key: (-sims[key], key))[:max(k * _OVERFETCH, _MIN_FETCH)]
             signals = project_signals(snap.corpus, snap.corpus.project_usual(vector), sims,
-                                      {key: " ".join((by_key[key].name, *by_key[key].sentences)) for key in read},
-                                      text or " ".join((query.name, *query.sentences)), len(read))
+                                      {key: _text(by_key[key]) for key in read}, text, len(read))
         matches = rank(query, by_key.values(), sims, k=k, intent=intent, filters=filters,
                        vocabulary=self.vocabulary, ranking=ranking if entity_type == "stakeholder" else
                        ranking.for_projects(), signals=signals)
-        matches = with_words(snap.corpus, text or " ".join((query.name, *query.sentences)), matches,
-                             None if entity_type == "stakeholder" else
-                             {m.key: " ".join((by_key[m.key].name, *by_key[m.key].sentences)) for m in matches})
+        matches = with_words(snap.corpus, text, matches, None if entity_type == "stakeholder" else
+                             {m.key: _text(by_key[m.key]) for m in matches})
         matches = self.sentences.theme_evidence(query, self.sentences.close_pairs(query, matches, by_key), by_key)
         shown = render(session, self.vocabulary, matches, by_key, entity_type,
                        ranking if entity_type == "stakeholder" else ranking.for_projects(), intent)
@@ -162,7 +166,7 @@ class Search(Part):
             hit_rows = corpus.rows_of_ids([i for i, _ in hits])
             dense = {hit_rows[i]: s for i, s in hits if i in hit_rows}
             rows = []
-        text = text or " ".join((query.name, *query.sentences))
+        text = text or _text(query)
         # Another script finds no term of the (mostly English) TF-IDF vocabulary: its lexical value is read
         # from meaning below, never from terms borrowed from the nearest profiles (which made a neighbour
         # outrank the text's own).
