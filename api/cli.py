@@ -503,6 +503,45 @@ def evaluate_questions_command(
     typer.echo(f"report: {report}")
 
 
+def _fit_users(rows: list[dict[str, Any]], served: dict[str, Any], output: Path, embedder: str, source: str
+               ) -> None:
+    """Refit the stakeholders' weights for the users' searches on the judged questions whose results are
+    stakeholders, keep the projects' weights and the weights for completing a consortium of the ranker
+    file, and fit the bands again on the scores both give. Reported cross-validated over all the
+    questions, each fold fitting both sets of weights as the full fit does."""
+    from embeddings.index import atomic_write
+    from evaluation.fit_questions import STAKEHOLDER_PARTS, bands, cross_validate, fit, mean_ndcg
+
+    people_rows = [r for r in rows if r["results"] == "stakeholders"]
+    if not people_rows:
+        typer.echo("error: no judged question asks for stakeholders", err=True)
+        raise typer.Exit(2)
+    cv = cross_validate(rows)
+    before = {**served["weights"], "intent": served.get("intent_weight", 0.0)}
+    people = fit(people_rows, STAKEHOLDER_PARTS)
+    projects = served["project_weights"]
+    intent = people.pop("intent")
+    consortia = {k: v for k, v in served.get("fitted_on", {}).get("consortia", {}).items()
+                 if k != "ndcg@10_fitted"}  # the earlier users' weights on them: no longer what is served
+    fitted = {**served.get("fitted_on", {}), "questions": len(rows), "source": source, "embedder": embedder,
+              "in_sample_ndcg@10": {"stakeholders": round(mean_ndcg(people_rows, {**people, "intent": intent}), 4),
+                                    "stakeholders_before": round(mean_ndcg(people_rows, before), 4),
+                                    "projects": round(mean_ndcg([r for r in rows if r["results"] == "projects"],
+                                                                projects), 4)},
+              "cross_validated": cv, "consortia": consortia,
+              "users": {"command": "dldmatch fit-questions --users-only",
+                        "note": "the stakeholders' weights for the users' searches fitted on the questions alone; "
+                                "the projects' weights and the completing weights kept from the ranker file"}}
+    atomic_write(output, json.dumps({**served, "weights": people, "intent_weight": intent,
+                                     "bands": bands(rows, {**people, "intent": intent}, projects),
+                                     "fitted_on": fitted}, indent=1).encode())
+    typer.echo(f"cross-validated nDCG@10 ({cv['folds']} folds over {len(rows)} questions): {cv['ndcg@10']:.3f}  "
+               + "  ".join(f"{u} {v:.3f}" for u, v in cv["by_user"].items()))
+    typer.echo(f"stakeholders in sample (not a figure to report): {fitted['in_sample_ndcg@10']['stakeholders']:.3f}, "
+               f"the weights before it: {fitted['in_sample_ndcg@10']['stakeholders_before']:.3f}")
+    typer.echo("weights: " + ", ".join(f"{k} {v:.3f}" for k, v in people.items() if v) + f", intent {intent:.3f}")
+
+
 def _fit_projects(rows: list[dict[str, Any]], served: dict[str, Any], output: Path, embedder: str, source: str
                   ) -> None:
     """Refit the projects' weights on the judged questions whose results are projects (reported
@@ -542,21 +581,25 @@ def fit_questions_command(
     output: Path = typer.Option(RANKER, help="the ranker file to write: the model and the fitted weights"),
     questions: Path = typer.Option(None, help="judged questions (default: the set written from the seed documents)"),
     cache: Path = typer.Option(Path("data/eval"), help="seed databases per model, reused between runs"),
-    consortia: Optional[Path] = typer.Option(DEFAULT_EVAL, help="CORDIS data whose consortia of one year anchor "
-                                                               "the fit (none: the questions alone)"),
+    consortia: Optional[Path] = typer.Option(DEFAULT_EVAL, help="CORDIS data whose consortia of one year the "
+                                                               "weights for completing a consortium are fitted on"),
     consortia_cutoff: str = typer.Option("2017-01-01", help="the consortia of the year from this date (profiles "
                                                             "before it): the model's choice year, never the reported one"),
     consortia_queries: int = typer.Option(600, min=1, help="at most this many of that year's queries"),
-    no_consortia: bool = typer.Option(False, "--no-consortia", help="fit on the questions alone"),
+    no_consortia: bool = typer.Option(False, "--no-consortia", help="fit on the questions alone (the ranker file "
+                                      "--model's weights for completing a consortium are kept)"),
     rows_file: Optional[Path] = typer.Option(None, "--rows", help="a file of collected rows: read when it exists "
                                              "(no service asked), else written (to try fits quickly)"),
     projects_only: bool = typer.Option(False, "--projects-only", help="refit only how projects are ranked (and "
                                        "the fit bands) into the ranker file --output; its stakeholder weights stay"),
+    users_only: bool = typer.Option(False, "--users-only", help="refit only how stakeholders are ranked for the "
+                                    "users' searches (and the fit bands) into the ranker file --output; its "
+                                    "projects' weights and its weights for completing a consortium stay"),
 ) -> None:
     """Fit how the consortium value combines with themes, needs, places, kinds and intent on the judged
     questions: weights chosen by nDCG@10, reported cross-validated across questions (5 folds), then
-    fitted on all of them and saved with the model. The consortia of the model's choice year bound
-    every fit: none keeps less than 95 % of the best nDCG@10 on them."""
+    fitted on all of them and saved with the model. The weights for a draft completing a consortium
+    (two or more participants named) are fitted apart, on the consortia of the model's choice year."""
     import tempfile
 
     from embeddings.index import atomic_write
@@ -570,13 +613,15 @@ def fit_questions_command(
         data = json.loads(model.read_text())
         if "model" not in data:
             raise ValueError(f"{model} holds no LambdaMART model (run dldmatch train)")
-        served = json.loads(output.read_text()) if projects_only else None
-        if served is not None and "weights" not in served:
-            raise ValueError(f"{output} holds no fitted weights to keep (run dldmatch fit-questions without "
-                             "--projects-only)")
-        if projects_only and rows_file is not None:  # its rows would hold no consortia, read later as none asked
-            raise ValueError("--rows cannot be used with --projects-only")
-        no_consortia = no_consortia or projects_only  # the consortia bound the stakeholders' weights only
+        if projects_only and users_only:
+            raise ValueError("give --projects-only or --users-only, not both (without either, both are fitted)")
+        only = "--projects-only" if projects_only else "--users-only" if users_only else None
+        served = json.loads(output.read_text()) if only else None
+        if served is not None and ("weights" not in served or "project_weights" not in served):
+            raise ValueError(f"{output} holds no fitted weights to keep (run dldmatch fit-questions without {only})")
+        if only and rows_file is not None:  # its rows would hold no consortia, read later as none asked
+            raise ValueError(f"--rows cannot be used with {only}")
+        no_consortia = no_consortia or bool(only)  # the consortia fit the completing weights only
         if not no_consortia and consortia is not None and not (consortia / "projects.jsonl").is_file():
             raise ValueError(f"no CORDIS data in {consortia} (projects.jsonl); give --consortia or --no-consortia")
     except (OSError, ValueError, KeyError) as exc:
@@ -605,11 +650,11 @@ def fit_questions_command(
         if rows_file is not None:
             rows_file.write_text(json.dumps({"questions": rows, "consortia": anchor}))
     if served is not None:
-        _fit_projects(rows, served, output, embedder.model_id, str(questions or QUESTIONS.name))
+        (_fit_projects if projects_only else _fit_users)(rows, served, output, embedder.model_id,
+                                                          str(questions or QUESTIONS.name))
         return
-    start = dict(data["weights"]) if anchor else None  # the model file's own combination: the consortia's best
-    cv = cross_validate(rows, anchor=anchor, start=start)
-    people, projects = fit_both(rows, anchor, start)
+    cv = cross_validate(rows)
+    people, projects = fit_both(rows)
     in_sample = {"stakeholders": round(mean_ndcg([r for r in rows if r["results"] == "stakeholders"], people), 4),
                  "projects": round(mean_ndcg([r for r in rows if r["results"] == "projects"], projects), 4)}
     edges = bands(rows, people, projects)

@@ -84,6 +84,27 @@ def test_fit_questions_projects_only_keeps_the_stakeholder_weights(tmp_path: Pat
     assert with_rows.exit_code == 2 and "--rows" in with_rows.output and not (tmp_path / "rows.json").exists()
 
 
+def test_fit_questions_users_only_keeps_the_projects_and_completing_weights(tmp_path: Path) -> None:
+    out = tmp_path / "ranker.json"
+    served = json.loads((ROOT / "matcher" / "ranker.json").read_text())
+    out.write_text(json.dumps(served))
+    result = CliRunner().invoke(cli, ["fit-questions", "--users-only", "--output", str(out),
+                                      "--cache", str(tmp_path / "cache")], env={"DLDMATCH_EMBEDDER": "fake"})
+    assert result.exit_code == 0, result.output
+    assert "cross-validated nDCG@10 (5 folds over 45 questions)" in result.output
+    data = json.loads(out.read_text())
+    assert data["project_weights"] == served["project_weights"] and data["model"] == served["model"]
+    assert data["completing_weights"] == served["completing_weights"]
+    assert set(data["weights"]) == set(served["weights"])
+    assert abs(sum(data["weights"].values()) + data["intent_weight"] - 1) < 1e-3
+    assert data["fitted_on"]["users"]["command"] == "dldmatch fit-questions --users-only"
+    assert data["fitted_on"]["projects"] == served["fitted_on"]["projects"]
+    assert "ndcg@10_fitted" not in data["fitted_on"]["consortia"]  # the earlier users' weights' figure
+    both = CliRunner().invoke(cli, ["fit-questions", "--users-only", "--projects-only", "--output", str(out)],
+                              env={"DLDMATCH_EMBEDDER": "fake"})
+    assert both.exit_code == 2 and "not both" in both.output
+
+
 def test_projects_filtered_by_shared_themes_keep_their_lexical_part(seeded: DLDMatch) -> None:
     with TestClient(create_app(seeded.settings, service=seeded, start="none"),
                     headers=secretariat_headers(seeded)) as client:

@@ -84,19 +84,19 @@ def test_fit_questions_command_writes_a_ranker_the_service_loads(tmp_path: Path)
     assert no_data.exit_code == 2 and "no CORDIS data" in no_data.output
 
 
-def test_consortia_anchor_keeps_the_part_they_need() -> None:
-    """The questions alone would drop ``semantic``; consortia ranked by it keep it in the fit."""
+def test_the_users_weights_are_fitted_on_the_questions_and_the_completing_weights_on_the_consortia() -> None:
+    """Consortia (every one names two or more participants) are ranked by the completing weights only:
+    they fit those, and never hold the users' weights back from what the questions need."""
+    from evaluation.fit_questions import anchor_ndcg, fit_completing
+
     rows = [_row(n, u, "themes") for n in range(2) for u in ("cso", "firm", "secretariat")]
     anchor = [{"id": f"c{n}", "user": "cordis", "results": "stakeholders", "grades": {"t": 1},
                "candidates": [("t", {"semantic": 0.9, "themes": 0.5}), ("o", {"semantic": 0.1, "themes": 0.6})]}
               for n in range(5)]
-    alone = fit(rows, ("semantic", "themes"))
-    anchored = fit(rows, ("semantic", "themes"), anchor)
-    assert mean_ndcg(rows, alone) == 1.0
-    assert anchored["semantic"] > 0.111  # below it, the consortia's answer falls to second
-    from evaluation.fit_questions import anchor_ndcg
-
-    assert anchor_ndcg(anchor, anchored) == 1.0 and mean_ndcg(rows, anchored) == 1.0
+    users = fit(rows, ("semantic", "themes"))
+    completing = fit_completing(anchor, ("semantic", "themes"))
+    assert mean_ndcg(rows, users) == 1.0 and anchor_ndcg(anchor, users) < 1.0
+    assert anchor_ndcg(anchor, completing) == 1.0 and mean_ndcg(rows, completing) < 1.0
 
 
 def test_consortia_ties_go_by_id_as_in_the_service() -> None:
@@ -118,7 +118,7 @@ def test_a_part_shown_as_a_reason_keeps_its_floor() -> None:
              "candidates": [("right", {"semantic": 0.9, "themes": 0.0}), ("wrong", {"semantic": 0.85, "themes": 1.0})]}
             for n in range(2) for u in ("cso", "firm", "secretariat")]
     for weights in (fit(rows, ("semantic", "themes")),
-                    fit(rows, ("semantic", "themes"), anchor=rows, start={"semantic": 1.0, "themes": 0.0})):
+                    fit(rows, ("semantic", "themes"), start={"semantic": 1.0, "themes": 0.0})):
         assert weights["themes"] >= REASON_FLOOR - 1e-4 and abs(sum(weights.values()) - 1) < 1e-3
         assert mean_ndcg(rows, weights) == 1.0
     assert fit(rows, ("semantic", "themes"), floors={"themes": 0.5})["themes"] >= 0.5 - 1e-4
