@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = 2_000_000
     follow_interval: float = 0.5  # seconds between checks of the database's data version (a server)
     # see matcher.rank.Ranking.spread: chosen by `dldmatch exposure` and the 2017 consortia (README, "Fair exposure")
-    exposure_spread: float = Field(default=0.05, ge=0.0, le=1.0)
+    exposure_spread: float = Field(default=0.02, ge=0.0, le=1.0)
     # the share of a stakeholder's score the introductions signal takes (matcher.feedback): outcomes of past
     # introductions; 0 (off) until `dldmatch evaluate-feedback` shows it helps (README, "What outcomes teach")
     introductions_weight: float = Field(default=0.0, ge=0.0, le=0.5)
