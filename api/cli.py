@@ -503,14 +503,17 @@ def evaluate_questions_command(
     typer.echo(f"report: {report}")
 
 
-def _fit_users(rows: list[dict[str, Any]], served: dict[str, Any], output: Path, embedder: str, source: str
-               ) -> None:
+def _fit_users(rows: list[dict[str, Any]], anchor: list[dict[str, Any]], served: dict[str, Any], output: Path,
+               embedder: str, source: str) -> None:
     """Refit the stakeholders' weights for the users' searches on the judged questions whose results are
     stakeholders, keep the projects' weights and the weights for completing a consortium of the ranker
     file, and fit the bands again on the scores both give. Reported cross-validated over all the
-    questions, each fold fitting both sets of weights as the full fit does."""
+    questions, each fold fitting both sets of weights as the full fit does; with ``anchor`` rows (the
+    consortia), also what the users' weights give on them."""
+    from datetime import datetime, timezone
+
     from embeddings.index import atomic_write
-    from evaluation.fit_questions import STAKEHOLDER_PARTS, bands, cross_validate, fit, mean_ndcg
+    from evaluation.fit_questions import STAKEHOLDER_PARTS, anchor_ndcg, bands, cross_validate, fit, mean_ndcg
 
     people_rows = [r for r in rows if r["results"] == "stakeholders"]
     if not people_rows:
@@ -520,16 +523,28 @@ def _fit_users(rows: list[dict[str, Any]], served: dict[str, Any], output: Path,
     before = {**served["weights"], "intent": served.get("intent_weight", 0.0)}
     people = fit(people_rows, STAKEHOLDER_PARTS)
     projects = served["project_weights"]
+    on_consortia = round(anchor_ndcg(anchor, people), 4) if anchor else None
     intent = people.pop("intent")
-    consortia = {k: v for k, v in served.get("fitted_on", {}).get("consortia", {}).items()
-                 if k != "ndcg@10_fitted"}  # the earlier users' weights on them: no longer what is served
-    fitted = {**served.get("fitted_on", {}), "questions": len(rows), "source": source, "embedder": embedder,
+    today = datetime.now(timezone.utc).date().isoformat()
+    earlier = served.get("fitted_on", {})
+    consortia = {**earlier.get("consortia", {}), "ndcg@10_fitted": on_consortia,
+                 "ndcg@10_fitted_before": (round(anchor_ndcg(anchor, before), 4) if anchor else None),
+                 "completing": "completing_weights: kept from the ranker file by dldmatch fit-questions "
+                               f"--users-only ({today}); ndcg@10_completing is theirs on these consortia as "
+                               "measured when they were fitted",
+                 "fitted": "ndcg@10_fitted: the users' weights on these consortia (they rank the partners of "
+                           "a stored project naming two or more participants; a draft naming them is ranked by "
+                           "the completing weights); ndcg@10_fitted_before: the users' weights before this fit"}
+    fitted = {**earlier, "questions": len(rows), "source": source, "embedder": embedder,
               "in_sample_ndcg@10": {"stakeholders": round(mean_ndcg(people_rows, {**people, "intent": intent}), 4),
                                     "stakeholders_before": round(mean_ndcg(people_rows, before), 4),
                                     "projects": round(mean_ndcg([r for r in rows if r["results"] == "projects"],
                                                                 projects), 4)},
-              "cross_validated": cv, "consortia": consortia,
-              "users": {"command": "dldmatch fit-questions --users-only",
+              "cross_validated": cv, "consortia": consortia, "command": "dldmatch fit-questions --users-only",
+              "projects": {**earlier.get("projects", {}),
+                           "note": "cross_validated here is that of the fit the projects' weights come from; the "
+                                   "top-level cross_validated refits both sets of weights in each fold"},
+              "users": {"date": today, "command": "dldmatch fit-questions --users-only",
                         "note": "the stakeholders' weights for the users' searches fitted on the questions alone; "
                                 "the projects' weights and the completing weights kept from the ranker file"}}
     atomic_write(output, json.dumps({**served, "weights": people, "intent_weight": intent,
@@ -539,6 +554,9 @@ def _fit_users(rows: list[dict[str, Any]], served: dict[str, Any], output: Path,
                + "  ".join(f"{u} {v:.3f}" for u, v in cv["by_user"].items()))
     typer.echo(f"stakeholders in sample (not a figure to report): {fitted['in_sample_ndcg@10']['stakeholders']:.3f}, "
                f"the weights before it: {fitted['in_sample_ndcg@10']['stakeholders_before']:.3f}")
+    if anchor:
+        typer.echo(f"the users' weights on {len(anchor)} consortia: nDCG@10 {on_consortia:.4f} "
+                   f"(before: {consortia['ndcg@10_fitted_before']:.4f})")
     typer.echo("weights: " + ", ".join(f"{k} {v:.3f}" for k, v in people.items() if v) + f", intent {intent:.3f}")
 
 
@@ -586,8 +604,8 @@ def fit_questions_command(
     consortia_cutoff: str = typer.Option("2017-01-01", help="the consortia of the year from this date (profiles "
                                                             "before it): the model's choice year, never the reported one"),
     consortia_queries: int = typer.Option(600, min=1, help="at most this many of that year's queries"),
-    no_consortia: bool = typer.Option(False, "--no-consortia", help="fit on the questions alone (the ranker file "
-                                      "--model's weights for completing a consortium are kept)"),
+    no_consortia: bool = typer.Option(False, "--no-consortia", help="ask no consortia: the weights for completing "
+                                      "a consortium are kept from the ranker file --output (none if it has none)"),
     rows_file: Optional[Path] = typer.Option(None, "--rows", help="a file of collected rows: read when it exists "
                                              "(no service asked), else written (to try fits quickly)"),
     projects_only: bool = typer.Option(False, "--projects-only", help="refit only how projects are ranked (and "
@@ -617,11 +635,16 @@ def fit_questions_command(
             raise ValueError("give --projects-only or --users-only, not both (without either, both are fitted)")
         only = "--projects-only" if projects_only else "--users-only" if users_only else None
         served = json.loads(output.read_text()) if only else None
-        if served is not None and ("weights" not in served or "project_weights" not in served):
+        needed = ("weights", "project_weights", *(("completing_weights",) if users_only else ()))
+        if served is not None and any(served.get(key) is None for key in needed):
             raise ValueError(f"{output} holds no fitted weights to keep (run dldmatch fit-questions without {only})")
-        if only and rows_file is not None:  # its rows would hold no consortia, read later as none asked
-            raise ValueError(f"--rows cannot be used with {only}")
-        no_consortia = no_consortia or bool(only)  # the consortia fit the completing weights only
+        if projects_only and rows_file is not None:  # its rows would hold no consortia, read later as none asked
+            raise ValueError("--rows cannot be used with --projects-only")
+        # the consortia fit the completing weights; --users-only asks them only to record what the users'
+        # weights give on them (the partners of a stored project naming two or more participants are
+        # ranked by the users' weights)
+        no_consortia = no_consortia or projects_only
+        kept = served if served is not None else (json.loads(output.read_text()) if output.is_file() else {})
         if not no_consortia and consortia is not None and not (consortia / "projects.jsonl").is_file():
             raise ValueError(f"no CORDIS data in {consortia} (projects.jsonl); give --consortia or --no-consortia")
     except (OSError, ValueError, KeyError) as exc:
@@ -649,16 +672,18 @@ def fit_questions_command(
                 bars.close()
         if rows_file is not None:
             rows_file.write_text(json.dumps({"questions": rows, "consortia": anchor}))
-    if served is not None:
-        (_fit_projects if projects_only else _fit_users)(rows, served, output, embedder.model_id,
-                                                          str(questions or QUESTIONS.name))
+    if projects_only:
+        _fit_projects(rows, served, output, embedder.model_id, str(questions or QUESTIONS.name))
+        return
+    if users_only:
+        _fit_users(rows, anchor, served, output, embedder.model_id, str(questions or QUESTIONS.name))
         return
     cv = cross_validate(rows)
     people, projects = fit_both(rows)
     in_sample = {"stakeholders": round(mean_ndcg([r for r in rows if r["results"] == "stakeholders"], people), 4),
                  "projects": round(mean_ndcg([r for r in rows if r["results"] == "projects"], projects), 4)}
     edges = bands(rows, people, projects)
-    completing = fit_completing(anchor) if anchor else data.get("completing_weights")  # kept without consortia
+    completing = fit_completing(anchor) if anchor else kept.get("completing_weights")  # kept without consortia
     intent = people.pop("intent")
     saved = {**data, "weights": people, "intent_weight": intent, "project_weights": projects, "bands": edges,
              "completing_weights": completing,
@@ -739,7 +764,8 @@ def _numbers(given: str, option: str, what: str, most: float) -> list[float]:
 @cli.command("exposure")
 def exposure_command(
     ctx: typer.Context,
-    spread: str = typer.Option("0,0.05,0.1,0.2", help="strengths of the exposure spread to compare, comma-separated"),
+    spread: str = typer.Option("0,0.02,0.05,0.1,0.2", help="strengths of the exposure spread to compare, "
+                                                         "comma-separated"),
     cache: Path = typer.Option(Path("data/eval"), help="seed databases per model, reused between runs"),
     report: Path = typer.Option(Path("bench-results/exposure.json")),
 ) -> None:

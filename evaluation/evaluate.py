@@ -193,6 +193,8 @@ def evaluate(folder: Path, *, cutoff: str = "2018-01-01", limit: int | None = No
     report = {
         "data": str(folder), "cutoff": cutoff, "queries": len(qs), "findable": sum(findable),
         "candidates": len(orgs), "k": k, "ranker": service.ranking.source, "weights": service.ranking.weights,
+        # every query names two or more participants: these weights rank them (Ranking.for_query)
+        "completing_weights": service.ranking.completing_weights,
         "model": (service.ranking.model.meta.get("data") if service.ranking.model else None),
         "results": results, "ratio_to": ratios, "tfidf+graph_weight": graph_weight,
         "coverage_top10": len(recommended),

@@ -151,11 +151,12 @@ def fit(rows: Rows, names: Sequence[str], start: dict[str, float] | None = None,
     Every weight stays at or above its floor (default :func:`reason_floors`): the search runs over
     the share left above the floors, ``weight = floor + (1 - sum of floors) * share``.
 
-    The users' weights are fitted on the judged questions alone: the consortia (:func:`fit_completing`)
-    are never ranked by them, since every consortium query names two or more participants and is
-    ranked by the completing weights (``matcher.rank.Ranking.for_query``). Bounding the users' fit by
-    those consortia, as the fits before 2026-12-07 did, cost 0.033 of cross-validated nDCG@10 on the
-    questions (0.681 against 0.714) for nothing any query is ranked by."""
+    The users' weights are fitted on the judged questions alone: no CORDIS query is ranked by them,
+    since every one names two or more participants and is ranked by the completing weights
+    (:func:`fit_completing`, ``matcher.rank.Ranking.for_query``). Bounding the users' fit by those
+    consortia, as the fits before 2026-12-07 did, cost 0.033 of cross-validated nDCG@10 on the
+    questions (0.681 against 0.714); what the users' weights give on the consortia is still recorded
+    (the partners of a stored project with two or more participants are ranked by them)."""
     floor_of = np.array([float((reason_floors(names) if floors is None else floors).get(n, 0.0)) for n in names])
     free = 1.0 - floor_of.sum()
     if free <= 0:

@@ -87,22 +87,40 @@ def test_fit_questions_projects_only_keeps_the_stakeholder_weights(tmp_path: Pat
 def test_fit_questions_users_only_keeps_the_projects_and_completing_weights(tmp_path: Path) -> None:
     out = tmp_path / "ranker.json"
     served = json.loads((ROOT / "matcher" / "ranker.json").read_text())
+    odd = {**{k: 0.0 for k in served["weights"]}, "popularity": 1.0}  # what no fit on the questions gives
+    served = {**served, "weights": odd, "intent_weight": 0.0,
+              "fitted_on": {**served["fitted_on"], "consortia": {**served["fitted_on"]["consortia"],
+                                                                 "ndcg@10_fitted": 0.5}}}
     out.write_text(json.dumps(served))
-    result = CliRunner().invoke(cli, ["fit-questions", "--users-only", "--output", str(out),
-                                      "--cache", str(tmp_path / "cache")], env={"DLDMATCH_EMBEDDER": "fake"})
+    rows = tmp_path / "rows.json"
+    args = ["fit-questions", "--users-only", "--no-consortia", "--output", str(out), "--cache", str(tmp_path / "cache"),
+            "--rows", str(rows)]
+    result = CliRunner().invoke(cli, args, env={"DLDMATCH_EMBEDDER": "fake"})
     assert result.exit_code == 0, result.output
-    assert "cross-validated nDCG@10 (5 folds over 45 questions)" in result.output
+    assert "cross-validated nDCG@10 (5 folds over 45 questions)" in result.output and rows.exists()
     data = json.loads(out.read_text())
     assert data["project_weights"] == served["project_weights"] and data["model"] == served["model"]
     assert data["completing_weights"] == served["completing_weights"]
-    assert set(data["weights"]) == set(served["weights"])
+    assert set(data["weights"]) == set(odd) and data["weights"] != odd
     assert abs(sum(data["weights"].values()) + data["intent_weight"] - 1) < 1e-3
-    assert data["fitted_on"]["users"]["command"] == "dldmatch fit-questions --users-only"
-    assert data["fitted_on"]["projects"] == served["fitted_on"]["projects"]
-    assert "ndcg@10_fitted" not in data["fitted_on"]["consortia"]  # the earlier users' weights' figure
+    fitted = data["fitted_on"]
+    assert fitted["users"]["command"] == fitted["command"] == "dldmatch fit-questions --users-only"
+    assert fitted["consortia"]["ndcg@10_fitted"] is None  # no consortia asked: the earlier figure is not kept
+    assert fitted["in_sample_ndcg@10"]["stakeholders"] > fitted["in_sample_ndcg@10"]["stakeholders_before"]
+    assert fitted["cross_validated"] != served["fitted_on"]["cross_validated"]
+    assert data["bands"] != served["bands"]
+    again = CliRunner().invoke(cli, args, env={"DLDMATCH_EMBEDDER": "fake"})  # from the rows written, asking nothing
+    assert again.exit_code == 0, again.output
+    assert json.loads(out.read_text())["weights"] == data["weights"]
     both = CliRunner().invoke(cli, ["fit-questions", "--users-only", "--projects-only", "--output", str(out)],
                               env={"DLDMATCH_EMBEDDER": "fake"})
     assert both.exit_code == 2 and "not both" in both.output
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps({**served, "completing_weights": None}))
+    refused = CliRunner().invoke(cli, ["fit-questions", "--users-only", "--no-consortia", "--output", str(bare)],
+                                 env={"DLDMATCH_EMBEDDER": "fake"})
+    assert refused.exit_code == 2 and "no fitted weights" in refused.output
+    assert json.loads(bare.read_text())["completing_weights"] is None  # nothing written
 
 
 def test_projects_filtered_by_shared_themes_keep_their_lexical_part(seeded: DLDMatch) -> None:

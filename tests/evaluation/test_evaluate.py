@@ -55,7 +55,10 @@ def test_adapter_writes_valid_records_without_future_projects(small: Path, tmp_p
 def test_queries_hide_one_participant_and_leak_nothing(small: Path) -> None:
     projects, orgs = load(small)
     qs = queries(projects, orgs, start="2016-07-01", end="9999")
-    assert qs and all(q.target not in q.participants and len(q.participants) >= 2 for q in qs)
+    from matcher.rank import COMPLETING
+
+    # every query completes a consortium: ranked by the completing weights, never by the users' (for_query)
+    assert qs and all(q.target not in q.participants and len(set(q.participants)) >= COMPLETING for q in qs)
     by_project = {p["project_id"]: p for p in projects}
     for q in qs:
         countries = {x["country"] for x in by_project[q.project]["participants"]

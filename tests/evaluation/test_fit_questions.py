@@ -65,11 +65,14 @@ def test_bands_are_on_the_scores_served_for_each_intent_and_pooled_where_few() -
 
 def test_fit_questions_command_writes_a_ranker_the_service_loads(tmp_path: Path) -> None:
     out = tmp_path / "ranker.json"
+    completing = {"consortium": 0.7, "lexical": 0.3}
+    out.write_text(json.dumps({"completing_weights": completing}))  # the ranker file written over
     result = CliRunner().invoke(cli, ["fit-questions", "--output", str(out), "--cache", str(tmp_path / "cache"),
                                       "--no-consortia"], env={"DLDMATCH_EMBEDDER": "fake"})
     assert result.exit_code == 0, result.output
     assert "cross-validated nDCG@10" in result.output
     data = json.loads(out.read_text())
+    assert data["completing_weights"] == completing  # no consortia asked: the file's own are kept
     assert data["model"] and data["fitted_on"]["cross_validated"]["folds"] == 5
     assert {"strong", "good", "by"} <= set(data["bands"]) and data["project_weights"]
     from matcher.rank import Ranking
