@@ -638,6 +638,9 @@ def fit_questions_command(
         needed = ("weights", "project_weights", *(("completing_weights",) if users_only else ()))
         if served is not None and any(served.get(key) is None for key in needed):
             raise ValueError(f"{output} holds no fitted weights to keep (run dldmatch fit-questions without {only})")
+        if users_only and served.get("model") != data["model"]:  # the parts would be another model's values
+            raise ValueError(f"the consortium model in {model} is not the one in {output}: run dldmatch fit-questions "
+                             "without --users-only to combine a new model")
         if projects_only and rows_file is not None:  # its rows would hold no consortia, read later as none asked
             raise ValueError("--rows cannot be used with --projects-only")
         # the consortia fit the completing weights; --users-only asks them only to record what the users'

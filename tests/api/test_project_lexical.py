@@ -121,6 +121,12 @@ def test_fit_questions_users_only_keeps_the_projects_and_completing_weights(tmp_
                                  env={"DLDMATCH_EMBEDDER": "fake"})
     assert refused.exit_code == 2 and "no fitted weights" in refused.output
     assert json.loads(bare.read_text())["completing_weights"] is None  # nothing written
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({**served, "model": "another model"}))
+    mismatched = CliRunner().invoke(cli, ["fit-questions", "--users-only", "--no-consortia", "--output", str(other)],
+                                    env={"DLDMATCH_EMBEDDER": "fake"})
+    assert mismatched.exit_code == 2 and "not the one in" in mismatched.output
+    assert json.loads(other.read_text())["model"] == "another model"  # nothing written
 
 
 def test_projects_filtered_by_shared_themes_keep_their_lexical_part(seeded: DLDMatch) -> None:
